@@ -1,0 +1,31 @@
+# activity: a PostgreSQL extension for append-only, validated, paged activity logs.
+EXTENSION = activity
+EXTVERSION = 0.1
+
+MODULE_big = activity
+OBJS = \
+	src/activity.o \
+	src/cursor.o \
+	src/ingest.o \
+	src/page.o \
+	src/partitions.o \
+	src/registry.o \
+	src/uuidv7.o
+
+DATA = $(wildcard sql/activity--*.sql)
+
+TESTS = $(wildcard test/sql/*.sql)
+REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --load-extension=activity
+
+PG_CONFIG ?= pg_config
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): src/activity.h
+
+.PHONY: prove
+# pgTAP tests (need a running server and the extension installed)
+prove:
+	pg_prove --ext .sql -r test/t

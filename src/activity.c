@@ -1,0 +1,47 @@
+/*
+ * activity.c
+ *		Module entry point: settings (GUCs) of the activity extension.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "activity.h"
+
+PG_MODULE_MAGIC;
+
+int			activity_max_metadata_bytes = 256 * 1024;
+int			activity_max_metadata_depth = 32;
+
+void		_PG_init(void);
+
+/*
+ * Define the extension's settings. Nothing here needs shared_preload_libraries:
+ * the library is loaded on first use in each session.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("activity.max_metadata_bytes",
+							"Largest metadata payload an activity may carry.",
+							"Measured as the size of the stored jsonb value.",
+							&activity_max_metadata_bytes,
+							256 * 1024, 64, 64 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.max_metadata_depth",
+							"Deepest nesting of objects and arrays allowed in activity metadata.",
+							"The top-level object is depth 1.",
+							&activity_max_metadata_depth,
+							32, 1, 1000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("activity");
+#else
+	EmitWarningsOnPlaceholders("activity");
+#endif
+}

@@ -1,0 +1,91 @@
+/*
+ * activity.h
+ *		Declarations shared by the activity extension's source files.
+ */
+#ifndef ACTIVITY_H
+#define ACTIVITY_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/relcache.h"
+#include "utils/uuid.h"
+
+/* Names of the extension's schemas and relations */
+#define ACTIVITY_SCHEMA			"activity"
+#define ACTIVITY_PART_SCHEMA	"activity_partitions"
+#define ACTIVITY_TABLE			"activities"
+#define ACTIVITY_TYPES_TABLE	"event_types"
+
+/* Largest page activity.page() returns */
+#define ACTIVITY_MAX_LIMIT		200
+
+/* GUCs (activity.c) */
+extern int	activity_max_metadata_bytes;
+extern int	activity_max_metadata_depth;
+
+/* uuidv7.c */
+extern void activity_uuidv7_generate(pg_uuid_t *uuid);
+
+/* registry.c: the backend-local registry of event types */
+#define ACTOR_USER		0x01
+#define ACTOR_AGENT		0x02
+#define ACTOR_SYSTEM	0x04
+
+typedef enum RecipientRule
+{
+	RECIPIENT_OPTIONAL,
+	RECIPIENT_REQUIRED,
+	RECIPIENT_FORBIDDEN
+} RecipientRule;
+
+typedef struct EventType
+{
+	char		name[NAMEDATALEN * 3];	/* hash key; names are <= 128 bytes */
+	char	   *universal_type;			/* or NULL */
+	RecipientRule recipient;
+	int			actor_types;		/* ACTOR_* bits */
+	int			nplatforms;			/* 0: any platform */
+	char	  **platforms;
+	int16		latest_version;		/* 0: no schema registered */
+} EventType;
+
+extern EventType *activity_lookup_type(const char *name);
+extern int	activity_actor_type_bit(const char *actor_type);
+extern Oid	activity_relid(const char *schema, const char *relname, bool missing_ok);
+
+/* partitions.c: the partitions of activity.activities, oldest first */
+typedef struct ActivityPartition
+{
+	Oid			relid;
+	TimestampTz lower;			/* DT_NOBEGIN for MINVALUE */
+	TimestampTz upper;			/* DT_NOEND for MAXVALUE */
+} ActivityPartition;
+
+typedef struct ActivityPartitionList
+{
+	Oid			parent;
+	Oid			default_relid;	/* InvalidOid if none */
+	int			nparts;
+	ActivityPartition *parts;	/* sorted by lower bound */
+} ActivityPartitionList;
+
+extern ActivityPartitionList *activity_partition_list(Relation parent);
+
+/* cursor.c */
+#define CURSOR_FORMAT_VERSION	1
+#define CURSOR_FLAG_ASC			0x01
+
+typedef struct ActivityCursor
+{
+	uint8		format_version;
+	uint8		flags;
+	TimestampTz occurred_at;
+	pg_uuid_t	id;
+	uint32		query_hash;
+} ActivityCursor;
+
+extern Datum activity_cursor_make(const ActivityCursor *c);
+extern void activity_cursor_read(Datum d, ActivityCursor *c);
+
+#endif							/* ACTIVITY_H */

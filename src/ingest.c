@@ -1,0 +1,565 @@
+/*
+ * ingest.c
+ *		The one validation point of every ingestion path, activity.record(),
+ *		and the append-only guard.
+ *
+ * activity_validate() is a BEFORE INSERT row trigger on activity.activities
+ * (cloned to every partition), so record(), INSERT, INSERT ... SELECT and COPY
+ * are all checked by the same code. It completes the row (id, version,
+ * recorded_at, metadata) and refuses it with a specific SQLSTATE and a message
+ * naming the field when a rule is broken; a refused row is never written.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/detoast.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "activity.h"
+
+PG_FUNCTION_INFO_V1(activity_validate);
+PG_FUNCTION_INFO_V1(activity_append_only);
+PG_FUNCTION_INFO_V1(activity_record);
+
+/* Longest identifier (workspace, initiator, ...) an activity may carry */
+#define MAX_ID_BYTES	1024
+
+/* The columns the trigger reads or writes, in this order */
+enum
+{
+	COL_ID,
+	COL_WORKSPACE,
+	COL_PLATFORM,
+	COL_TYPE,
+	COL_VERSION,
+	COL_ACTOR_TYPE,
+	COL_INITIATOR,
+	COL_RECIPIENT,
+	COL_SUBJECT_TYPE,
+	COL_SUBJECT_ID,
+	COL_CAUSED_BY,
+	COL_METADATA,
+	COL_OCCURRED_AT,
+	COL_RECORDED_AT,
+	NUM_COLS
+};
+
+static const char *const col_names[NUM_COLS] = {
+	"id", "workspace_id", "platform", "type", "version", "actor_type",
+	"initiator_id", "recipient_id", "subject_type", "subject_id", "caused_by",
+	"metadata", "occurred_at", "recorded_at"
+};
+
+/* attribute numbers of the columns in the last relation seen */
+static Oid	attnums_relid = InvalidOid;
+static int	attnums[NUM_COLS];
+
+static SPIPlanPtr caused_by_plan = NULL;
+static SPIPlanPtr record_plan = NULL;
+
+/*
+ * Find our columns in rel's tuple descriptor; partitions attached from
+ * tables with another column order are handled too.
+ */
+static void
+resolve_attnums(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			c;
+
+	if (attnums_relid == RelationGetRelid(rel))
+	{
+		bool		ok = true;
+
+		for (c = 0; c < NUM_COLS && ok; c++)
+			ok = attnums[c] <= desc->natts &&
+				!TupleDescAttr(desc, attnums[c] - 1)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, attnums[c] - 1)->attname), col_names[c]) == 0;
+		if (ok)
+			return;
+	}
+	attnums_relid = InvalidOid;
+	for (c = 0; c < NUM_COLS; c++)
+	{
+		int			a = SPI_fnumber(desc, col_names[c]);
+
+		if (a <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							col_names[c], RelationGetRelationName(rel))));
+		attnums[c] = a;
+	}
+	attnums_relid = RelationGetRelid(rel);
+}
+
+static inline void
+check_not_null(bool isnull, const char *field)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("%s of an activity must not be null", field)));
+}
+
+/*
+ * A text identifier: not empty, not longer than MAX_ID_BYTES.
+ */
+static inline char *
+check_identifier(Datum d, const char *field)
+{
+	text	   *t = DatumGetTextPP(d);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%s of an activity must not be empty", field)));
+	if (len > MAX_ID_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s of an activity is too long", field),
+				 errdetail("It is %d bytes long; the limit is %d bytes.", len, MAX_ID_BYTES)));
+	return text_to_cstring(t);
+}
+
+/*
+ * Name the JSON type of a non-object metadata root, for error messages.
+ */
+static const char *
+jsonb_root_kind(Jsonb *jb)
+{
+	if (JB_ROOT_IS_OBJECT(jb))
+		return "object";
+	if (JB_ROOT_IS_ARRAY(jb) && !JB_ROOT_IS_SCALAR(jb))
+		return "array";
+	{
+		JsonbValue	v;
+
+		if (JsonbExtractScalar(&jb->root, &v))
+		{
+			switch (v.type)
+			{
+				case jbvNull:
+					return "null";
+				case jbvString:
+					return "string";
+				case jbvNumeric:
+					return "number";
+				case jbvBool:
+					return "boolean";
+				default:
+					break;
+			}
+		}
+	}
+	return "scalar";
+}
+
+/*
+ * metadata: a JSON object within the size and nesting limits.
+ */
+static void
+check_metadata(Datum d)
+{
+	Size		rawsize = toast_raw_datum_size(d);
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			depth = 0;
+	long		n = 0;
+
+	if (rawsize > (Size) activity_max_metadata_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("metadata of an activity is too large"),
+				 errdetail("It takes %zu bytes; activity.max_metadata_bytes allows %d.",
+						   rawsize, activity_max_metadata_bytes)));
+
+	jb = DatumGetJsonbP(d);
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("metadata of an activity must be a JSON object, not %s",
+						jsonb_root_kind(jb))));
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+		{
+			if (++depth > activity_max_metadata_depth)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("metadata of an activity is nested too deeply"),
+						 errdetail("It nests deeper than activity.max_metadata_depth (%d) levels of objects and arrays.",
+								   activity_max_metadata_depth)));
+		}
+		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+			depth--;
+		if ((++n & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * caused_by must name an activity of the same workspace.
+ */
+static void
+check_caused_by(Datum caused_by, Datum workspace)
+{
+	Datum		args[2] = {caused_by, workspace};
+	int			ret;
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (caused_by_plan == NULL)
+	{
+		Oid			types[2] = {UUIDOID, TEXTOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM activity.activities "
+									   "WHERE id = $1 AND workspace_id = $2 LIMIT 1",
+									   2, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		caused_by_plan = plan;
+	}
+	ret = SPI_execute_plan(caused_by_plan, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	found = SPI_processed > 0;
+	SPI_finish();
+
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("caused_by %s is not an activity of workspace \"%s\"",
+						DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
+						TextDatumGetCString(workspace)),
+				 errdetail("A synthetic event must point at an existing activity of its own workspace.")));
+}
+
+/*
+ * A comma-separated list of the actor types in a bit set.
+ */
+static char *
+actor_list(int bits)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (bits & ACTOR_USER)
+		appendStringInfoString(&s, "user");
+	if (bits & ACTOR_AGENT)
+		appendStringInfo(&s, "%sagent", s.len ? ", " : "");
+	if (bits & ACTOR_SYSTEM)
+		appendStringInfo(&s, "%ssystem", s.len ? ", " : "");
+	return s.data;
+}
+
+/*
+ * The strings joined with ", ".
+ */
+static char *
+join_strings(char **strs, int n)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&s, "%s%s", i ? ", " : "", strs[i]);
+	return s.data;
+}
+
+/*
+ * BEFORE INSERT row trigger on activity.activities: validate and complete.
+ */
+Datum
+activity_validate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	Datum		values[NUM_COLS];
+	bool		nulls[NUM_COLS];
+	int			replace_cols[NUM_COLS];
+	Datum		replace_values[NUM_COLS];
+	bool		replace_nulls[NUM_COLS];
+	int			nreplace = 0;
+	char	   *type_name;
+	char	   *actor;
+	int			actor_bit;
+	EventType  *et;
+	TimestampTz occurred_at;
+	int			c;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "activity_validate must be a BEFORE INSERT FOR EACH ROW trigger");
+
+	rel = trigdata->tg_relation;
+	tuple = trigdata->tg_trigtuple;
+	desc = RelationGetDescr(rel);
+	resolve_attnums(rel);
+	for (c = 0; c < NUM_COLS; c++)
+		values[c] = heap_getattr(tuple, attnums[c], desc, &nulls[c]);
+
+	/* who and where */
+	check_not_null(nulls[COL_WORKSPACE], "workspace_id");
+	check_identifier(values[COL_WORKSPACE], "workspace_id");
+
+	check_not_null(nulls[COL_TYPE], "type");
+	type_name = TextDatumGetCString(values[COL_TYPE]);
+	et = activity_lookup_type(type_name);
+	if (et == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown activity type \"%s\"",
+						strlen(type_name) > 128 ? psprintf("%.128s...", type_name) : type_name),
+				 errhint("Register the type first with activity.register_type().")));
+
+	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
+	actor = TextDatumGetCString(values[COL_ACTOR_TYPE]);
+	actor_bit = activity_actor_type_bit(actor);
+	if (actor_bit == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("invalid actor_type \"%s\"",
+						strlen(actor) > 64 ? psprintf("%.64s...", actor) : actor),
+				 errdetail("actor_type is one of user, agent or system.")));
+	if ((et->actor_types & actor_bit) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("actor_type \"%s\" may not record activity type \"%s\"", actor, et->name),
+				 errdetail("Type \"%s\" allows these actor types: %s.", et->name, actor_list(et->actor_types))));
+
+	if (nulls[COL_INITIATOR])
+	{
+		if (actor_bit != ACTOR_SYSTEM)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("initiator_id of an activity must not be null"),
+					 errdetail("Only activities with actor_type system may have no initiator.")));
+	}
+	else
+		check_identifier(values[COL_INITIATOR], "initiator_id");
+
+	if (nulls[COL_RECIPIENT])
+	{
+		if (et->recipient == RECIPIENT_REQUIRED)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("activity type \"%s\" requires a recipient_id", et->name)));
+	}
+	else
+	{
+		check_identifier(values[COL_RECIPIENT], "recipient_id");
+		if (et->recipient == RECIPIENT_FORBIDDEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("activity type \"%s\" does not take a recipient_id", et->name)));
+	}
+
+	if (!nulls[COL_PLATFORM])
+	{
+		char	   *platform = check_identifier(values[COL_PLATFORM], "platform");
+		bool		ok = et->nplatforms == 0;
+
+		for (c = 0; c < et->nplatforms && !ok; c++)
+			ok = strcmp(et->platforms[c], platform) == 0;
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("platform \"%s\" does not support activity type \"%s\"",
+							platform, et->name),
+					 errdetail("Type \"%s\" is registered for these platforms: %s.", et->name,
+							   join_strings(et->platforms, et->nplatforms))));
+	}
+	else if (et->nplatforms > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("platform of an activity of type \"%s\" must not be null", et->name),
+				 errdetail("Type \"%s\" is registered for specific platforms.", et->name)));
+
+	if (nulls[COL_SUBJECT_TYPE] != nulls[COL_SUBJECT_ID])
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("subject_type and subject_id of an activity must be given together")));
+	if (!nulls[COL_SUBJECT_TYPE])
+	{
+		check_identifier(values[COL_SUBJECT_TYPE], "subject_type");
+		check_identifier(values[COL_SUBJECT_ID], "subject_id");
+	}
+
+	/* when */
+	occurred_at = DatumGetTimestampTz(values[COL_OCCURRED_AT]);
+	if (TIMESTAMP_NOT_FINITE(occurred_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("occurred_at of an activity must be a finite timestamp")));
+
+	/* version: omitted means the type's latest */
+	if (nulls[COL_VERSION])
+	{
+		replace_cols[nreplace] = attnums[COL_VERSION];
+		replace_values[nreplace] = Int16GetDatum(et->latest_version);
+		replace_nulls[nreplace++] = false;
+	}
+	else if (DatumGetInt16(values[COL_VERSION]) != et->latest_version)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("activity type \"%s\" has no schema version %d",
+						et->name, DatumGetInt16(values[COL_VERSION])),
+				 et->latest_version == 0 ?
+				 errdetail("No schema is registered for type \"%s\"; its activities have version 0.", et->name) :
+				 errdetail("The latest version of type \"%s\" is %d.", et->name, et->latest_version)));
+
+	/* what */
+	if (nulls[COL_METADATA])
+	{
+		replace_cols[nreplace] = attnums[COL_METADATA];
+		replace_values[nreplace] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		replace_nulls[nreplace++] = false;
+	}
+	else
+		check_metadata(values[COL_METADATA]);
+
+	/* causality */
+	if (!nulls[COL_CAUSED_BY])
+		check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+
+	/* completion */
+	if (nulls[COL_ID])
+	{
+		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+		activity_uuidv7_generate(id);
+		replace_cols[nreplace] = attnums[COL_ID];
+		replace_values[nreplace] = UUIDPGetDatum(id);
+		replace_nulls[nreplace++] = false;
+	}
+	if (nulls[COL_RECORDED_AT])
+	{
+		replace_cols[nreplace] = attnums[COL_RECORDED_AT];
+		replace_values[nreplace] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		replace_nulls[nreplace++] = false;
+	}
+
+	if (nreplace > 0)
+		tuple = heap_modify_tuple_by_cols(tuple, desc, nreplace,
+										  replace_cols, replace_values, replace_nulls);
+	return PointerGetDatum(tuple);
+}
+
+/*
+ * UPDATE, DELETE and TRUNCATE trigger: the log is append-only.
+ */
+Datum
+activity_append_only(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "activity_append_only: not called by trigger manager");
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		op = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		op = "DELETE";
+	else
+		op = "TRUNCATE";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s is not allowed on the activity log", op),
+			 errdetail("Relation \"%s\" is part of activity.activities, which is append-only.",
+					   RelationGetRelationName(trigdata->tg_relation)),
+			 errhint("Record a new activity instead; old activities leave only through retention (activity.configure, activity.maintain).")));
+	PG_RETURN_NULL();
+}
+
+/*
+ * activity.record(...) returns uuid: insert one activity. Validation happens
+ * in the trigger, exactly as for a plain INSERT.
+ */
+Datum
+activity_record(PG_FUNCTION_ARGS)
+{
+	/* argument order of activity.record() */
+	enum
+	{
+		A_WORKSPACE, A_TYPE, A_INITIATOR, A_METADATA, A_RECIPIENT, A_ACTOR_TYPE,
+		A_VERSION, A_OCCURRED_AT, A_PLATFORM, A_SUBJECT_TYPE, A_SUBJECT_ID,
+		A_CAUSED_BY, NUM_ARGS
+	};
+	Datum		args[NUM_ARGS + 1];
+	char		nulls[NUM_ARGS + 1];
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	int			ret;
+	int			i;
+
+	activity_uuidv7_generate(id);
+	args[0] = UUIDPGetDatum(id);
+	nulls[0] = ' ';
+	for (i = 0; i < NUM_ARGS; i++)
+	{
+		args[i + 1] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (PG_ARGISNULL(A_OCCURRED_AT))
+	{
+		args[A_OCCURRED_AT + 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		nulls[A_OCCURRED_AT + 1] = ' ';
+	}
+	if (!PG_ARGISNULL(A_VERSION) &&
+		(PG_GETARG_INT32(A_VERSION) < 0 || PG_GETARG_INT32(A_VERSION) > PG_INT16_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("version %d is out of range", PG_GETARG_INT32(A_VERSION)),
+				 errdetail("Schema versions are between 0 and %d.", PG_INT16_MAX)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (record_plan == NULL)
+	{
+		Oid			types[NUM_ARGS + 1] = {
+			UUIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID,
+			INT4OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID
+		};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("INSERT INTO activity.activities (id, workspace_id, type, initiator_id, "
+						   "metadata, recipient_id, actor_type, version, occurred_at, platform, "
+						   "subject_type, subject_id, caused_by) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int2, $9, $10, $11, $12, $13)",
+						   NUM_ARGS + 1, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		record_plan = plan;
+	}
+	ret = SPI_execute_plan(record_plan, args, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+
+	PG_RETURN_UUID_P(id);
+}

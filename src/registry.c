@@ -1,0 +1,233 @@
+/*
+ * registry.c
+ *		Backend-local cache of the event type registry.
+ *
+ * The whole registry (a few hundred types at most) is loaded with one query on
+ * first use and kept until a registry table changes. Changes reach every
+ * session through relcache invalidations: a statement trigger on the registry
+ * tables calls CacheInvalidateRelcache(), which other backends process before
+ * their next statement, and which our callback turns into a reload.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "activity.h"
+
+PG_FUNCTION_INFO_V1(activity_registry_changed);
+
+static MemoryContext registry_cxt = NULL;
+static HTAB *type_cache = NULL;
+static bool registry_valid = false;
+static bool callback_registered = false;
+static Oid	types_relid = InvalidOid;
+
+/*
+ * Relcache callback: forget the registry when a registry table changed, or
+ * when the whole relcache is reset.
+ */
+static void
+registry_inval_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == types_relid)
+	{
+		registry_valid = false;
+		types_relid = InvalidOid;
+	}
+}
+
+/*
+ * OID of schema.relname, or InvalidOid when missing_ok and it does not exist.
+ */
+Oid
+activity_relid(const char *schema, const char *relname, bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid(schema, missing_ok);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist", schema, relname),
+				 errhint("Is the activity extension installed in this database?")));
+	return relid;
+}
+
+/*
+ * Bit for an actor type name, 0 when it is not one.
+ */
+int
+activity_actor_type_bit(const char *actor_type)
+{
+	if (strcmp(actor_type, "user") == 0)
+		return ACTOR_USER;
+	if (strcmp(actor_type, "agent") == 0)
+		return ACTOR_AGENT;
+	if (strcmp(actor_type, "system") == 0)
+		return ACTOR_SYSTEM;
+	return 0;
+}
+
+/*
+ * Copy a text[] of the current SPI row into the registry context.
+ */
+static char **
+text_array_to_cstrings(Datum d, int *n)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **result;
+	int			i;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	result = MemoryContextAlloc(registry_cxt, sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		result[i] = nulls[i] ? MemoryContextStrdup(registry_cxt, "") :
+			MemoryContextStrdup(registry_cxt, TextDatumGetCString(elems[i]));
+	return result;
+}
+
+static void registry_fill(void);
+
+/*
+ * Load every registered type into a fresh hash table.
+ */
+static void
+registry_load(void)
+{
+	HASHCTL		ctl;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(registry_inval_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (registry_cxt == NULL)
+		registry_cxt = AllocSetContextCreate(CacheMemoryContext,
+											 "activity registry",
+											 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(registry_cxt);
+	type_cache = NULL;
+
+	types_relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TYPES_TABLE, false);
+	/* an invalidation arriving from here on makes the next lookup reload */
+	registry_valid = true;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(((EventType *) NULL)->name);
+	ctl.entrysize = sizeof(EventType);
+	ctl.hcxt = registry_cxt;
+	type_cache = hash_create("activity event types", 256, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	PG_TRY();
+	{
+		registry_fill();
+	}
+	PG_CATCH();
+	{
+		registry_valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Read activity.event_types into type_cache.
+ */
+static void
+registry_fill(void)
+{
+	uint64		i;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT name, universal_type, recipient, actor_types, platforms "
+					  "FROM activity.event_types", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read activity.event_types: %s", SPI_result_code_string(ret));
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *name = SPI_getvalue(tup, desc, 1);
+		char	   *rule;
+		EventType  *et;
+		bool		found;
+		Datum		d;
+		char	  **actors;
+		int			nactors;
+		int			j;
+
+		if (name == NULL || strlen(name) >= sizeof(et->name))
+			continue;			/* cannot be looked up anyway */
+		et = hash_search(type_cache, name, HASH_ENTER, &found);
+		et->universal_type = NULL;
+		if (SPI_getvalue(tup, desc, 2) != NULL)
+			et->universal_type = MemoryContextStrdup(registry_cxt, SPI_getvalue(tup, desc, 2));
+		rule = SPI_getvalue(tup, desc, 3);
+		et->recipient = strcmp(rule, "required") == 0 ? RECIPIENT_REQUIRED :
+			strcmp(rule, "forbidden") == 0 ? RECIPIENT_FORBIDDEN : RECIPIENT_OPTIONAL;
+
+		et->actor_types = 0;
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			actors = text_array_to_cstrings(d, &nactors);
+			for (j = 0; j < nactors; j++)
+				et->actor_types |= activity_actor_type_bit(actors[j]);
+		}
+
+		et->nplatforms = 0;
+		et->platforms = NULL;
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (!isnull)
+			et->platforms = text_array_to_cstrings(d, &et->nplatforms);
+
+		et->latest_version = 0;
+	}
+	SPI_finish();
+}
+
+/*
+ * The registered type called name, or NULL.
+ */
+EventType *
+activity_lookup_type(const char *name)
+{
+	if (strlen(name) >= sizeof(((EventType *) NULL)->name))
+		return NULL;
+	if (!registry_valid || type_cache == NULL)
+		registry_load();
+	return (EventType *) hash_search(type_cache, name, HASH_FIND, NULL);
+}
+
+/*
+ * Statement trigger on the registry tables: tell every session, this one
+ * included, that its registry cache is stale.
+ */
+Datum
+activity_registry_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "activity_registry_changed: not called by trigger manager");
+
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
+}
