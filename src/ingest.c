@@ -497,6 +497,28 @@ activity_append_only(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Re-throw the current error without the "SQL statement" context line of
+ * record()'s internal INSERT: the caller called record(), not that INSERT.
+ */
+static void
+strip_insert_context(MemoryContext cxt)
+{
+	ErrorData  *edata;
+	const char *prefix = "SQL statement \"INSERT INTO activity.activities";
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	if (edata->context && strncmp(edata->context, prefix, strlen(prefix)) == 0)
+	{
+		char	   *nl = strchr(edata->context, '\n');
+
+		edata->context = nl ? pstrdup(nl + 1) : NULL;
+	}
+	ReThrowError(edata);
+}
+
+/*
  * activity.record(...) returns uuid: insert one activity. Validation happens
  * in the trigger, exactly as for a plain INSERT.
  */
@@ -513,7 +535,8 @@ activity_record(PG_FUNCTION_ARGS)
 	Datum		args[NUM_ARGS + 1];
 	char		nulls[NUM_ARGS + 1];
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-	int			ret;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	int			ret = 0;
 	int			i;
 
 	activity_uuidv7_generate(id);
@@ -556,7 +579,15 @@ activity_record(PG_FUNCTION_ARGS)
 		SPI_keepplan(plan);
 		record_plan = plan;
 	}
-	ret = SPI_execute_plan(record_plan, args, nulls, false, 0);
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(record_plan, args, nulls, false, 0);
+	}
+	PG_CATCH();
+	{
+		strip_insert_context(caller_cxt);
+	}
+	PG_END_TRY();
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	SPI_finish();

@@ -1,0 +1,33 @@
+-- The demo: the extension, the bundled catalogue, sample events, a paged feed.
+\set ON_ERROR_STOP on
+\pset footer off
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS activity;
+\echo '== partitions created ahead of time by activity.maintain()'
+SELECT action, partition, lower, upper FROM activity.maintain();
+
+\echo '== registering the bundled catalogue (examples/catalogue.sql)'
+\o /dev/null
+\ir catalogue.sql
+\ir sample_events.sql
+\o
+SELECT count(*) AS event_types FROM activity.event_types;
+SELECT count(*) AS activities FROM activity.activities;
+
+\echo '== a rejected event: award.given needs a recipient'
+\set ON_ERROR_STOP off
+SELECT activity.record('community-acme', 'award.given', 'member-ada', '{"award": "Helpful"}');
+\set ON_ERROR_STOP on
+
+\echo '== community-acme feed, page 1 (limit 4, newest first)'
+SELECT occurred_at::timestamptz(0), type, initiator_id, recipient_id, metadata, has_more
+FROM activity.page('community-acme', "limit" => 4);
+SELECT cursor AS next FROM activity.page('community-acme', "limit" => 4) OFFSET 3 \gset
+
+\echo '== page 2, after the cursor' :'next'
+SELECT occurred_at::timestamptz(0), type, initiator_id, recipient_id, metadata, has_more
+FROM activity.page('community-acme', after => :'next', "limit" => 4);
+
+\echo '== the log is append-only'
+\set ON_ERROR_STOP off
+DELETE FROM activity.activities WHERE workspace_id = 'community-acme';
