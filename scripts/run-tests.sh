@@ -32,6 +32,15 @@ n_files=$(ls test/t/*.sql | wc -l)
 passed=$((passed + n_ok)); failed=$((failed + n_files - n_ok))
 if [ "$prove_status" -ne 0 ] && [ "$n_ok" -eq "$n_files" ]; then failed=$((failed + 1)); fi
 
-echo "== summary: pg_regress files + pgTAP files"
+echo "== shell TAP tests (test/shell)"
+prove test/shell/*.sh > /tmp/activity-shell.log 2>&1
+shell_status=$?
+cat /tmp/activity-shell.log
+n_ok=$(grep -Ec '^test/shell/.*\.sh \.+ ok' /tmp/activity-shell.log || true)
+n_files=$(ls test/shell/*.sh | wc -l)
+passed=$((passed + n_ok)); failed=$((failed + n_files - n_ok))
+if [ "$shell_status" -ne 0 ] && [ "$n_ok" -eq "$n_files" ]; then failed=$((failed + 1)); fi
+
+echo "== summary: test files of pg_regress, pgTAP and shell TAP"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -140,10 +140,22 @@ CREATE TABLE activity.settings (
     retention interval
         CONSTRAINT settings_retention_check CHECK (retention > '0'::interval)
 );
-INSERT INTO activity.settings DEFAULT VALUES;
+-- No row until activity.configure() writes one: pg_dump then restores only
+-- settings that were changed, without colliding with a row made at install.
+
+CREATE FUNCTION activity._settings()
+RETURNS activity.settings
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT s FROM activity.settings s),
+                    ROW(true, '1 month', 3, NULL)::activity.settings)
+$$;
+COMMENT ON FUNCTION activity._settings() IS
+    'Internal: the settings row, or the defaults when activity.configure() was never called';
 COMMENT ON TABLE activity.settings IS
     'Partitioning and retention settings read by activity.maintain(); change them with activity.configure()';
-COMMENT ON COLUMN activity.settings.singleton IS 'Always true: the table has exactly one row';
+COMMENT ON COLUMN activity.settings.singleton IS 'Always true: the table has at most one row';
 COMMENT ON COLUMN activity.settings.partition_interval IS
     'Width of each partition: 1 day, 7 days, 1, 2, 3, 4 or 6 months, or 1 year (bounds in UTC)';
 COMMENT ON COLUMN activity.settings.premake IS
@@ -183,8 +195,7 @@ CREATE TABLE activity.activities (
     caused_by uuid,
     metadata jsonb NOT NULL DEFAULT '{}',
     occurred_at timestamptz NOT NULL DEFAULT now(),
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (id, occurred_at)
+    recorded_at timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY RANGE (occurred_at);
 
 COMMENT ON TABLE activity.activities IS
@@ -204,8 +215,25 @@ COMMENT ON COLUMN activity.activities.metadata IS 'Validated JSON object payload
 COMMENT ON COLUMN activity.activities.occurred_at IS 'When it happened: the feed order and the partition key';
 COMMENT ON COLUMN activity.activities.recorded_at IS 'When it was ingested';
 
-CREATE INDEX activities_feed_idx
-    ON activity.activities (workspace_id, occurred_at DESC, id DESC);
+-- Indexes are created on each partition rather than on the parent: the parent
+-- is an extension member, and indexes inherited from it would be created a
+-- second time by a pg_dump restore (which dumps the partitions' own).
+CREATE FUNCTION activity._index_partition(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)', part, name || '_pkey');
+    EXECUTE format('CREATE INDEX %I ON %s (workspace_id, occurred_at DESC, id DESC)', name || '_feed_idx', part);
+    EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
+                   ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
+END;
+$$;
+COMMENT ON FUNCTION activity._index_partition(regclass) IS
+    'Internal: creates the primary key, feed index and TRUNCATE guard of a new partition';
 
 -- Every row not covered by a range partition lands here: events from before
 -- the oldest or after the newest partition, and everything recorded before
@@ -246,9 +274,7 @@ CREATE TRIGGER activities_no_truncate
     BEFORE TRUNCATE ON activity.activities
     FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only();
 -- TRUNCATE triggers are not inherited: each partition gets its own.
-CREATE TRIGGER activities_no_truncate
-    BEFORE TRUNCATE ON activity_partitions.activities_default
-    FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only();
+SELECT activity._index_partition('activity_partitions.activities_default');
 
 --------------------------------------------------------------------------------
 -- Registration
@@ -406,7 +432,7 @@ AS $$
                                           + extract(month FROM s.partition_interval)::int)))
             AT TIME ZONE 'UTC'
         END
-    FROM activity.settings s
+    FROM activity._settings() s
 $$;
 COMMENT ON FUNCTION activity.partition_start(timestamptz) IS
     'Start (UTC-aligned) of the partition interval that contains ts under the current settings';
@@ -460,17 +486,18 @@ BEGIN
         GET DIAGNOSTICS moved = ROW_COUNT;
         DELETE FROM activity_partitions.activities_default
             WHERE occurred_at >= lower AND occurred_at < upper;
-        EXECUTE format('ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.%I'
-                       ' FOR VALUES FROM (%L) TO (%L)', part_name, lower, upper);
+        part := format('activity_partitions.%I', part_name)::regclass;
+        PERFORM activity._index_partition(part);
+        EXECUTE format('ALTER TABLE activity.activities ATTACH PARTITION %s'
+                       ' FOR VALUES FROM (%L) TO (%L)', part, lower, upper);
         ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.activities_default DEFAULT;
         RAISE DEBUG 'activity: moved % rows from the default partition into %', moved, part_name;
     ELSE
         EXECUTE format('CREATE TABLE activity_partitions.%I PARTITION OF activity.activities'
                        ' FOR VALUES FROM (%L) TO (%L)', part_name, lower, upper);
+        part := format('activity_partitions.%I', part_name)::regclass;
+        PERFORM activity._index_partition(part);
     END IF;
-    part := format('activity_partitions.%I', part_name)::regclass;
-    EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
-                   ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
     RETURN part;
 END;
 $$;
@@ -483,7 +510,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    step interval := (SELECT s.partition_interval FROM activity.settings s);
+    step interval := (activity._settings()).partition_interval;
     c timestamptz;
     hi timestamptz;
     covering timestamptz;
@@ -548,7 +575,7 @@ DECLARE
     n bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock('activity.activities'::regclass::oid::bigint);
-    SELECT * INTO cfg FROM activity.settings;
+    cfg := activity._settings();
 
     current_start := activity.partition_start(now());
     horizon := current_start;
@@ -638,11 +665,15 @@ BEGIN
     IF retention IS NOT NULL AND retention <= '0'::interval THEN
         RAISE EXCEPTION 'retention must be positive, not %', retention USING ERRCODE = '22023';
     END IF;
-    UPDATE activity.settings s
-       SET partition_interval = coalesce(configure.partition_interval, s.partition_interval),
-           premake = coalesce(configure.premake, s.premake),
-           retention = CASE WHEN keep_forever THEN NULL ELSE coalesce(configure.retention, s.retention) END
-    RETURNING * INTO result;
+    result := activity._settings();
+    result.partition_interval := coalesce(configure.partition_interval, result.partition_interval);
+    result.premake := coalesce(configure.premake, result.premake);
+    result.retention := CASE WHEN keep_forever THEN NULL ELSE coalesce(configure.retention, result.retention) END;
+    INSERT INTO activity.settings AS s VALUES (result.*)
+    ON CONFLICT (singleton) DO UPDATE
+        SET partition_interval = excluded.partition_interval,
+            premake = excluded.premake,
+            retention = excluded.retention;
     RETURN result;
 END;
 $$;

@@ -409,6 +409,7 @@ activity_validate(PG_FUNCTION_ARGS)
 	}
 
 	/* when */
+	check_not_null(nulls[COL_OCCURRED_AT], "occurred_at");
 	occurred_at = DatumGetTimestampTz(values[COL_OCCURRED_AT]);
 	if (TIMESTAMP_NOT_FINITE(occurred_at))
 		ereport(ERROR,

@@ -1,0 +1,124 @@
+-- Benchmark schema: the extension with monthly partitions and ~20 event types,
+-- and bench.plain_activities, the same table without validation.
+-- psql variables: hist_start, until (timestamptz literals)
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+CREATE EXTENSION activity;
+SELECT activity.configure(partition_interval => '1 month') \g /dev/null
+SELECT count(*) AS partitions_created
+FROM activity.create_partitions(:'hist_start'::timestamptz, :'until'::timestamptz);
+
+-- ~20 event types from the three seed systems
+SELECT count(*) AS types_registered FROM (
+    SELECT activity.register_type('post.created', 'A post was published')
+    UNION ALL SELECT activity.register_type('post.edited', 'A post was edited')
+    UNION ALL SELECT activity.register_type('post.deleted', 'A post was deleted')
+    UNION ALL SELECT activity.register_type('comment.created', 'A comment was written')
+    UNION ALL SELECT activity.register_type('comment.deleted', 'A comment was deleted')
+    UNION ALL SELECT activity.register_type('topic.created', 'A topic was opened')
+    UNION ALL SELECT activity.register_type('topic.closed', 'A topic was closed')
+    UNION ALL SELECT activity.register_type('reaction.added', 'Someone reacted to a post')
+    UNION ALL SELECT activity.register_type('award.given', 'An award was given to a member', recipient => 'required')
+    UNION ALL SELECT activity.register_type('user.followed', 'A member followed another', recipient => 'required')
+    UNION ALL SELECT activity.register_type('user.mentioned', 'A member was mentioned', recipient => 'required')
+    UNION ALL SELECT activity.register_type('member.joined', 'A member joined', universal_type => 'USER_JOIN', recipient => 'forbidden')
+    UNION ALL SELECT activity.register_type('member.left', 'A member left', universal_type => 'USER_LEAVE', recipient => 'forbidden')
+    UNION ALL SELECT activity.register_type('site.auth.login', 'A member signed in', recipient => 'forbidden')
+    UNION ALL SELECT activity.register_type('site.auth.login_failure', 'A sign-in failed', recipient => 'forbidden',
+                                            actor_types => '{user,system}')
+    UNION ALL SELECT activity.register_type('issue.created', 'An issue was opened', actor_types => '{user,agent}')
+    UNION ALL SELECT activity.register_type('issue.status_changed', 'An issue changed status', actor_types => '{user,agent}')
+    UNION ALL SELECT activity.register_type('discord.guild_member_add', 'Discord member joined', universal_type => 'USER_JOIN',
+                                            recipient => 'forbidden', platforms => '{discord}')
+    UNION ALL SELECT activity.register_type('telegram.chat_member_joined', 'Telegram member joined', universal_type => 'USER_JOIN',
+                                            recipient => 'forbidden', platforms => '{telegram}')
+    UNION ALL SELECT activity.register_type('CHAT_MESSAGE_DELETE', 'A chat message was deleted', universal_type => 'CHAT_MESSAGE_DELETE',
+                                            platforms => '{discord,telegram,slack}')
+    UNION ALL SELECT activity.register_type('MODERATION_LINK', 'Synthetic: a moderation action on a link',
+                                            universal_type => 'MODERATION_LINK', actor_types => '{system}')
+) t;
+
+-- The baseline: same columns, defaults, partition bounds (plus a DEFAULT
+-- partition) and indexes as activity.activities, but no trigger at all.
+CREATE SCHEMA bench;
+CREATE TABLE bench.plain_activities (
+    id uuid NOT NULL DEFAULT activity.uuidv7(),
+    workspace_id text NOT NULL,
+    platform text,
+    type text NOT NULL,
+    version int2 NOT NULL,
+    actor_type text NOT NULL DEFAULT 'user',
+    initiator_id text,
+    recipient_id text,
+    subject_type text,
+    subject_id text,
+    caused_by uuid,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    occurred_at timestamptz NOT NULL DEFAULT now(),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (id, occurred_at)
+) PARTITION BY RANGE (occurred_at);
+CREATE INDEX plain_activities_feed_idx
+    ON bench.plain_activities (workspace_id, occurred_at DESC, id DESC);
+CREATE TABLE bench.plain_activities_default PARTITION OF bench.plain_activities DEFAULT;
+CREATE INDEX plain_activities_default_occurred_at_idx
+    ON bench.plain_activities_default (occurred_at);
+
+DO $$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT * FROM activity.partitions() WHERE NOT is_default LOOP
+        EXECUTE format('CREATE TABLE bench.%I PARTITION OF bench.plain_activities FOR VALUES FROM (%L) TO (%L)',
+                       'plain_activities_p' || to_char(p.lower AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                       p.lower, p.upper);
+    END LOOP;
+END;
+$$;
+
+-- Sanity: the two tables have the same partition bounds.
+DO $$
+BEGIN
+    IF (SELECT array_agg(pg_get_expr(c.relpartbound, c.oid) ORDER BY 1)
+          FROM pg_partition_tree('activity.activities') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf)
+       IS DISTINCT FROM
+       (SELECT array_agg(pg_get_expr(c.relpartbound, c.oid) ORDER BY 1)
+          FROM pg_partition_tree('bench.plain_activities') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf)
+    THEN
+        RAISE EXCEPTION 'baseline partitions differ from activity.activities';
+    END IF;
+END;
+$$;
+
+-- The cursors of activity.page() at given depths of a workspace's feed, found
+-- by paging with page() itself (200 rows a call): the cursor at depth d is
+-- the one of the d-th row, so page(ws, after => it) starts at row d + 1.
+CREATE FUNCTION bench.page_cursors(ws text, depths int[])
+RETURNS TABLE (at_depth int, page_cursor activity.cursor)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur activity.cursor := NULL;
+    seen int := 0;
+    target int;
+    got int;
+    r record;
+BEGIN
+    FOREACH target IN ARRAY (SELECT array_agg(d ORDER BY d) FROM unnest(depths) d) LOOP
+        WHILE seen < target LOOP
+            got := 0;
+            FOR r IN SELECT p.cursor FROM activity.page(ws, cur, least(200, target - seen)) p LOOP
+                cur := r.cursor;
+                got := got + 1;
+            END LOOP;
+            EXIT WHEN got = 0;
+            seen := seen + got;
+        END LOOP;
+        IF seen = target THEN
+            at_depth := target;
+            page_cursor := cur;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END;
+$$;
