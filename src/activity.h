@@ -65,6 +65,7 @@ typedef struct ActivityPartition
 typedef struct ActivityPartitionList
 {
 	Oid			parent;
+	uint64		generation;		/* changes whenever the list is rebuilt */
 	Oid			default_relid;	/* InvalidOid if none */
 	int			nparts;
 	ActivityPartition *parts;	/* sorted by lower bound */

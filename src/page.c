@@ -51,6 +51,7 @@ typedef struct PartPlan
 } PartPlan;
 
 static HTAB *plan_cache = NULL;
+static uint64 plan_cache_generation = 0;	/* partition list it matches */
 
 /* a fetched row and its sort key */
 typedef struct FeedRow
@@ -112,8 +113,9 @@ forget_stale_plans(ActivityPartitionList *list)
 	HASH_SEQ_STATUS seq;
 	PartPlan   *pp;
 
-	if (plan_cache == NULL)
+	if (plan_cache == NULL || plan_cache_generation == list->generation)
 		return;
+	plan_cache_generation = list->generation;
 	hash_seq_init(&seq, plan_cache);
 	while ((pp = hash_seq_search(&seq)) != NULL)
 	{

@@ -32,6 +32,7 @@ static MemoryContext parts_cxt = NULL;
 static ActivityPartitionList *parts_cache = NULL;
 static bool parts_valid = false;
 static bool parts_callback_registered = false;
+static uint64 parts_generation = 0;
 
 static void
 parts_inval_callback(Datum arg, Oid relid)
@@ -94,6 +95,7 @@ activity_partition_list(Relation parent)
 	old = MemoryContextSwitchTo(parts_cxt);
 	list = palloc0(sizeof(ActivityPartitionList));
 	list->parent = RelationGetRelid(parent);
+	list->generation = ++parts_generation;
 	list->parts = palloc(sizeof(ActivityPartition) * Max(pd->nparts, 1));
 	for (i = 0; i < pd->nparts; i++)
 	{
