@@ -53,6 +53,10 @@ CREATE TYPE activity.cursor (
     INTERNALLENGTH = VARIABLE,
     STORAGE = plain
 );
+COMMENT ON FUNCTION activity.cursor_in(cstring) IS 'Text input of activity.cursor: checks length, alphabet, checksum and format version';
+COMMENT ON FUNCTION activity.cursor_out(activity.cursor) IS 'Text output of activity.cursor: unpadded URL-safe base64';
+COMMENT ON FUNCTION activity.cursor_recv(internal) IS 'Binary input of activity.cursor: the raw bytes, checked like text input';
+COMMENT ON FUNCTION activity.cursor_send(activity.cursor) IS 'Binary output of activity.cursor: the raw bytes';
 COMMENT ON TYPE activity.cursor IS
     'Opaque keyset position in a feed returned by activity.page(): versioned, checksummed, URL-safe';
 
@@ -64,6 +68,8 @@ CREATE OPERATOR = (
     RESTRICT = eqsel, JOIN = eqjoinsel
 );
 COMMENT ON FUNCTION activity.cursor_eq(activity.cursor, activity.cursor) IS
+    'Whether two cursors denote the same position of the same query';
+COMMENT ON OPERATOR activity.= (activity.cursor, activity.cursor) IS
     'Whether two cursors denote the same position of the same query';
 
 CREATE FUNCTION activity.cursor_info(
@@ -441,6 +447,8 @@ CREATE FUNCTION activity.partitions()
 RETURNS TABLE (partition regclass, lower timestamptz, upper timestamptz, is_default boolean)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
 AS $$
     SELECT c.oid::regclass,
            CASE WHEN b.bound ~ 'FROM \(MINVALUE\)' THEN NULL
@@ -464,6 +472,8 @@ CREATE FUNCTION activity._create_partition(lower timestamptz, upper timestamptz)
 RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
 AS $$
 DECLARE
     part_name text := 'activities_p' || to_char(lower AT TIME ZONE 'UTC', 'YYYYMMDD');
@@ -473,10 +483,13 @@ BEGIN
     -- Rows of the default partition inside [lower, upper) would make a plain
     -- CREATE ... PARTITION OF fail: move them first, with the default detached
     -- (a detached default carries no row triggers, so its rows can be deleted).
+    -- Lock first, so that rows still being inserted (uncommitted) into the
+    -- default partition are committed and seen by the check below.
+    LOCK TABLE ONLY activity.activities IN ACCESS EXCLUSIVE MODE;
+    LOCK TABLE activity_partitions.activities_default IN ACCESS EXCLUSIVE MODE;
     PERFORM 1 FROM activity_partitions.activities_default
         WHERE occurred_at >= lower AND occurred_at < upper LIMIT 1;
     IF FOUND THEN
-        LOCK TABLE activity.activities IN ACCESS EXCLUSIVE MODE;
         ALTER TABLE activity.activities DETACH PARTITION activity_partitions.activities_default;
         EXECUTE format('CREATE TABLE activity_partitions.%I (LIKE activity.activities INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
                        part_name);
@@ -508,6 +521,8 @@ CREATE FUNCTION activity.create_partitions(since timestamptz, until timestamptz)
 RETURNS TABLE (partition regclass, lower timestamptz, upper timestamptz)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
 AS $$
 DECLARE
     step interval := (activity._settings()).partition_interval;
@@ -525,6 +540,18 @@ BEGIN
     IF since >= until THEN
         RAISE EXCEPTION 'since (%) must be earlier than until (%)', since, until USING ERRCODE = '22023';
     END IF;
+    -- refuse a runaway range before creating anything
+    c := activity.partition_start(since);
+    WHILE c < until LOOP
+        n := n + 1;
+        IF n > 1000 THEN
+            RAISE EXCEPTION 'too many partitions requested'
+                USING ERRCODE = '54000',
+                      DETAIL = format('[%s, %s) spans more than 1000 partitions of %s.', since, until, step);
+        END IF;
+        c := (c AT TIME ZONE 'UTC' + step) AT TIME ZONE 'UTC';
+    END LOOP;
+
     -- one maintenance at a time; ingestion goes on meanwhile
     PERFORM pg_advisory_xact_lock('activity.activities'::regclass::oid::bigint);
 
@@ -542,12 +569,6 @@ BEGIN
         hi := (activity.partition_start(c) AT TIME ZONE 'UTC' + step) AT TIME ZONE 'UTC';
         hi := least(hi, (SELECT min(p.lower) FROM activity.partitions() p
                          WHERE NOT p.is_default AND p.lower > c));
-        n := n + 1;
-        IF n > 1000 THEN
-            RAISE EXCEPTION 'too many partitions requested'
-                USING ERRCODE = '54000',
-                      DETAIL = format('[%s, %s) spans more than 1000 partitions of %s.', since, until, step);
-        END IF;
         partition := activity._create_partition(c, hi);
         lower := c;
         upper := hi;
@@ -563,6 +584,8 @@ CREATE FUNCTION activity.maintain()
 RETURNS TABLE (action text, partition regclass, lower timestamptz, upper timestamptz)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
 AS $$
 DECLARE
     cfg activity.settings;

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "utils/relcache.h"
 #include "utils/uuid.h"
 
@@ -26,6 +27,7 @@ extern int	activity_max_metadata_depth;
 
 /* uuidv7.c */
 extern void activity_uuidv7_generate(pg_uuid_t *uuid);
+extern bool activity_uuidv7_timestamp(const pg_uuid_t *uuid, TimestampTz *ts);
 
 /* registry.c: the backend-local registry of event types */
 #define ACTOR_USER		0x01
@@ -54,6 +56,15 @@ extern EventType *activity_lookup_type(const char *name);
 extern int	activity_actor_type_bit(const char *actor_type);
 extern Oid	activity_relid(const char *schema, const char *relname, bool missing_ok);
 
+typedef struct ActivityUserContext
+{
+	Oid			userid;
+	int			sec_context;
+} ActivityUserContext;
+
+extern void activity_become_owner(Oid relid, ActivityUserContext *saved);
+extern void activity_restore_user(const ActivityUserContext *saved);
+
 /* partitions.c: the partitions of activity.activities, oldest first */
 typedef struct ActivityPartition
 {
@@ -72,6 +83,22 @@ typedef struct ActivityPartitionList
 } ActivityPartitionList;
 
 extern ActivityPartitionList *activity_partition_list(Relation parent);
+extern ActivityPartition *activity_partition_for(ActivityPartitionList *list, TimestampTz ts);
+
+/* the queries run on single partitions, each cached as one plan per partition */
+typedef enum PartPlanKind
+{
+	PART_PLAN_PAGE,				/* a page of a workspace, newest first */
+	PART_PLAN_FIND_ID,			/* the workspace of an activity, by id */
+	NUM_PART_PLANS
+} PartPlanKind;
+
+#define FEED_COLUMNS \
+	"id, workspace_id, platform, type, version, actor_type, initiator_id, " \
+	"recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at"
+
+extern SPIPlanPtr activity_partition_plan(Oid relid, PartPlanKind kind);
+extern void activity_forget_stale_plans(ActivityPartitionList *list);
 
 /* cursor.c */
 #define CURSOR_FORMAT_VERSION	1

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -64,7 +65,6 @@ static const char *const col_names[NUM_COLS] = {
 static Oid	attnums_relid = InvalidOid;
 static int	attnums[NUM_COLS];
 
-static SPIPlanPtr caused_by_plan = NULL;
 static SPIPlanPtr record_plan = NULL;
 
 /*
@@ -195,7 +195,7 @@ check_metadata(Datum d)
 						jsonb_root_kind(jb))));
 
 	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
 		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
 		{
@@ -214,41 +214,77 @@ check_metadata(Datum d)
 }
 
 /*
- * caused_by must name an activity of the same workspace.
+ * Look for activity id in one partition: 1 if it is there and belongs to
+ * workspace, -1 if it is there and belongs to another, 0 if it is not there.
+ */
+static int
+find_in_partition(Oid relid, Datum id, text *workspace)
+{
+	int			ret;
+	int			result = 0;
+
+	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), &id, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		text	   *ws = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		result = (VARSIZE_ANY_EXHDR(ws) == VARSIZE_ANY_EXHDR(workspace) &&
+				  memcmp(VARDATA_ANY(ws), VARDATA_ANY(workspace), VARSIZE_ANY_EXHDR(ws)) == 0) ? 1 : -1;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * caused_by must name an activity of the same workspace. The id's UUIDv7
+ * time says when the cause was recorded, which for live events is when it
+ * occurred: its partition is probed first, then the default partition, then
+ * the others newest first, each with one primary-key seek.
  */
 static void
 check_caused_by(Datum caused_by, Datum workspace)
 {
-	Datum		args[2] = {caused_by, workspace};
-	int			ret;
-	bool		found;
+	text	   *ws = DatumGetTextPP(workspace);
+	Relation	parent;
+	ActivityPartitionList *parts;
+	ActivityPartition *guess = NULL;
+	TimestampTz ts;
+	int			found = 0;
+	int			i;
 
+	ActivityUserContext saved;
+
+	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	parts = activity_partition_list(parent);
+	activity_become_owner(RelationGetRelid(parent), &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (caused_by_plan == NULL)
+	activity_forget_stale_plans(parts);
+
+	if (activity_uuidv7_timestamp(DatumGetUUIDP(caused_by), &ts))
+		guess = activity_partition_for(parts, ts);
+	if (guess)
+		found = find_in_partition(guess->relid, caused_by, ws);
+	if (found == 0 && OidIsValid(parts->default_relid))
+		found = find_in_partition(parts->default_relid, caused_by, ws);
+	for (i = parts->nparts - 1; i >= 0 && found == 0; i--)
 	{
-		Oid			types[2] = {UUIDOID, TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT 1 FROM activity.activities "
-									   "WHERE id = $1 AND workspace_id = $2 LIMIT 1",
-									   2, types);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		caused_by_plan = plan;
+		if (&parts->parts[i] != guess)
+			found = find_in_partition(parts->parts[i].relid, caused_by, ws);
 	}
-	ret = SPI_execute_plan(caused_by_plan, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	found = SPI_processed > 0;
 	SPI_finish();
+	activity_restore_user(&saved);
+	table_close(parent, NoLock);
 
-	if (!found)
+	if (found != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("caused_by %s is not an activity of workspace \"%s\"",
 						DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
-						TextDatumGetCString(workspace)),
+						text_to_cstring(ws)),
 				 errdetail("A synthetic event must point at an existing activity of its own workspace.")));
 }
 

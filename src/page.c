@@ -22,7 +22,9 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/rls.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -35,23 +37,10 @@
 
 PG_FUNCTION_INFO_V1(activity_page);
 
-/* columns of a feed row, as selected from each partition */
-#define FEED_COLUMNS \
-	"id, workspace_id, platform, type, version, actor_type, initiator_id, " \
-	"recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at"
+/* columns of a feed row, as selected by PART_PLAN_PAGE (partitions.c) */
 #define FEED_NCOLS			14
 #define FEED_COL_ID			0
 #define FEED_COL_OCCURRED	12
-
-/* one cached plan per partition */
-typedef struct PartPlan
-{
-	Oid			relid;
-	SPIPlanPtr	plan;
-} PartPlan;
-
-static HTAB *plan_cache = NULL;
-static uint64 plan_cache_generation = 0;	/* partition list it matches */
 
 /* a fetched row and its sort key */
 typedef struct FeedRow
@@ -60,78 +49,6 @@ typedef struct FeedRow
 	TimestampTz occurred_at;
 	pg_uuid_t  *id;
 } FeedRow;
-
-/*
- * The cached plan reading one page of partition relid.
- */
-static SPIPlanPtr
-partition_plan(Oid relid)
-{
-	PartPlan   *pp;
-	bool		found;
-
-	if (plan_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(PartPlan);
-		ctl.hcxt = CacheMemoryContext;
-		plan_cache = hash_create("activity page plans", 64, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	pp = hash_search(plan_cache, &relid, HASH_ENTER, &found);
-	if (!found)
-		pp->plan = NULL;
-	if (pp->plan == NULL)
-	{
-		Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, UUIDOID, INT8OID};
-		char	   *sql;
-		SPIPlanPtr	plan;
-
-		sql = psprintf("SELECT " FEED_COLUMNS " FROM %s "
-					   "WHERE workspace_id = $1 AND (occurred_at, id) < ($2, $3) "
-					   "ORDER BY occurred_at DESC, id DESC LIMIT $4",
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												  get_rel_name(relid)));
-		plan = SPI_prepare_cursor(sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		pp->plan = plan;
-	}
-	return pp->plan;
-}
-
-/*
- * Drop the plans of partitions that no longer exist.
- */
-static void
-forget_stale_plans(ActivityPartitionList *list)
-{
-	HASH_SEQ_STATUS seq;
-	PartPlan   *pp;
-
-	if (plan_cache == NULL || plan_cache_generation == list->generation)
-		return;
-	plan_cache_generation = list->generation;
-	hash_seq_init(&seq, plan_cache);
-	while ((pp = hash_seq_search(&seq)) != NULL)
-	{
-		bool		live = pp->relid == list->default_relid;
-		int			i;
-
-		for (i = 0; i < list->nparts && !live; i++)
-			live = list->parts[i].relid == pp->relid;
-		if (!live)
-		{
-			if (pp->plan)
-				SPI_freeplan(pp->plan);
-			hash_search(plan_cache, &pp->relid, HASH_REMOVE, NULL);
-		}
-	}
-}
 
 /*
  * Append up to "want" rows of partition relid that come after the position
@@ -150,7 +67,7 @@ fetch_partition(Oid relid, Datum workspace, TimestampTz ts, pg_uuid_t *id,
 	args[1] = TimestampTzGetDatum(ts);
 	args[2] = UUIDPGetDatum(id);
 	args[3] = Int64GetDatum(want);
-	ret = SPI_execute_plan(partition_plan(relid), args, NULL, true, want);
+	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_PAGE), args, NULL, true, want);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 
@@ -198,6 +115,24 @@ query_hash(text *workspace, uint8 flags)
 }
 
 /*
+ * The caller must be allowed to read the log. page() reads the partitions
+ * as the table owner, so it must not bypass row-level security either.
+ */
+static void
+check_read_access(Relation parent)
+{
+	AclResult	aclresult = pg_class_aclcheck(RelationGetRelid(parent), GetUserId(), ACL_SELECT);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(parent));
+	if (check_enable_rls(RelationGetRelid(parent), InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("activity.page() does not support row-level security on activity.activities"),
+				 errhint("Query activity.activities directly, or use a role that is exempt from its policies.")));
+}
+
+/*
  * activity.page(workspace_id, after, "limit")
  */
 Datum
@@ -224,6 +159,7 @@ activity_page(PG_FUNCTION_ARGS)
 	int			di;
 	int			pi;
 	int			emitted;
+	ActivityUserContext saved;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
@@ -278,15 +214,17 @@ activity_page(PG_FUNCTION_ARGS)
 	 * before the partition list is read.
 	 */
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	check_read_access(parent);
 	parts = activity_partition_list(parent);
 
 	want = limit + 1;
 	drows = palloc(sizeof(FeedRow) * want);
 	prows = palloc(sizeof(FeedRow) * want);
 
+	activity_become_owner(RelationGetRelid(parent), &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	forget_stale_plans(parts);
+	activity_forget_stale_plans(parts);
 
 	if (OidIsValid(parts->default_relid))
 		fetch_partition(parts->default_relid, PointerGetDatum(workspace),
@@ -333,6 +271,7 @@ activity_page(PG_FUNCTION_ARGS)
 	}
 
 	SPI_finish();
+	activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
 	rsinfo->returnMode = SFRM_Materialize;

@@ -21,6 +21,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "access/htup_details.h"
 
 #include "activity.h"
 
@@ -61,6 +65,35 @@ activity_relid(const char *schema, const char *relname, bool missing_ok)
 				 errmsg("relation \"%s.%s\" does not exist", schema, relname),
 				 errhint("Is the activity extension installed in this database?")));
 	return relid;
+}
+
+/*
+ * Run the extension's internal queries (registry, partitions) as the owner of
+ * relid, the way PostgreSQL runs foreign-key checks as the table owner: the
+ * caller's privileges were checked on the object it named (the log, or the
+ * row it inserted), and it needs none on the extension's internals. Restore
+ * with activity_restore_user(); an error restores it on abort.
+ */
+void
+activity_become_owner(Oid relid, ActivityUserContext *saved)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner, saved->sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+}
+
+void
+activity_restore_user(const ActivityUserContext *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
 }
 
 /*
@@ -133,7 +166,11 @@ registry_load(void)
 
 	PG_TRY();
 	{
+		ActivityUserContext saved;
+
+		activity_become_owner(types_relid, &saved);
 		registry_fill();
+		activity_restore_user(&saved);
 	}
 	PG_CATCH();
 	{

@@ -88,25 +88,34 @@ activity_uuidv7(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The creation time embedded in a UUIDv7; false for other UUID versions.
+ */
+bool
+activity_uuidv7_timestamp(const pg_uuid_t *uuid, TimestampTz *ts)
+{
+	uint64		ms = 0;
+	int			i;
+
+	if ((uuid->data[6] >> 4) != 7 || (uuid->data[8] & 0xC0) != 0x80)
+		return false;
+	for (i = 0; i < 6; i++)
+		ms = (ms << 8) | uuid->data[i];
+	/* Unix epoch ms -> Postgres epoch us */
+	*ts = (TimestampTz) ms * 1000 -
+		((TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	return true;
+}
+
+/*
  * activity.uuidv7_time(uuid) returns timestamptz: the embedded creation time,
  * or NULL when the UUID is not version 7.
  */
 Datum
 activity_uuidv7_time(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t  *uuid = PG_GETARG_UUID_P(0);
-	uint64		ms = 0;
 	TimestampTz ts;
-	int			i;
 
-	if ((uuid->data[6] >> 4) != 7 || (uuid->data[8] & 0xC0) != 0x80)
+	if (!activity_uuidv7_timestamp(PG_GETARG_UUID_P(0), &ts))
 		PG_RETURN_NULL();
-
-	for (i = 0; i < 6; i++)
-		ms = (ms << 8) | uuid->data[i];
-
-	/* Unix epoch ms -> Postgres epoch us */
-	ts = (TimestampTz) ms * 1000 -
-		((TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	PG_RETURN_TIMESTAMPTZ(ts);
 }

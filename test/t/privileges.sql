@@ -1,0 +1,50 @@
+-- An application role with the privileges the README recommends ("grant
+-- INSERT/SELECT on activity.activities and EXECUTE on record/page to
+-- application roles; keep maintain, create_partitions, configure for the
+-- owner") can record, insert and page, and cannot change the log, the
+-- registry or the partitions.
+--
+-- Regression (fixed): with exactly these grants, record() and INSERT used to
+-- fail with "permission denied for table event_types" when the session's
+-- registry cache was loaded as the application role, and page() with
+-- "permission denied for schema activity_partitions". The extension's
+-- internal reads now run as the table owner.
+BEGIN;
+SELECT plan(10);
+SET LOCAL TIME ZONE 'UTC';
+
+CREATE ROLE activity_test_app;
+GRANT USAGE ON SCHEMA activity TO activity_test_app;
+GRANT INSERT, SELECT ON activity.activities TO activity_test_app;
+GRANT EXECUTE ON FUNCTION activity.record(text, text, text, jsonb, text, text, integer, timestamptz, text, text, text, uuid),
+                          activity.page(text, activity.cursor, integer) TO activity_test_app;
+SELECT activity.register_type('priv.event') IS NOT NULL AS registered \g /dev/null
+SELECT activity.create_partitions('2042-01-01', '2042-02-01') \g /dev/null
+
+-- registering made every session's registry cache stale: the next lookup
+-- reloads it, here as the application role
+SET LOCAL ROLE activity_test_app;
+SELECT lives_ok($$SELECT activity.record('priv-ws', 'priv.event', 'u1', occurred_at => '2042-01-05')$$,
+                'the application role can record()');
+SELECT lives_ok($$INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+                  VALUES ('priv-ws', 'priv.event', 'u1', '1990-01-05')$$,
+                'the application role can INSERT');
+SELECT lives_ok($$SELECT * FROM activity.page('priv-ws')$$, 'the application role can page()');
+SELECT lives_ok($$SELECT count(*) FROM activity.activities WHERE workspace_id = 'priv-ws'$$,
+                'the application role can read the log');
+SELECT throws_ok($$UPDATE activity.activities SET initiator_id = 'x' WHERE workspace_id = 'priv-ws'$$, '42501', NULL,
+                 'the application role cannot UPDATE');
+SELECT throws_ok($$DELETE FROM activity.activities WHERE workspace_id = 'priv-ws'$$, '42501', NULL,
+                 'the application role cannot DELETE');
+SELECT throws_ok($$SELECT activity.register_type('priv.other')$$, '42501', NULL,
+                 'the application role cannot register types');
+SELECT throws_ok($$SELECT activity.create_partitions('2042-02-01', '2042-03-01')$$, '42501', NULL,
+                 'the application role cannot create partitions');
+SELECT throws_ok($$SELECT activity.configure(premake => 5)$$, '42501', NULL,
+                 'the application role cannot change the settings');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM activity.activities WHERE workspace_id = 'priv-ws'), 2::bigint,
+          'what the application role recorded is there');
+
+SELECT * FROM finish();
+ROLLBACK;
