@@ -43,4 +43,5 @@ if [ "$shell_status" -ne 0 ] && [ "$n_ok" -eq "$n_files" ]; then failed=$((faile
 
 echo "== summary: test files of pg_regress, pgTAP and shell TAP"
 echo "$passed passed, $failed failed"
+[ -n "${ACTIVITY_SUMMARY_FILE:-}" ] && echo "$passed passed, $failed failed" > "$ACTIVITY_SUMMARY_FILE"
 [ "$failed" -eq 0 ]

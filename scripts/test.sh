@@ -7,5 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 bash scripts/build.sh
-# pg_virtualenv runs the clusters as "postgres"; the build tree must be readable
-exec pg_virtualenv -v "$PGVER" bash scripts/run-tests.sh
+summary=$(mktemp)
+status=0
+ACTIVITY_SUMMARY_FILE=$summary pg_virtualenv -v "$PGVER" bash scripts/run-tests.sh || status=$?
+# the summary comes last, after pg_virtualenv's own messages
+if [ -s "$summary" ]; then cat "$summary"; else echo "0 passed, 1 failed"; status=1; fi
+rm -f "$summary"
+exit "$status"
