@@ -6,11 +6,14 @@ MODULE_big = activity
 OBJS = \
 	src/activity.o \
 	src/cursor.o \
+	src/formats.o \
 	src/ingest.o \
+	src/jsonschema.o \
 	src/page.o \
 	src/partitions.o \
 	src/registry.o \
-	src/uuidv7.o
+	src/uuidv7.o \
+	src/validate.o
 
 DATA = $(wildcard sql/activity--*.sql)
 
@@ -23,7 +26,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/activity.h
+$(OBJS): src/activity.h src/jsonschema.h
 
 .PHONY: prove
 # pgTAP tests (need a running server and the extension installed)

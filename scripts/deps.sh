@@ -4,7 +4,7 @@
 # package is already installed.
 PGVER=${PGVER:-15}
 packages=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
-          "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl postgresql-common)
+          "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl postgresql-common python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

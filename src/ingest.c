@@ -333,6 +333,8 @@ activity_validate(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		values[NUM_COLS];
 	bool		nulls[NUM_COLS];
+	Datum	   *all_values;
+	bool	   *all_nulls;
 	int			replace_cols[NUM_COLS];
 	Datum		replace_values[NUM_COLS];
 	bool		replace_nulls[NUM_COLS];
@@ -354,8 +356,14 @@ activity_validate(PG_FUNCTION_ARGS)
 	tuple = trigdata->tg_trigtuple;
 	desc = RelationGetDescr(rel);
 	resolve_attnums(rel);
+	all_values = palloc(sizeof(Datum) * desc->natts);
+	all_nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(tuple, desc, all_values, all_nulls);
 	for (c = 0; c < NUM_COLS; c++)
-		values[c] = heap_getattr(tuple, attnums[c], desc, &nulls[c]);
+	{
+		values[c] = all_values[attnums[c] - 1];
+		nulls[c] = all_nulls[attnums[c] - 1];
+	}
 
 	/* who and where */
 	check_not_null(nulls[COL_WORKSPACE], "workspace_id");

@@ -1,0 +1,902 @@
+/*
+ * validate.c
+ *		The JSON Schema validator: walks a jsonb value (JsonbContainer
+ *		iteration, no text round trip) against a compiled activity.jsonschema,
+ *		and the SQL functions is_valid() and validation_errors().
+ *
+ * Work is bounded by the sizes of the schema and the value; every step checks
+ * for interrupts, so statement_timeout stops a pathological case, and every
+ * recursion checks the stack depth.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regex.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+
+#include "jsonschema.h"
+
+PG_FUNCTION_INFO_V1(activity_is_valid);
+PG_FUNCTION_INFO_V1(activity_validation_errors);
+
+extern bool jsonschema_check_format(JsFormat format, const char *s, int len);
+
+/* at most this many compiled regular expressions are kept per backend */
+#define REGEX_CACHE_MAX 1024
+
+typedef struct RegexEntry
+{
+	uint64		hash;			/* key */
+	char	   *pattern;
+	regex_t		re;
+} RegexEntry;
+
+static HTAB *regex_cache = NULL;
+
+typedef struct VCtx
+{
+	const JsNode *nodes;
+	const uint32 *lists;
+	const char *data;
+	bool		all;			/* report every violation */
+	int			silent;			/* > 0: inside anyOf/oneOf/not/if/contains */
+	List	   *errors;
+	StringInfoData path;		/* JSON pointer of the current value */
+	uint64		steps;
+} VCtx;
+
+static bool validate_node(VCtx *c, uint32 ni, JsonbValue *v);
+
+#define LIST_LEN(c, off)		((c)->lists[(off)])
+#define LIST_AT(c, off, i)		((c)->lists[(off) + 1 + (i)])
+#define DATA_STR(c, off)		((c)->data + (off))
+#define DATA_NUMERIC(c, off)	((Numeric) ((c)->data + (off)))
+#define DATA_JSONB(c, off)		((Jsonb *) ((c)->data + (off)))
+
+/*
+ * Record a violation (unless evaluating silently); always returns false.
+ */
+static bool
+fail(VCtx *c, const char *keyword, const char *fmt,...)
+	pg_attribute_printf(3, 4);
+
+static bool
+fail(VCtx *c, const char *keyword, const char *fmt,...)
+{
+	va_list		args;
+	StringInfoData msg;
+	JsError    *e;
+
+	if (c->silent > 0)
+		return false;
+	initStringInfo(&msg);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&msg, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&msg, needed);
+	}
+	e = palloc(sizeof(JsError));
+	e->path = pstrdup(c->path.data);
+	e->keyword = keyword;
+	e->message = msg.data;
+	c->errors = lappend(c->errors, e);
+	return false;
+}
+
+/* --- the instance pointer --- */
+
+static int
+path_push(VCtx *c, const char *token, int len)
+{
+	int			saved = c->path.len;
+	int			i;
+
+	appendStringInfoChar(&c->path, '/');
+	for (i = 0; i < len; i++)
+	{
+		if (token[i] == '~')
+			appendStringInfoString(&c->path, "~0");
+		else if (token[i] == '/')
+			appendStringInfoString(&c->path, "~1");
+		else
+			appendStringInfoChar(&c->path, token[i]);
+	}
+	return saved;
+}
+
+static int
+path_push_index(VCtx *c, int i)
+{
+	int			saved = c->path.len;
+
+	appendStringInfo(&c->path, "/%d", i);
+	return saved;
+}
+
+static void
+path_pop(VCtx *c, int saved)
+{
+	c->path.len = saved;
+	c->path.data[saved] = '\0';
+}
+
+/* --- values --- */
+
+static bool
+is_object(JsonbValue *v)
+{
+	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
+}
+
+static bool
+numeric_is_integral(Numeric n)
+{
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(n),
+											DirectFunctionCall2(numeric_trunc, NumericGetDatum(n),
+																Int32GetDatum(0))));
+}
+
+static int
+numcmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+static const char *
+type_of(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvBool:
+			return "boolean";
+		case jbvNumeric:
+			return numeric_is_integral(v->val.numeric) ? "integer" : "number";
+		case jbvString:
+			return "string";
+		case jbvBinary:
+			return JsonContainerIsObject(v->val.binary.data) ? "object" : "array";
+		default:
+			return "value";
+	}
+}
+
+/*
+ * JSON equality: numbers by value (1 = 1.0), objects regardless of key order.
+ */
+static bool
+json_equal(JsonbValue *a, JsonbValue *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type)
+	{
+		case jbvNull:
+			return true;
+		case jbvBool:
+			return a->val.boolean == b->val.boolean;
+		case jbvNumeric:
+			return numcmp(a->val.numeric, b->val.numeric) == 0;
+		case jbvString:
+			return a->val.string.len == b->val.string.len &&
+				memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+		case jbvBinary:
+			if (JsonContainerIsObject(a->val.binary.data) != JsonContainerIsObject(b->val.binary.data))
+				return false;
+			return compareJsonbContainers(a->val.binary.data, b->val.binary.data) == 0;
+		default:
+			return false;
+	}
+}
+
+/* does any element of the jsonb array equal v? */
+static bool
+jsonb_array_contains(Jsonb *arr, JsonbValue *v)
+{
+	JsonbIterator *it = JsonbIteratorInit(&arr->root);
+	JsonbValue	elem;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+		if (tok == WJB_ELEM && json_equal(&elem, v))
+			return true;
+	return false;
+}
+
+static char *
+value_text(JsonbValue *v)
+{
+	StringInfoData s;
+	JsonbValue	copy = *v;
+	Jsonb	   *jb;
+
+	if (v->type == jbvBinary)
+		return pstrdup(is_object(v) ? "object" : "array");
+	jb = JsonbValueToJsonb(&copy);
+	initStringInfo(&s);
+	JsonbToCString(&s, &jb->root, VARSIZE(jb));
+	if (s.len > 60)
+		return psprintf("%.*s...", pg_mbcliplen(s.data, s.len, 57), s.data);
+	return s.data;
+}
+
+/* --- regular expressions --- */
+
+/*
+ * Does the string match the pattern (unanchored search, as in ECMA-262)?
+ * Compiled expressions are cached per backend.
+ */
+static bool
+regex_matches(const char *pattern, const char *s, int len)
+{
+	int			plen = strlen(pattern);
+	uint64		hash = hash_bytes_extended((const unsigned char *) pattern, plen, 0);
+	RegexEntry *entry = NULL;
+	regex_t		local;
+	regex_t    *re;
+	pg_wchar   *wide;
+	int			wlen;
+	int			rc;
+
+	if (regex_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(RegexEntry);
+		ctl.hcxt = TopMemoryContext;
+		regex_cache = hash_create("activity JSON Schema regexes", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(regex_cache, &hash, HASH_FIND, NULL);
+	if (entry != NULL && strcmp(entry->pattern, pattern) != 0)
+		entry = NULL;			/* hash collision: compile without caching */
+	if (entry != NULL)
+		re = &entry->re;
+	else
+	{
+		pg_wchar   *wpat = palloc(sizeof(pg_wchar) * (plen + 1));
+		int			wplen = pg_mb2wchar_with_len(pattern, wpat, plen);
+
+		rc = pg_regcomp(&local, wpat, wplen, REG_ADVANCED, C_COLLATION_OID);
+		pfree(wpat);
+		if (rc != REG_OKAY)
+		{
+			char		msg[256];
+
+			pg_regerror(rc, &local, msg, sizeof(msg));
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+					 errmsg("invalid regular expression in JSON Schema: %s", msg)));
+		}
+		re = &local;
+		if (hash_get_num_entries(regex_cache) < REGEX_CACHE_MAX &&
+			hash_search(regex_cache, &hash, HASH_FIND, NULL) == NULL)
+		{
+			entry = hash_search(regex_cache, &hash, HASH_ENTER, NULL);
+			entry->pattern = MemoryContextStrdup(TopMemoryContext, pattern);
+			entry->re = local;
+			re = &entry->re;
+		}
+	}
+
+	wide = palloc(sizeof(pg_wchar) * (len + 1));
+	wlen = pg_mb2wchar_with_len(s, wide, len);
+	rc = pg_regexec(re, wide, wlen, 0, NULL, 0, NULL, 0);
+	pfree(wide);
+	if (re == &local)
+		pg_regfree(&local);
+	if (rc != REG_OKAY && rc != REG_NOMATCH)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, re, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("regular expression failed: %s", msg)));
+	}
+	return rc == REG_OKAY;
+}
+
+/* --- keyword groups --- */
+
+static bool
+check_type(VCtx *c, const JsNode *n, JsonbValue *v)
+{
+	uint8		t = n->types;
+	bool		ok;
+
+	switch (v->type)
+	{
+		case jbvNull:
+			ok = t & JT_NULL;
+			break;
+		case jbvBool:
+			ok = t & JT_BOOLEAN;
+			break;
+		case jbvNumeric:
+			ok = (t & JT_NUMBER) || ((t & JT_INTEGER) && numeric_is_integral(v->val.numeric));
+			break;
+		case jbvString:
+			ok = t & JT_STRING;
+			break;
+		default:
+			ok = is_object(v) ? (t & JT_OBJECT) : (t & JT_ARRAY);
+			break;
+	}
+	if (ok)
+		return true;
+	{
+		StringInfoData s;
+		static const char *const names[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+		int			i;
+
+		initStringInfo(&s);
+		for (i = 0; i < 7; i++)
+			if (t & (1 << i))
+				appendStringInfo(&s, "%s%s", s.len ? " or " : "", names[i]);
+		return fail(c, "type", "expected %s, not %s", s.data, type_of(v));
+	}
+}
+
+static bool
+validate_string(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
+{
+	bool		ok = true;
+	const char *s = v->val.string.val;
+	int			len = v->val.string.len;
+
+	if (n->present & (KW_MINLENGTH | KW_MAXLENGTH))
+	{
+		int			chars = pg_mbstrlen_with_len(s, len);
+
+		if ((n->present & KW_MINLENGTH) && chars < n->min_length)
+		{
+			ok = fail(c, "minLength", "string is %d characters long, shorter than %d", chars, n->min_length);
+			if (stop)
+				return false;
+		}
+		if ((n->present & KW_MAXLENGTH) && chars > n->max_length)
+		{
+			ok = fail(c, "maxLength", "string is %d characters long, longer than %d", chars, n->max_length);
+			if (stop)
+				return false;
+		}
+	}
+	if ((n->present & KW_PATTERN) && !regex_matches(DATA_STR(c, n->pattern), s, len))
+	{
+		ok = fail(c, "pattern", "string does not match pattern \"%s\"", DATA_STR(c, n->pattern));
+		if (stop)
+			return false;
+	}
+	if ((n->present & KW_FORMAT) && !jsonschema_check_format(n->format, s, len))
+	{
+		static const char *const names[] = {"", "date-time", "date", "time", "uuid", "email", "uri", "ipv4", "ipv6"};
+
+		ok = fail(c, "format", "string is not a valid %s", names[n->format]);
+	}
+	return ok;
+}
+
+static bool
+validate_number(VCtx *c, const JsNode *n, Numeric num, bool stop)
+{
+	bool		ok = true;
+
+#define NUMCHECK(kwbit, field, cond, kw, what) \
+	if ((n->present & kwbit) && !(cond(numcmp(num, DATA_NUMERIC(c, n->field))))) \
+	{ \
+		ok = fail(c, kw, "%s is " what " %s", numeric_normalize(num), \
+				  numeric_normalize(DATA_NUMERIC(c, n->field))); \
+		if (stop) \
+			return false; \
+	}
+#define GE(x) ((x) >= 0)
+#define LE(x) ((x) <= 0)
+#define GT(x) ((x) > 0)
+#define LT(x) ((x) < 0)
+	NUMCHECK(KW_MINIMUM, minimum, GE, "minimum", "less than the minimum");
+	NUMCHECK(KW_MAXIMUM, maximum, LE, "maximum", "greater than the maximum");
+	NUMCHECK(KW_EXMINIMUM, ex_minimum, GT, "exclusiveMinimum", "not greater than");
+	NUMCHECK(KW_EXMAXIMUM, ex_maximum, LT, "exclusiveMaximum", "not less than");
+#undef NUMCHECK
+	if (n->present & KW_MULTIPLEOF)
+	{
+		Numeric		m = DATA_NUMERIC(c, n->multiple_of);
+		Numeric		rem = DatumGetNumeric(DirectFunctionCall2(numeric_mod, NumericGetDatum(num),
+															  NumericGetDatum(m)));
+
+		if (numeric_signum(rem) != 0)
+			ok = fail(c, "multipleOf", "%s is not a multiple of %s", numeric_normalize(num),
+					  numeric_normalize(m));
+	}
+	return ok;
+}
+
+/* the node of property key in a sorted [n, (name, node)...] table, or JS_NONE */
+static uint32
+property_node(VCtx *c, uint32 table, const char *key, int keylen)
+{
+	int			lo = 0;
+	int			hi = (int) LIST_LEN(c, table) - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		const char *name = DATA_STR(c, c->lists[table + 1 + 2 * mid]);
+		int			namelen = strlen(name);
+		int			cmp = memcmp(name, key, Min(namelen, keylen));
+
+		if (cmp == 0)
+			cmp = namelen - keylen;
+		if (cmp == 0)
+			return c->lists[table + 2 + 2 * mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return JS_NONE;
+}
+
+static bool
+has_property(JsonbContainer *obj, const char *name)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	return findJsonbValueFromContainer(obj, JB_FOBJECT, &k) != NULL;
+}
+
+static bool
+validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
+{
+	JsonbContainer *obj = v->val.binary.data;
+	int			size = JsonContainerSize(obj);
+	bool		ok = true;
+	int			i;
+
+#define STEP(expr) do { if (!(expr)) { ok = false; if (stop) return false; } } while (0)
+	if ((n->present & KW_MINPROPS) && size < n->min_props)
+		STEP(fail(c, "minProperties", "object has %d properties, fewer than %d", size, n->min_props));
+	if ((n->present & KW_MAXPROPS) && size > n->max_props)
+		STEP(fail(c, "maxProperties", "object has %d properties, more than %d", size, n->max_props));
+	if (n->present & KW_REQUIRED)
+	{
+		for (i = 0; i < (int) LIST_LEN(c, n->required); i++)
+		{
+			const char *name = DATA_STR(c, LIST_AT(c, n->required, i));
+
+			if (!has_property(obj, name))
+				STEP(fail(c, "required", "required property \"%s\" is missing", name));
+		}
+	}
+	if (n->present & KW_DEPREQUIRED)
+	{
+		for (i = 0; i < (int) LIST_LEN(c, n->dep_required); i++)
+		{
+			const char *name = DATA_STR(c, c->lists[n->dep_required + 1 + 2 * i]);
+			uint32		deps = c->lists[n->dep_required + 2 + 2 * i];
+			int			j;
+
+			if (!has_property(obj, name))
+				continue;
+			for (j = 0; j < (int) LIST_LEN(c, deps); j++)
+			{
+				const char *dep = DATA_STR(c, LIST_AT(c, deps, j));
+
+				if (!has_property(obj, dep))
+					STEP(fail(c, "dependentRequired", "property \"%s\" requires property \"%s\"", name, dep));
+			}
+		}
+	}
+	if (n->present & KW_DEPSCHEMAS)
+	{
+		for (i = 0; i < (int) LIST_LEN(c, n->dep_schemas); i++)
+		{
+			const char *name = DATA_STR(c, c->lists[n->dep_schemas + 1 + 2 * i]);
+
+			if (has_property(obj, name))
+				STEP(validate_node(c, c->lists[n->dep_schemas + 2 + 2 * i], v));
+		}
+	}
+	if (n->present & (KW_PROPERTIES | KW_PATTERNPROPS | KW_ADDPROPS | KW_PROPNAMES))
+	{
+		JsonbIterator *it = JsonbIteratorInit(obj);
+		JsonbValue	key;
+		JsonbValue	val;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+		{
+			bool		matched = false;
+			int			saved;
+			char	   *keystr = NULL;
+
+			if (tok != WJB_KEY)
+				continue;
+			tok = JsonbIteratorNext(&it, &val, true);
+			saved = path_push(c, key.val.string.val, key.val.string.len);
+
+			if (n->present & KW_PROPERTIES)
+			{
+				uint32		sub = property_node(c, n->properties, key.val.string.val, key.val.string.len);
+
+				if (sub != JS_NONE)
+				{
+					matched = true;
+					if (!validate_node(c, sub, &val))
+					{
+						ok = false;
+						if (stop)
+						{
+							path_pop(c, saved);
+							return false;
+						}
+					}
+				}
+			}
+			if (n->present & KW_PATTERNPROPS)
+			{
+				keystr = pnstrdup(key.val.string.val, key.val.string.len);
+				for (i = 0; i < (int) LIST_LEN(c, n->pattern_props); i++)
+				{
+					const char *pat = DATA_STR(c, c->lists[n->pattern_props + 1 + 2 * i]);
+
+					if (!regex_matches(pat, key.val.string.val, key.val.string.len))
+						continue;
+					matched = true;
+					if (!validate_node(c, c->lists[n->pattern_props + 2 + 2 * i], &val))
+					{
+						ok = false;
+						if (stop)
+						{
+							path_pop(c, saved);
+							return false;
+						}
+					}
+				}
+			}
+			if (!matched && (n->present & KW_ADDPROPS))
+			{
+				bool		sub_ok;
+
+				if (c->nodes[n->add_props].kind == JN_FALSE)
+					sub_ok = fail(c, "additionalProperties", "property \"%.*s\" is not allowed",
+								  key.val.string.len, key.val.string.val);
+				else
+					sub_ok = validate_node(c, n->add_props, &val);
+				if (!sub_ok)
+				{
+					ok = false;
+					if (stop)
+					{
+						path_pop(c, saved);
+						return false;
+					}
+				}
+			}
+			if (n->present & KW_PROPNAMES)
+			{
+				JsonbValue	name = key;
+
+				if (!validate_node(c, n->prop_names, &name))
+				{
+					ok = false;
+					if (stop)
+					{
+						path_pop(c, saved);
+						return false;
+					}
+				}
+			}
+			path_pop(c, saved);
+			if (keystr)
+				pfree(keystr);
+		}
+	}
+	return ok;
+}
+
+static bool
+validate_array(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
+{
+	JsonbContainer *arr = v->val.binary.data;
+	int			size = JsonContainerSize(arr);
+	int			nprefix = (n->present & KW_PREFIXITEMS) ? (int) LIST_LEN(c, n->prefix_items) : 0;
+	int			matches = 0;
+	bool		ok = true;
+	JsonbValue *elems = NULL;
+
+	if ((n->present & KW_MINITEMS) && size < n->min_items)
+		STEP(fail(c, "minItems", "array has %d items, fewer than %d", size, n->min_items));
+	if ((n->present & KW_MAXITEMS) && size > n->max_items)
+		STEP(fail(c, "maxItems", "array has %d items, more than %d", size, n->max_items));
+
+	if (n->unique && size > 1)
+		elems = palloc(sizeof(JsonbValue) * size);
+
+	if (nprefix > 0 || (n->present & (KW_ITEMS | KW_CONTAINS)) || elems)
+	{
+		JsonbIterator *it = JsonbIteratorInit(arr);
+		JsonbValue	elem;
+		JsonbIteratorToken tok;
+		int			i = 0;
+
+		while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+		{
+			int			saved;
+			bool		sub_ok = true;
+
+			if (tok != WJB_ELEM)
+				continue;
+			if (elems)
+				elems[i] = elem;
+			saved = path_push_index(c, i);
+			if (i < nprefix)
+				sub_ok = validate_node(c, LIST_AT(c, n->prefix_items, i), &elem);
+			else if (n->present & KW_ITEMS)
+			{
+				if (c->nodes[n->items].kind == JN_FALSE)
+					sub_ok = fail(c, "items", "array may have at most %d items", nprefix);
+				else
+					sub_ok = validate_node(c, n->items, &elem);
+			}
+			if (n->present & KW_CONTAINS)
+			{
+				c->silent++;
+				if (validate_node(c, n->contains, &elem))
+					matches++;
+				c->silent--;
+			}
+			path_pop(c, saved);
+			if (!sub_ok)
+			{
+				ok = false;
+				if (stop)
+					return false;
+			}
+			i++;
+		}
+	}
+	if (n->present & KW_CONTAINS)
+	{
+		int			min = (n->present & KW_MINCONTAINS) ? n->min_contains : 1;
+
+		if (matches < min)
+			STEP(min == 1 ?
+				 fail(c, "contains", "array contains no item that matches") :
+				 fail(c, "minContains", "array contains %d matching items, fewer than %d", matches, min));
+		if ((n->present & KW_MAXCONTAINS) && matches > n->max_contains)
+			STEP(fail(c, "maxContains", "array contains %d matching items, more than %d", matches, n->max_contains));
+	}
+	if (elems)
+	{
+		int			i;
+		int			j;
+
+		for (i = 0; i < size; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			for (j = i + 1; j < size; j++)
+				if (json_equal(&elems[i], &elems[j]))
+					return fail(c, "uniqueItems", "items %d and %d are equal", i, j) && ok;
+		}
+	}
+	return ok;
+}
+
+/*
+ * Validate v against node ni; records violations in c unless silent.
+ */
+static bool
+validate_node(VCtx *c, uint32 ni, JsonbValue *v)
+{
+	const JsNode *n = &c->nodes[ni];
+	bool		ok = true;
+	bool		stop = !c->all || c->silent > 0;
+	int			i;
+
+	check_stack_depth();
+	if ((++c->steps & 255) == 0)
+		CHECK_FOR_INTERRUPTS();
+
+	if (n->kind == JN_TRUE)
+		return true;
+	if (n->kind == JN_FALSE)
+		return fail(c, "false", "no value is allowed here");
+
+	if (n->present & KW_REF)
+		STEP(validate_node(c, n->ref, v));
+	if (n->present & KW_TYPE)
+		STEP(check_type(c, n, v));
+	if ((n->present & KW_CONST) && !jsonb_array_contains(DATA_JSONB(c, n->const_value), v))
+		STEP(fail(c, "const", "value %s is not the constant", value_text(v)));
+	if ((n->present & KW_ENUM) && !jsonb_array_contains(DATA_JSONB(c, n->enum_values), v))
+		STEP(fail(c, "enum", "value %s is not one of the allowed values", value_text(v)));
+
+	switch (v->type)
+	{
+		case jbvString:
+			if (n->present & (KW_MINLENGTH | KW_MAXLENGTH | KW_PATTERN | KW_FORMAT))
+				STEP(validate_string(c, n, v, stop));
+			break;
+		case jbvNumeric:
+			if (n->present & (KW_MINIMUM | KW_MAXIMUM | KW_EXMINIMUM | KW_EXMAXIMUM | KW_MULTIPLEOF))
+				STEP(validate_number(c, n, v->val.numeric, stop));
+			break;
+		case jbvBinary:
+			if (is_object(v))
+				STEP(validate_object(c, n, v, stop));
+			else
+				STEP(validate_array(c, n, v, stop));
+			break;
+		default:
+			break;
+	}
+
+	if (n->present & KW_ALLOF)
+		for (i = 0; i < (int) LIST_LEN(c, n->all_of); i++)
+			STEP(validate_node(c, LIST_AT(c, n->all_of, i), v));
+	if (n->present & KW_ANYOF)
+	{
+		bool		any = false;
+
+		c->silent++;
+		for (i = 0; i < (int) LIST_LEN(c, n->any_of) && !any; i++)
+			any = validate_node(c, LIST_AT(c, n->any_of, i), v);
+		c->silent--;
+		if (!any)
+			STEP(fail(c, "anyOf", "value matches none of the %d schemas", (int) LIST_LEN(c, n->any_of)));
+	}
+	if (n->present & KW_ONEOF)
+	{
+		int			count = 0;
+
+		c->silent++;
+		for (i = 0; i < (int) LIST_LEN(c, n->one_of) && count < 2; i++)
+			if (validate_node(c, LIST_AT(c, n->one_of, i), v))
+				count++;
+		c->silent--;
+		if (count != 1)
+			STEP(fail(c, "oneOf", count == 0 ? "value matches none of the %d schemas" :
+					  "value matches more than one of the %d schemas", (int) LIST_LEN(c, n->one_of)));
+	}
+	if (n->present & KW_NOT)
+	{
+		bool		matched;
+
+		c->silent++;
+		matched = validate_node(c, n->not_, v);
+		c->silent--;
+		if (matched)
+			STEP(fail(c, "not", "value matches a schema it must not match"));
+	}
+	if (n->present & KW_IF)
+	{
+		bool		cond;
+
+		c->silent++;
+		cond = validate_node(c, n->if_, v);
+		c->silent--;
+		if (cond && (n->present & KW_THEN))
+			STEP(validate_node(c, n->then_, v));
+		else if (!cond && (n->present & KW_ELSE))
+			STEP(validate_node(c, n->else_, v));
+	}
+	return ok;
+}
+
+/*
+ * Validate doc against js. With all, every violation is collected into
+ * *errors; otherwise validation stops at the first, which is the only one
+ * reported.
+ */
+bool
+jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
+{
+	VCtx		c;
+	JsonbValue	root;
+	bool		ok;
+
+	memset(&c, 0, sizeof(c));
+	c.nodes = JS_NODES(js);
+	c.lists = JS_LISTS(js);
+	c.data = JS_DATA(js);
+	c.all = all;
+	initStringInfo(&c.path);
+
+	if (JB_ROOT_IS_SCALAR(doc))
+		JsonbExtractScalar(&doc->root, &root);
+	else
+	{
+		root.type = jbvBinary;
+		root.val.binary.data = &doc->root;
+		root.val.binary.len = VARSIZE(doc) - VARHDRSZ;
+	}
+	ok = validate_node(&c, 0, &root);
+	if (errors)
+		*errors = c.errors;
+	return ok;
+}
+
+/*
+ * activity.is_valid(jsonb, activity.jsonschema) returns boolean
+ */
+Datum
+activity_is_valid(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *doc = PG_GETARG_JSONB_P(0);
+	JsonSchema *js = DatumGetJsonSchemaP(PG_GETARG_DATUM(1));
+
+	PG_RETURN_BOOL(jsonschema_validate(js, doc, false, NULL));
+}
+
+/*
+ * activity.validation_errors(jsonb, activity.jsonschema)
+ *		returns table (path text, keyword text, message text)
+ */
+Datum
+activity_validation_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *doc = PG_GETARG_JSONB_P(0);
+	JsonSchema *js = DatumGetJsonSchemaP(PG_GETARG_DATUM(1));
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	List	   *errors = NIL;
+	ListCell   *lc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("activity.validation_errors() must be called in a context that accepts a set")));
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+
+	jsonschema_validate(js, doc, true, &errors);
+	foreach(lc, errors)
+	{
+		JsError    *e = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(e->path);
+		values[1] = CStringGetTextDatum(e->keyword);
+		values[2] = CStringGetTextDatum(e->message);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = tupdesc;
+	return (Datum) 0;
+}
