@@ -63,3 +63,316 @@ COMMENT ON FUNCTION activity.validation_errors(jsonb, activity.jsonschema) IS
     'Every violation of the JSON Schema by the document: JSON pointer of the value, keyword, message';
 COMMENT ON CAST (activity.jsonschema AS jsonb) IS 'The schema as a jsonb document';
 COMMENT ON CAST (jsonb AS activity.jsonschema) IS 'Compiles a jsonb document as a JSON Schema';
+
+--------------------------------------------------------------------------------
+-- Versioned schemas of event types
+--------------------------------------------------------------------------------
+CREATE TABLE activity.schemas (
+    type text NOT NULL REFERENCES activity.event_types (name) ON UPDATE CASCADE,
+    version int2 NOT NULL CONSTRAINT schemas_version_check CHECK (version >= 1),
+    schema activity.jsonschema NOT NULL,
+    compatibility text NOT NULL
+        CONSTRAINT schemas_compatibility_check CHECK (compatibility IN
+            ('none', 'backward', 'forward', 'full',
+             'backward_transitive', 'forward_transitive', 'full_transitive')),
+    retired_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (type, version)
+);
+COMMENT ON TABLE activity.schemas IS
+    'Versioned JSON Schemas of activity metadata, one row per (type, version); versions are immutable';
+COMMENT ON COLUMN activity.schemas.type IS 'The event type';
+COMMENT ON COLUMN activity.schemas.version IS 'Version number, from 1, in registration order';
+COMMENT ON COLUMN activity.schemas.schema IS 'The JSON Schema that metadata of this version must satisfy';
+COMMENT ON COLUMN activity.schemas.compatibility IS 'The compatibility mode this version was checked with';
+COMMENT ON COLUMN activity.schemas.retired_at IS
+    'When the version was retired: activities recorded later may no longer use it';
+COMMENT ON COLUMN activity.schemas.created_at IS 'When the version was registered';
+
+SELECT pg_catalog.pg_extension_config_dump('activity.schemas', '');
+
+CREATE TRIGGER schemas_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON activity.schemas
+    FOR EACH STATEMENT EXECUTE FUNCTION activity._registry_changed();
+
+-- Versions are immutable: only retirement may be recorded on one.
+CREATE FUNCTION activity._schemas_immutable()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'schema version % of activity type "%" cannot be deleted', OLD.version, OLD.type
+            USING ERRCODE = '0A000',
+                  HINT = 'Retire it with activity.retire_schema() instead.';
+    END IF;
+    IF (NEW.type, NEW.version, NEW.schema::jsonb, NEW.compatibility, NEW.created_at)
+       IS DISTINCT FROM (OLD.type, OLD.version, OLD.schema::jsonb, OLD.compatibility, OLD.created_at)
+       OR (OLD.retired_at IS NOT NULL AND NEW.retired_at IS DISTINCT FROM OLD.retired_at) THEN
+        RAISE EXCEPTION 'schema version % of activity type "%" is immutable', OLD.version, OLD.type
+            USING ERRCODE = '0A000',
+                  HINT = 'Register a new version with activity.register_schema().';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION activity._schemas_immutable() IS
+    'Internal: refuses changes to a registered schema version other than retiring it';
+CREATE TRIGGER schemas_immutable
+    BEFORE UPDATE OR DELETE ON activity.schemas
+    FOR EACH ROW EXECUTE FUNCTION activity._schemas_immutable();
+
+-- What makes "new" refuse a document that "old" accepts, one change per row,
+-- for the supported keywords. Conservative: where acceptance cannot be
+-- proved (a changed pattern, a changed composition), the change is reported.
+-- Adding a property that "old" did not describe is not a breaking change,
+-- even when "old" was open (see README: departure from Confluent's rules).
+CREATE FUNCTION activity._narrowing_changes(old jsonb, new jsonb, loc text DEFAULT '#')
+RETURNS SETOF text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    old_types text[];
+    new_types text[];
+    t text;
+    i int;
+BEGIN
+    IF old = new OR new = 'true' OR old = 'false' OR new = '{}' THEN
+        RETURN;
+    END IF;
+    IF new = 'false' THEN
+        RETURN NEXT format('%s: the schema now refuses every value', loc);
+        RETURN;
+    END IF;
+    IF jsonb_typeof(old) = 'boolean' THEN
+        old := '{}';
+    END IF;
+
+    -- type
+    IF new ? 'type' THEN
+        new_types := CASE jsonb_typeof(new -> 'type') WHEN 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(new -> 'type')) ELSE ARRAY[new ->> 'type'] END;
+        old_types := CASE WHEN NOT old ? 'type' THEN '{null,boolean,object,array,number,string}'
+                          WHEN jsonb_typeof(old -> 'type') = 'array'
+                          THEN ARRAY(SELECT jsonb_array_elements_text(old -> 'type')) ELSE ARRAY[old ->> 'type'] END;
+        FOREACH t IN ARRAY old_types LOOP
+            IF NOT (t = ANY (new_types) OR (t = 'integer' AND 'number' = ANY (new_types))) THEN
+                RETURN NEXT format('%s: type no longer allows %s', loc, t);
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- lower bounds that rose, upper bounds that fell
+    FOREACH k IN ARRAY ARRAY['minLength', 'minItems', 'minProperties', 'minimum', 'exclusiveMinimum', 'minContains'] LOOP
+        IF new ? k AND (NOT old ? k OR (new ->> k)::numeric > (old ->> k)::numeric) THEN
+            RETURN NEXT format('%s/%s: raised to %s (was %s)', loc, k, new -> k, coalesce(old ->> k, 'absent'));
+        END IF;
+    END LOOP;
+    FOREACH k IN ARRAY ARRAY['maxLength', 'maxItems', 'maxProperties', 'maximum', 'exclusiveMaximum', 'maxContains'] LOOP
+        IF new ? k AND (NOT old ? k OR (new ->> k)::numeric < (old ->> k)::numeric) THEN
+            RETURN NEXT format('%s/%s: lowered to %s (was %s)', loc, k, new -> k, coalesce(old ->> k, 'absent'));
+        END IF;
+    END LOOP;
+    IF new ? 'multipleOf' AND (NOT old ? 'multipleOf'
+                               OR (old ->> 'multipleOf')::numeric % (new ->> 'multipleOf')::numeric <> 0) THEN
+        RETURN NEXT format('%s/multipleOf: now %s (was %s)', loc, new -> 'multipleOf', coalesce(old ->> 'multipleOf', 'absent'));
+    END IF;
+    IF (new -> 'uniqueItems') = 'true' AND (old -> 'uniqueItems') IS DISTINCT FROM 'true' THEN
+        RETURN NEXT format('%s/uniqueItems: now required', loc);
+    END IF;
+
+    -- values
+    IF new ? 'enum' THEN
+        IF NOT old ? 'enum' AND NOT old ? 'const' THEN
+            RETURN NEXT format('%s/enum: added', loc);
+        ELSE
+            FOR k IN SELECT e::text FROM jsonb_array_elements(coalesce(old -> 'enum', jsonb_build_array(old -> 'const'))) e
+                     WHERE NOT (new -> 'enum') @> jsonb_build_array(e) LOOP
+                RETURN NEXT format('%s/enum: no longer allows %s', loc, k);
+            END LOOP;
+        END IF;
+    END IF;
+    IF new ? 'const' AND (old -> 'const') IS DISTINCT FROM (new -> 'const') THEN
+        RETURN NEXT format('%s/const: now %s', loc, new -> 'const');
+    END IF;
+    FOREACH k IN ARRAY ARRAY['pattern', 'format'] LOOP
+        IF new ? k AND (old -> k) IS DISTINCT FROM (new -> k) THEN
+            RETURN NEXT format('%s/%s: now %s (was %s)', loc, k, new -> k, coalesce(old ->> k, 'absent'));
+        END IF;
+    END LOOP;
+
+    -- objects
+    FOR k IN SELECT jsonb_array_elements_text(coalesce(new -> 'required', '[]'))
+             EXCEPT SELECT jsonb_array_elements_text(coalesce(old -> 'required', '[]')) LOOP
+        RETURN NEXT format('%s/required: property "%s" is now required', loc, k);
+    END LOOP;
+    FOR k IN SELECT jsonb_object_keys(coalesce(new -> 'properties', '{}')) LOOP
+        IF old -> 'properties' ? k THEN
+            RETURN QUERY SELECT * FROM activity._narrowing_changes(old -> 'properties' -> k, new -> 'properties' -> k,
+                                                                   loc || '/properties/' || replace(replace(k, '~', '~0'), '/', '~1'));
+        ELSIF old ? 'additionalProperties' AND jsonb_typeof(old -> 'additionalProperties') = 'object' THEN
+            RETURN QUERY SELECT * FROM activity._narrowing_changes(old -> 'additionalProperties', new -> 'properties' -> k,
+                                                                   loc || '/properties/' || replace(replace(k, '~', '~0'), '/', '~1'));
+        END IF;
+    END LOOP;
+    IF new ? 'additionalProperties' AND (new -> 'additionalProperties') IS DISTINCT FROM (old -> 'additionalProperties') THEN
+        IF new -> 'additionalProperties' = 'false' THEN
+            IF NOT old ? 'additionalProperties' OR old -> 'additionalProperties' <> 'false' THEN
+                RETURN NEXT format('%s/additionalProperties: closed', loc);
+            END IF;
+        ELSE
+            RETURN QUERY SELECT * FROM activity._narrowing_changes(coalesce(old -> 'additionalProperties', 'true'),
+                                                                   new -> 'additionalProperties', loc || '/additionalProperties');
+        END IF;
+    END IF;
+    IF new -> 'additionalProperties' = 'false' THEN
+        FOR k IN SELECT jsonb_object_keys(coalesce(old -> 'properties', '{}'))
+                 EXCEPT SELECT jsonb_object_keys(coalesce(new -> 'properties', '{}')) LOOP
+            RETURN NEXT format('%s/properties/%s: removed from a closed object', loc, k);
+        END LOOP;
+    END IF;
+    IF new ? 'dependentRequired' AND (old -> 'dependentRequired') IS DISTINCT FROM (new -> 'dependentRequired') THEN
+        FOR k IN SELECT key FROM jsonb_each(new -> 'dependentRequired') d
+                 WHERE NOT coalesce(old -> 'dependentRequired' -> d.key, '[]') @> d.value LOOP
+            RETURN NEXT format('%s/dependentRequired/%s: requires more properties', loc, k);
+        END LOOP;
+    END IF;
+
+    -- arrays
+    IF new ? 'items' THEN
+        RETURN QUERY SELECT * FROM activity._narrowing_changes(coalesce(old -> 'items', 'true'), new -> 'items', loc || '/items');
+    END IF;
+    IF new ? 'prefixItems' THEN
+        FOR i IN 0 .. jsonb_array_length(new -> 'prefixItems') - 1 LOOP
+            RETURN QUERY SELECT * FROM activity._narrowing_changes(
+                coalesce(old -> 'prefixItems' -> i, old -> 'items', 'true'), new -> 'prefixItems' -> i,
+                loc || '/prefixItems/' || i);
+        END LOOP;
+    END IF;
+    IF new ? 'contains' AND (old -> 'contains') IS DISTINCT FROM (new -> 'contains') THEN
+        RETURN NEXT format('%s/contains: changed', loc);
+    END IF;
+
+    -- what cannot be compared structurally
+    FOREACH k IN ARRAY ARRAY['allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else', '$ref', '$defs',
+                             'patternProperties', 'propertyNames', 'dependentSchemas'] LOOP
+        IF new ? k AND (old -> k) IS DISTINCT FROM (new -> k) THEN
+            RETURN NEXT format('%s/%s: changed (compatibility of this keyword is not analysed)', loc, k);
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity._narrowing_changes(jsonb, jsonb, text) IS
+    'Internal: the changes that make schema "new" refuse metadata that schema "old" accepts, with their JSON pointers';
+
+CREATE FUNCTION activity.compatibility_problems(
+    type text,
+    schema activity.jsonschema,
+    compatibility text DEFAULT 'backward')
+RETURNS TABLE (version int2, direction text, change text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode text := lower(compatibility_problems.compatibility);
+    v record;
+    latest int2;
+BEGIN
+    IF mode IS NULL OR mode NOT IN ('none', 'backward', 'forward', 'full',
+                                    'backward_transitive', 'forward_transitive', 'full_transitive') THEN
+        RAISE EXCEPTION 'invalid compatibility mode "%"', coalesce(compatibility_problems.compatibility, 'NULL')
+            USING ERRCODE = '22023',
+                  DETAIL = 'The modes are none, backward, forward, full, backward_transitive, forward_transitive and full_transitive.';
+    END IF;
+    IF mode = 'none' THEN
+        RETURN;
+    END IF;
+    SELECT max(s.version) INTO latest FROM activity.schemas s WHERE s.type = compatibility_problems.type;
+    FOR v IN SELECT s.version, s.schema::jsonb AS doc FROM activity.schemas s
+             WHERE s.type = compatibility_problems.type
+               AND (mode LIKE '%_transitive' OR s.version = latest)
+             ORDER BY s.version
+    LOOP
+        IF mode LIKE 'backward%' OR mode LIKE 'full%' THEN
+            RETURN QUERY SELECT v.version, 'backward'::text, c
+                         FROM activity._narrowing_changes(v.doc, schema::jsonb) c;
+        END IF;
+        IF mode LIKE 'forward%' OR mode LIKE 'full%' THEN
+            RETURN QUERY SELECT v.version, 'forward'::text, c
+                         FROM activity._narrowing_changes(schema::jsonb, v.doc) c;
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity.compatibility_problems(text, activity.jsonschema, text) IS
+    'The breaking changes a new schema for the type would make under a compatibility mode, per earlier version';
+
+CREATE FUNCTION activity.register_schema(
+    type text,
+    schema activity.jsonschema,
+    compatibility text DEFAULT 'backward')
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    next_version int;
+    problems text;
+BEGIN
+    IF type IS NULL OR schema IS NULL THEN
+        RAISE EXCEPTION 'type and schema must not be null' USING ERRCODE = '22004';
+    END IF;
+    -- one registration per type at a time
+    PERFORM 1 FROM activity.event_types t WHERE t.name = register_schema.type FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown activity type "%"', register_schema.type
+            USING ERRCODE = '23503', HINT = 'Register the type first with activity.register_type().';
+    END IF;
+    SELECT string_agg(format('version %s (%s): %s', p.version, p.direction, p.change), E'\n')
+      INTO problems
+      FROM activity.compatibility_problems(register_schema.type, register_schema.schema,
+                                           register_schema.compatibility) p;
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'schema for activity type "%" is not % compatible', register_schema.type,
+                        lower(register_schema.compatibility)
+            USING ERRCODE = '23514',
+                  DETAIL = problems,
+                  HINT = 'Register it with compatibility => ''none'' to accept the change anyway.';
+    END IF;
+    SELECT coalesce(max(s.version), 0) + 1 INTO next_version
+      FROM activity.schemas s WHERE s.type = register_schema.type;
+    IF next_version > 32767 THEN
+        RAISE EXCEPTION 'activity type "%" has too many schema versions', register_schema.type
+            USING ERRCODE = '54000';
+    END IF;
+    INSERT INTO activity.schemas (type, version, schema, compatibility)
+    VALUES (register_schema.type, next_version, register_schema.schema, lower(register_schema.compatibility));
+    RETURN next_version;
+END;
+$$;
+COMMENT ON FUNCTION activity.register_schema(text, activity.jsonschema, text) IS
+    'Registers the next schema version of an event type after checking compatibility; returns the version number';
+
+CREATE FUNCTION activity.retire_schema(type text, version int)
+RETURNS activity.schemas
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.schemas;
+BEGIN
+    UPDATE activity.schemas s SET retired_at = coalesce(s.retired_at, now())
+     WHERE s.type = retire_schema.type AND s.version = retire_schema.version
+    RETURNING * INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'activity type "%" has no schema version %', retire_schema.type, retire_schema.version
+            USING ERRCODE = '23503';
+    END IF;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.retire_schema(text, int) IS
+    'Retires a schema version: activities recorded from now on may no longer use it; older ones stay valid';

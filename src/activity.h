@@ -41,6 +41,15 @@ typedef enum RecipientRule
 	RECIPIENT_FORBIDDEN
 } RecipientRule;
 
+struct JsonSchema;
+
+typedef struct SchemaVersion
+{
+	struct JsonSchema *schema;	/* compiled, in the registry's memory */
+	bool		retired;
+	TimestampTz retired_at;
+} SchemaVersion;
+
 typedef struct EventType
 {
 	char		name[NAMEDATALEN * 3];	/* hash key; names are <= 128 bytes */
@@ -50,6 +59,8 @@ typedef struct EventType
 	int			nplatforms;			/* 0: any platform */
 	char	  **platforms;
 	int16		latest_version;		/* 0: no schema registered */
+	int			nversions;			/* versions 1..nversions */
+	SchemaVersion *versions;		/* [version - 1] */
 } EventType;
 
 extern EventType *activity_lookup_type(const char *name);

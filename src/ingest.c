@@ -27,6 +27,7 @@
 #include "utils/uuid.h"
 
 #include "activity.h"
+#include "jsonschema.h"
 
 PG_FUNCTION_INFO_V1(activity_validate);
 PG_FUNCTION_INFO_V1(activity_append_only);
@@ -307,6 +308,78 @@ actor_list(int bits)
 }
 
 /*
+ * The version an activity gets when it names none: the latest version that
+ * is not retired, or 0 when the type has no schema.
+ */
+static int
+default_version(EventType *et)
+{
+	int			v;
+
+	for (v = et->nversions; v >= 1; v--)
+		if (et->versions[v - 1].schema != NULL && !et->versions[v - 1].retired)
+			return v;
+	if (et->nversions > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("every schema version of activity type \"%s\" is retired", et->name),
+				 errhint("Register a new version with activity.register_schema().")));
+	return 0;
+}
+
+/*
+ * An explicit version must be registered, and not retired before the
+ * activity was recorded (a restored activity keeps its old version).
+ */
+static int
+check_version(EventType *et, int version, TimestampTz recorded_at)
+{
+	SchemaVersion *sv;
+
+	if (version == 0 && et->nversions == 0)
+		return 0;
+	if (version < 1 || version > et->nversions || et->versions[version - 1].schema == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("activity type \"%s\" has no schema version %d", et->name, version),
+				 et->latest_version == 0 ?
+				 errdetail("No schema is registered for type \"%s\"; its activities have version 0.", et->name) :
+				 errdetail("The latest version of type \"%s\" is %d.", et->name, et->latest_version)));
+	sv = &et->versions[version - 1];
+	if (sv->retired && recorded_at >= sv->retired_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("schema version %d of activity type \"%s\" is retired", version, et->name),
+				 errdetail("It was retired at %s.", timestamptz_to_str(sv->retired_at)),
+				 errhint("Record the activity with a newer version.")));
+	return version;
+}
+
+/*
+ * metadata must satisfy the schema of its version. The error names type and
+ * version, and its detail the first violation: where and which rule.
+ */
+static void
+check_schema(EventType *et, int version, Datum metadata)
+{
+	JsonSchema *js = (JsonSchema *) et->versions[version - 1].schema;
+	List	   *errors = NIL;
+
+	if (!jsonschema_validate(js, DatumGetJsonbP(metadata), false, &errors))
+	{
+		JsError    *e = errors ? linitial(errors) : NULL;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("metadata does not match schema version %d of activity type \"%s\"",
+						version, et->name),
+				 e ? errdetail("At \"%s\": %s (keyword \"%s\").", e->path[0] ? e->path : "/",
+							   e->message, e->keyword) : 0,
+				 errhint("activity.validation_errors(metadata, schema) lists every violation.")));
+	}
+}
+
+/*
  * The strings joined with ", ".
  */
 static char *
@@ -344,6 +417,8 @@ activity_validate(PG_FUNCTION_ARGS)
 	int			actor_bit;
 	EventType  *et;
 	TimestampTz occurred_at;
+	TimestampTz recorded_at;
+	int			version;
 	int			c;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
@@ -460,21 +535,18 @@ activity_validate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("occurred_at of an activity must be a finite timestamp")));
 
-	/* version: omitted means the type's latest */
+	/* version: omitted means the type's latest usable one */
+	recorded_at = nulls[COL_RECORDED_AT] ? GetCurrentTransactionStartTimestamp() :
+		DatumGetTimestampTz(values[COL_RECORDED_AT]);
 	if (nulls[COL_VERSION])
 	{
+		version = default_version(et);
 		replace_cols[nreplace] = attnums[COL_VERSION];
-		replace_values[nreplace] = Int16GetDatum(et->latest_version);
+		replace_values[nreplace] = Int16GetDatum(version);
 		replace_nulls[nreplace++] = false;
 	}
-	else if (DatumGetInt16(values[COL_VERSION]) != et->latest_version)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("activity type \"%s\" has no schema version %d",
-						et->name, DatumGetInt16(values[COL_VERSION])),
-				 et->latest_version == 0 ?
-				 errdetail("No schema is registered for type \"%s\"; its activities have version 0.", et->name) :
-				 errdetail("The latest version of type \"%s\" is %d.", et->name, et->latest_version)));
+	else
+		version = check_version(et, DatumGetInt16(values[COL_VERSION]), recorded_at);
 
 	/* what */
 	if (nulls[COL_METADATA])
@@ -485,6 +557,9 @@ activity_validate(PG_FUNCTION_ARGS)
 	}
 	else
 		check_metadata(values[COL_METADATA]);
+	if (version > 0)
+		check_schema(et, version, nulls[COL_METADATA] ?
+					 replace_values[nreplace - 1] : values[COL_METADATA]);
 
 	/* causality */
 	if (!nulls[COL_CAUSED_BY])

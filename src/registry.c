@@ -35,6 +35,7 @@ static HTAB *type_cache = NULL;
 static bool registry_valid = false;
 static bool callback_registered = false;
 static Oid	types_relid = InvalidOid;
+static Oid	schemas_relid = InvalidOid;
 
 /*
  * Relcache callback: forget the registry when a registry table changed, or
@@ -43,10 +44,11 @@ static Oid	types_relid = InvalidOid;
 static void
 registry_inval_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == types_relid)
+	if (relid == InvalidOid || relid == types_relid || relid == schemas_relid)
 	{
 		registry_valid = false;
 		types_relid = InvalidOid;
+		schemas_relid = InvalidOid;
 	}
 }
 
@@ -154,6 +156,8 @@ registry_load(void)
 	type_cache = NULL;
 
 	types_relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TYPES_TABLE, false);
+	/* absent while the extension is still at version 0.1 */
+	schemas_relid = activity_relid(ACTIVITY_SCHEMA, "schemas", true);
 	/* an invalidation arriving from here on makes the next lookup reload */
 	registry_valid = true;
 
@@ -236,6 +240,50 @@ registry_fill(void)
 			et->platforms = text_array_to_cstrings(d, &et->nplatforms);
 
 		et->latest_version = 0;
+		et->nversions = 0;
+		et->versions = NULL;
+	}
+
+	if (OidIsValid(schemas_relid))
+	{
+		ret = SPI_execute("SELECT type, version, schema, retired_at FROM activity.schemas "
+						  "ORDER BY type, version", true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read activity.schemas: %s", SPI_result_code_string(ret));
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *type = SPI_getvalue(tup, desc, 1);
+			int			version = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
+			Datum		schema = SPI_getbinval(tup, desc, 3, &isnull);
+			Datum		retired = SPI_getbinval(tup, desc, 4, &isnull);
+			EventType  *et = hash_search(type_cache, type, HASH_FIND, NULL);
+			MemoryContext old;
+			SchemaVersion *sv;
+
+			if (et == NULL || version < 1)
+				continue;
+			if (version > et->nversions)
+			{
+				int			n = version;
+
+				old = MemoryContextSwitchTo(registry_cxt);
+				et->versions = et->versions ? repalloc(et->versions, sizeof(SchemaVersion) * n)
+					: palloc(sizeof(SchemaVersion) * n);
+				memset(et->versions + et->nversions, 0, sizeof(SchemaVersion) * (n - et->nversions));
+				et->nversions = n;
+				MemoryContextSwitchTo(old);
+			}
+			sv = &et->versions[version - 1];
+			old = MemoryContextSwitchTo(registry_cxt);
+			sv->schema = (struct JsonSchema *) PG_DETOAST_DATUM_COPY(schema);
+			MemoryContextSwitchTo(old);
+			sv->retired = !isnull;
+			sv->retired_at = isnull ? 0 : DatumGetTimestampTz(retired);
+			et->latest_version = version;
+		}
 	}
 	SPI_finish();
 }

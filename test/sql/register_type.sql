@@ -127,4 +127,4 @@ SELECT pg_temp.expect_error($$SELECT activity.record('rt-ws', 'late.type', 'u1',
 SELECT u.oid::regclass AS config_table, u.cond AS dump_condition
 FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS u(oid, cond)
 WHERE e.extname = 'activity'
-ORDER BY 1::text;
+ORDER BY u.oid::regclass::text;
