@@ -46,6 +46,7 @@ struct JsonSchema;
 typedef struct SchemaVersion
 {
 	struct JsonSchema *schema;	/* compiled, in the registry's memory */
+	TimestampTz created_at;
 	bool		retired;
 	TimestampTz retired_at;
 } SchemaVersion;

@@ -336,7 +336,9 @@ check_version(EventType *et, int version, TimestampTz recorded_at)
 {
 	SchemaVersion *sv;
 
-	if (version == 0 && et->nversions == 0)
+	/* version 0: recorded while the type had no schema (kept by a restore) */
+	if (version == 0 &&
+		(et->nversions == 0 || et->versions[0].schema == NULL || recorded_at < et->versions[0].created_at))
 		return 0;
 	if (version < 1 || version > et->nversions || et->versions[version - 1].schema == NULL)
 		ereport(ERROR,

@@ -246,7 +246,7 @@ registry_fill(void)
 
 	if (OidIsValid(schemas_relid))
 	{
-		ret = SPI_execute("SELECT type, version, schema, retired_at FROM activity.schemas "
+		ret = SPI_execute("SELECT type, version, schema, retired_at, created_at FROM activity.schemas "
 						  "ORDER BY type, version", true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "could not read activity.schemas: %s", SPI_result_code_string(ret));
@@ -282,6 +282,7 @@ registry_fill(void)
 			MemoryContextSwitchTo(old);
 			sv->retired = !isnull;
 			sv->retired_at = isnull ? 0 : DatumGetTimestampTz(retired);
+			sv->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
 			et->latest_version = version;
 		}
 	}

@@ -9,7 +9,7 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-echo "1..8"
+echo "1..9"
 dropdb --if-exists "$src" >/dev/null 2>&1; dropdb --if-exists "$dst" >/dev/null 2>&1
 createdb "$src" && createdb "$dst"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
@@ -27,6 +27,12 @@ SELECT activity.record('ws1', 'post.created', 'old', occurred_at => '1990-05-05'
 SELECT activity.record('ws1', 'post.created', 'future', occurred_at => '2090-05-05');
 SELECT activity.record('ws1', 'MODERATION_LINK', NULL, actor_type => 'system', occurred_at => '2026-02-02',
                        caused_by => (SELECT id FROM activity.activities WHERE initiator_id = 'u7'));
+-- versioned schemas: rows of a version retired since then must restore
+SELECT activity.register_schema('post.created', '{"required": ["n"]}');
+SELECT activity.record('ws2', 'post.created', 'v1', '{"n": 1}', occurred_at => '2026-03-03');
+SELECT activity.register_schema('post.created', '{"required": ["n"], "properties": {"m": {"type": "integer"}}}');
+SELECT activity.retire_schema('post.created', 1);
+SELECT activity.record('ws2', 'post.created', 'v2', '{"n": 2, "m": 3}', occurred_at => '2026-03-04');
 SQL
 
 pg_dump -Fc -f /tmp/activity_dump_test.dump "$src"
@@ -37,6 +43,7 @@ ok "$?" 0 "pg_restore --exit-on-error succeeds without errors"
 ok "$(q "$dst" 'SELECT count(*) FROM activity.activities')" "$(q "$src" 'SELECT count(*) FROM activity.activities')" "every row is restored"
 ok "$(q "$dst" 'SELECT count(*) FROM activity_partitions.activities_default')" "2" "outliers are restored into the default partition"
 ok "$(q "$dst" 'SELECT string_agg(name, $$,$$ ORDER BY name) FROM activity.event_types')" "MODERATION_LINK,post.created" "the registry is restored"
+ok "$(q "$dst" 'SELECT string_agg(version || CASE WHEN retired_at IS NOT NULL THEN $$ retired$$ ELSE $$$$ END, $$,$$ ORDER BY version) FROM activity.schemas')" "1 retired,2" "schema versions and their retirement are restored"
 ok "$(q "$dst" 'SELECT premake || $$ $$ || retention FROM activity.settings')" "2 100 years" "the settings are restored"
 page="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('ws1', \"limit\" => 200)"
 ok "$(q "$dst" "$page")" "$(q "$src" "$page")" "the restored feed pages identically, cursors included"

@@ -37,6 +37,9 @@ SELECT pg_temp.expect_error($$SELECT activity.record('sch-ws', 'sch.post', 'u', 
 SELECT pg_temp.expect_error($$SELECT activity.record('sch-ws', 'sch.post', 'u', '{"post_id": "p-1", "extra": 1}')$$);
 SELECT pg_temp.expect_error($$SELECT activity.record('sch-ws', 'sch.post', 'u', '{"post_id": "p-1"}', version => 2)$$);
 SELECT pg_temp.expect_error($$SELECT activity.record('sch-ws', 'sch.post', 'u', '{"post_id": "p-1"}', version => 0)$$);
+-- ... unless it was recorded before the type had a schema (a restore)
+INSERT INTO activity.activities (workspace_id, type, initiator_id, metadata, version, occurred_at, recorded_at)
+VALUES ('sch-ws', 'sch.post', 'u', '{"no": "schema"}', 0, '2030-01-02', '2020-01-01');
 -- plain INSERT and COPY are checked the same way
 SELECT pg_temp.expect_error($$INSERT INTO activity.activities (workspace_id, type, initiator_id, metadata)
                               VALUES ('sch-ws', 'sch.post', 'u', '{"post_id": 1}')$$);
