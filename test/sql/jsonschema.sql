@@ -152,6 +152,12 @@ SELECT pg_temp.expect_error($$SELECT activity.is_valid((repeat('[', 100000) || r
                                                        '{"items": {"$ref": "#"}}')$$);
 -- catastrophic backtracking patterns are no problem for PostgreSQL's regex engine
 SELECT activity.is_valid(to_jsonb(repeat('a', 5000) || '!'), '{"pattern": "^(a+)+$"}') AS no_backtracking;
+-- quadratic work (uniqueItems over a large array) is stopped by statement_timeout
+SET statement_timeout = '300ms';
+\set VERBOSITY terse
+SELECT activity.is_valid((SELECT jsonb_agg(g) FROM generate_series(1, 200000) g), '{"uniqueItems": true}');
+\set VERBOSITY default
+RESET statement_timeout;
 -- many subschemas
 SELECT (SELECT '{"anyOf": [' || string_agg('{"const": ' || g || '}', ',') || ']}' FROM generate_series(1, 10000) g)::activity.jsonschema IS NOT NULL AS big_schema_ok;
 SELECT pg_temp.expect_error($$SELECT (SELECT '{"anyOf": [' || string_agg('{}', ',') || ']}' FROM generate_series(1, 70000))::activity.jsonschema$$);
