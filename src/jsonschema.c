@@ -126,26 +126,33 @@ json_type_name(JsonbValue *v)
 }
 
 /*
- * Append a JSON pointer token, escaped per RFC 6901.
+ * Append "/" and a JSON pointer token, escaped per RFC 6901 (~0, ~1).
  */
+void
+jsonschema_append_pointer_token(StringInfo s, const char *token, int len)
+{
+	int			i;
+
+	appendStringInfoChar(s, '/');
+	for (i = 0; i < len; i++)
+	{
+		if (token[i] == '~')
+			appendStringInfoString(s, "~0");
+		else if (token[i] == '/')
+			appendStringInfoString(s, "~1");
+		else
+			appendStringInfoChar(s, token[i]);
+	}
+}
+
 static char *
 location_join(const char *base, const char *token, int len)
 {
 	StringInfoData s;
-	int			i;
 
 	initStringInfo(&s);
 	appendStringInfoString(&s, base);
-	appendStringInfoChar(&s, '/');
-	for (i = 0; i < len; i++)
-	{
-		if (token[i] == '~')
-			appendStringInfoString(&s, "~0");
-		else if (token[i] == '/')
-			appendStringInfoString(&s, "~1");
-		else
-			appendStringInfoChar(&s, token[i]);
-	}
+	jsonschema_append_pointer_token(&s, token, len);
 	return s.data;
 }
 

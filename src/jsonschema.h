@@ -16,6 +16,7 @@
 
 #include "nodes/pg_list.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -166,6 +167,7 @@ typedef struct JsError
 } JsError;
 
 extern JsonSchema *jsonschema_compile(Jsonb *schema);
+extern void jsonschema_append_pointer_token(StringInfo s, const char *token, int len);
 
 /* -1, 0 or 1 as n is negative, zero or positive */
 static inline int

@@ -106,18 +106,8 @@ static int
 path_push(VCtx *c, const char *token, int len)
 {
 	int			saved = c->path.len;
-	int			i;
 
-	appendStringInfoChar(&c->path, '/');
-	for (i = 0; i < len; i++)
-	{
-		if (token[i] == '~')
-			appendStringInfoString(&c->path, "~0");
-		else if (token[i] == '/')
-			appendStringInfoString(&c->path, "~1");
-		else
-			appendStringInfoChar(&c->path, token[i]);
-	}
+	jsonschema_append_pointer_token(&c->path, token, len);
 	return saved;
 }
 
