@@ -168,6 +168,42 @@ jsonb_root_kind(Jsonb *jb)
 }
 
 /*
+ * Nesting depth of a jsonb container (1 for a flat one), read straight from
+ * its JEntries without an iterator; stops descending once past limit.
+ */
+static int
+container_depth(const JsonbContainer *jc, int limit)
+{
+	uint32		count = JsonContainerSize(jc);
+	uint32		nentries = JsonContainerIsArray(jc) ? count : count * 2;
+	const char *base = (const char *) &jc->children[nentries];
+	uint32		offset = 0;
+	int			deepest = 0;
+	uint32		i;
+
+	check_stack_depth();
+	for (i = 0; i < nentries; i++)
+	{
+		JEntry		je = jc->children[i];
+		uint32		start = offset;
+
+		JBE_ADVANCE_OFFSET(offset, je);
+		if (JBE_ISCONTAINER(je))
+		{
+			int			d;
+
+			if (limit <= 1)
+				return 2;		/* one level too many: enough to know */
+			d = container_depth((const JsonbContainer *) (base + INTALIGN(start)), limit - 1);
+			deepest = Max(deepest, d);
+			if (deepest >= limit)
+				return deepest + 1;
+		}
+	}
+	return deepest + 1;
+}
+
+/*
  * metadata: a JSON object within the size and nesting limits.
  */
 static void
@@ -175,11 +211,6 @@ check_metadata(Datum d)
 {
 	Size		rawsize = toast_raw_datum_size(d);
 	Jsonb	   *jb;
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	int			depth = 0;
-	long		n = 0;
 
 	if (rawsize > (Size) activity_max_metadata_bytes)
 		ereport(ERROR,
@@ -195,23 +226,12 @@ check_metadata(Datum d)
 				 errmsg("metadata of an activity must be a JSON object, not %s",
 						jsonb_root_kind(jb))));
 
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
-	{
-		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
-		{
-			if (++depth > activity_max_metadata_depth)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("metadata of an activity is nested too deeply"),
-						 errdetail("It nests deeper than activity.max_metadata_depth (%d) levels of objects and arrays.",
-								   activity_max_metadata_depth)));
-		}
-		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
-			depth--;
-		if ((++n & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
+	if (container_depth(&jb->root, activity_max_metadata_depth) > activity_max_metadata_depth)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("metadata of an activity is nested too deeply"),
+				 errdetail("It nests deeper than activity.max_metadata_depth (%d) levels of objects and arrays.",
+						   activity_max_metadata_depth)));
 }
 
 /*
