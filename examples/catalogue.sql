@@ -68,3 +68,25 @@ FROM (VALUES
     ('telegram.message', 'Telegram: a message was posted.', 'CHAT_MESSAGE', '{telegram}'),
     ('slack.member_joined_channel', 'Slack: a user joined a channel.', 'USER_JOIN', '{slack}')
 ) AS t(name, description, universal, platforms);
+
+-- Metadata schemas (version 1) for some of them. register_schema() adds a
+-- version on every call, so they are registered only where none exists yet.
+SELECT activity.register_schema(t.name, t.schema::activity.jsonschema)
+FROM (VALUES
+    ('post.created', '{"type": "object",
+                       "properties": {"post_id": {"type": "string"},
+                                      "title": {"type": "string", "maxLength": 300},
+                                      "feed": {"type": "string"}},
+                       "required": ["post_id", "title"]}'),
+    ('award.given', '{"type": "object",
+                      "properties": {"award": {"type": "string", "minLength": 1}},
+                      "required": ["award"], "additionalProperties": false}'),
+    ('issue.created', '{"type": "object",
+                        "properties": {"title": {"type": "string", "maxLength": 200},
+                                       "identifier": {"type": "string", "pattern": "^[A-Z]+-[0-9]+$"}},
+                        "required": ["title", "identifier"]}'),
+    ('issue.updated', '{"type": "object",
+                        "properties": {"changes": {"type": "object", "minProperties": 1}},
+                        "required": ["changes"]}')
+) AS t(name, schema)
+WHERE NOT EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = t.name);

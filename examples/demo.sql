@@ -14,9 +14,10 @@ SELECT action, partition, lower, upper FROM activity.maintain();
 SELECT count(*) AS event_types FROM activity.event_types;
 SELECT count(*) AS activities FROM activity.activities;
 
-\echo '== a rejected event: award.given needs a recipient'
+\echo '== rejected events: award.given needs a recipient; issue identifiers follow their schema'
 \set ON_ERROR_STOP off
 SELECT activity.record('community-acme', 'award.given', 'member-ada', '{"award": "Helpful"}');
+SELECT activity.record('ws-42', 'issue.created', 'user-7', '{"title": "Broken", "identifier": "eng 2"}');
 \set ON_ERROR_STOP on
 
 \echo '== community-acme feed, page 1 (limit 4, newest first)'
