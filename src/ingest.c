@@ -604,9 +604,18 @@ activity_validate(PG_FUNCTION_ARGS)
 		replace_nulls[nreplace++] = false;
 	}
 
+	/*
+	 * Always return a new tuple: on a partitioned table PostgreSQL 15 hands
+	 * the trigger a copy of the row and frees it only when the trigger
+	 * returns a different tuple; returning the same one leaks that copy until
+	 * the end of the statement (~400 bytes a row in a COPY). Ours is made in
+	 * the per-tuple context, reset for every row.
+	 */
 	if (nreplace > 0)
 		tuple = heap_modify_tuple_by_cols(tuple, desc, nreplace,
 										  replace_cols, replace_values, replace_nulls);
+	else
+		tuple = heap_copytuple(tuple);
 	return PointerGetDatum(tuple);
 }
 
