@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# Benchmark of JSON Schema validation at ingestion: COPY of ROWS generated
+# events into activity.activities (validated by the C trigger against the
+# registered schemas), into an equivalent table without validation, into an
+# equivalent table validated by a hand-written PL/pgSQL trigger, and into
+# activity.activities while the types have no schema. See bench/README.md.
+#
+#   bash bench/validation.sh                  # full run, ROWS=1000000 (~8 min on 2 cores)
+#   ROWS=200000 ROUNDS=2 bash bench/validation.sh   # quicker
+#   BREAKDOWN=0 bash bench/validation.sh      # only the four main variants (~3 min)
+#
+# Environment (defaults in brackets):
+#   PGDATABASE [activity_validation_bench]  database to create (dropped first if
+#                                this script created it, refused otherwise)
+#   MAINT_DB [postgres]          database to connect to for CREATE/DROP DATABASE
+#   ROWS [1000000]               generated events in each COPY file
+#   MONTHS [36]                  months of history (monthly partitions)
+#   ROUNDS [3]                   rounds, each running every variant once (the best run is reported)
+#   BREAKDOWN [1]                1: also run the variants that show where the time goes
+#   KEEP [0]                     1: keep the database and the COPY files
+#   RESULTS_FILE []              also write the final tables to this file
+# libpq variables (PGHOST, PGPORT, PGUSER, ...) are honoured. The server must
+# be on this machine: it writes and reads the COPY file (COPY ... TO/FROM file,
+# which needs a superuser or pg_write_server_files/pg_read_server_files).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export PGDATESTYLE=ISO PGTZ=UTC
+export PGDATABASE=${PGDATABASE:-activity_validation_bench}
+MAINT_DB=${MAINT_DB:-postgres}
+ROWS=${ROWS:-1000000}
+MONTHS=${MONTHS:-36}
+ROUNDS=${ROUNDS:-3}
+BREAKDOWN=${BREAKDOWN:-1}
+KEEP=${KEEP:-0}
+RESULTS_FILE=${RESULTS_FILE:-}
+MARKER='scratch database of activity bench/validation.sh'
+# Every column but version (defaulted) and caused_by (NULL)
+COLS='id, workspace_id, platform, type, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at'
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/activity-validation.XXXXXX")
+chmod 755 "$LOGDIR"
+mkdir "$LOGDIR/data"
+chmod 777 "$LOGDIR/data"        # the server writes the COPY file here
+FILE=$LOGDIR/data/events.copy                # the events
+NS_FILE=$LOGDIR/data/events_noschema.copy    # the same, as the twin types without schema
+START=$(date +%s)
+
+log() { printf '[%4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }           # in $PGDATABASE
+qm() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$MAINT_DB" "$@"; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+meets() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "yes" : "**no**" }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- fresh database ---------------------------------------------------------
+if [ -n "$(qm -v db="$PGDATABASE" <<< "SELECT 1 FROM pg_database WHERE datname = :'db'")" ]; then
+    existing=$(qm -v db="$PGDATABASE" <<< "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = :'db'")
+    if [ "$existing" != "$MARKER" ]; then
+        echo "database \"$PGDATABASE\" exists and was not created by this script; refusing to drop it" >&2
+        exit 1
+    fi
+    qm -v db="$PGDATABASE" <<< 'DROP DATABASE :"db" WITH (FORCE)'
+fi
+cleanup() {
+    local rc=$?
+    if [ "$KEEP" = 1 ]; then
+        log "kept database $PGDATABASE and the COPY files in $LOGDIR/data (KEEP=1); logs in $LOGDIR"
+    else
+        qm -v db="$PGDATABASE" <<< 'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true
+        rm -f "$FILE" "$NS_FILE"
+        log "dropped database $PGDATABASE and the COPY files; logs in $LOGDIR"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+qm -v db="$PGDATABASE" -v marker="$MARKER" <<'SQL'
+CREATE DATABASE :"db";
+COMMENT ON DATABASE :"db" IS :'marker';
+SQL
+
+# --- schema, data ---------------------------------------------------------------
+read -r HIST_START HIST_END UNTIL < <(q -F ' ' -c "SELECT extract(epoch FROM now() - make_interval(months => $MONTHS)),
+                                                          extract(epoch FROM now()),
+                                                          extract(epoch FROM now() + interval '3 months')")
+ts() { q -c "SELECT to_timestamp($1)"; }
+HIST_START=$(ts "$HIST_START"); HIST_END=$(ts "$HIST_END"); UNTIL=$(ts "$UNTIL")
+log "schema: 10 types, $MONTHS months of monthly partitions, equivalent tables"
+q -v hist_start="$HIST_START" -v until="$UNTIL" -f "$HERE/validation_schema.sql" >/dev/null
+q -f "$HERE/validation_plpgsql.sql"
+
+log "generating $ROWS events into $FILE and $NS_FILE"
+q -v rows="$ROWS" -v hist_start="$HIST_START" -v hist_end="$HIST_END" -v file="$FILE" -v noschema_file="$NS_FILE" \
+  -f "$HERE/validation_generate.sql"
+FILE_MB=$(calc "$(stat -c %s "$FILE") / 1048576" 0)
+
+# --- one COPY -------------------------------------------------------------------
+# copy_into LABEL TABLE [FILE [CHECK]]: empty TABLE, CHECKPOINT, then COPY
+# FILE (default: the events) into it; CHECK, a query, must then return ROWS.
+# Appends to SECS[LABEL] the COPY's seconds (psql \timing), to CPU[LABEL] the
+# CPU seconds the backend spent in it (user + system, from its
+# /proc/self/stat read before and after by pg_read_file), to WAL[LABEL] the
+# WAL bytes it wrote, and to MEMKB[LABEL] the peak growth of the backend's
+# anonymous memory (RssAnon, sampled every 0.2 s from outside); checks the
+# row count.
+declare -A SECS CPU WAL MEMKB
+TICKS=$(getconf CLK_TCK)
+anon_kb() {     # pid; sets KB (0 once the process is gone)
+    local k v rest
+    KB=0
+    while read -r k v rest; do
+        if [ "$k" = RssAnon: ]; then KB=$v; return; fi
+    done 2>/dev/null < "/proc/$1/status" || true
+}
+copy_into() {
+    local label=$1 table=$2 file=${3:-$FILE} check=${4:-"SELECT count(*) FROM $2"}
+    local out pid job base peak n secs stats cpu wal
+    n=$(( $(wc -w <<< "${SECS[$label]:-}") + 1 ))
+    out=$LOGDIR/copy.$label.$n.log
+    # TRUNCATE: session_replication_role = replica silences the extension's
+    # append-only guard (and every other trigger) for this one statement
+    q -c 'SET session_replication_role = replica' -c "TRUNCATE $table" -c CHECKPOINT
+    psql -X -q -At -v ON_ERROR_STOP=1 > "$out" 2>&1 <<SQL &
+\timing on
+SELECT pg_backend_pid();
+SELECT pg_current_wal_insert_lsn() AS lsn0, btrim(pg_read_file('/proc/self/stat'), E'\n') AS stat0 \gset
+COPY $table ($COLS) FROM '$file';
+SELECT 'stats', pg_wal_lsn_diff(pg_current_wal_insert_lsn(), :'lsn0'), :'stat0', btrim(pg_read_file('/proc/self/stat'), E'\n');
+SQL
+    job=$!
+    pid=
+    while [ -z "$pid" ] && kill -0 "$job" 2>/dev/null; do
+        pid=$(head -n 1 "$out" | grep -E '^[0-9]+$' || true)
+        [ -n "$pid" ] || sleep 0.02
+    done
+    base=0; peak=0
+    if [ -n "$pid" ]; then
+        anon_kb "$pid"; base=$KB; peak=$KB
+        while kill -0 "$job" 2>/dev/null; do
+            anon_kb "$pid"
+            [ "$KB" -gt "$peak" ] && peak=$KB
+            sleep 0.2
+        done
+    fi
+    if ! wait "$job"; then
+        cat "$out" >&2; echo "COPY into $table failed" >&2; exit 1
+    fi
+    secs=$(awk '/^Time: / { if (++n == 3) printf "%.3f", $2 / 1000 }' "$out")
+    stats=$(grep '^stats|' "$out")
+    wal=$(cut -d'|' -f2 <<< "$stats")
+    cpu=$(awk -F'|' -v hz="$TICKS" '{ split($3, a, " "); split($4, b, " ");
+                                      printf "%.2f", (b[14] + b[15] - a[14] - a[15]) / hz }' <<< "$stats")
+    [ "$(q -c "$check")" = "$ROWS" ] || { echo "after the COPY into $table: $check did not return $ROWS" >&2; exit 1; }
+    SECS[$label]="${SECS[$label]:-} $secs"
+    CPU[$label]="${CPU[$label]:-} $cpu"
+    WAL[$label]="${WAL[$label]:-} $wal"
+    MEMKB[$label]="${MEMKB[$label]:-} $(( peak - base ))"
+    log "  $label: COPY into $table ${secs}s ($(calc "$ROWS / $secs" 0) rows/s), backend CPU ${cpu}s, WAL $(calc "$wal / $ROWS" 0) B/row, memory +$(( (peak - base) / 1024 )) MB"
+}
+# Interference from outside (this kind of machine slows down by 10-30% for
+# tens of seconds at a time) only ever makes a run slower: the best run of
+# each variant is its measurement. Memory and WAL: the median.
+best() { tr ' ' '\n' | grep . | sort -g | head -n 1; }
+best_secs() { best <<< "${SECS[$1]}"; }
+best_rate() { calc "$ROWS / $(best_secs "$1")" 0; }
+best_cpu() { calc "$(best <<< "${CPU[$1]}") * 1e6 / $ROWS"; }          # µs/row
+med_wal() { calc "$(median <<< "${WAL[$1]}") / $ROWS" 0; }             # bytes/row
+med_mb() { calc "$(median <<< "${MEMKB[$1]}") / 1024" 0; }
+runs() { local s out=; for s in ${SECS[$1]}; do out="$out${out:+, }$s"; done; echo "$out"; }
+
+# --- schemas, and do both validators agree? ---------------------------------------
+log "registering the 10 JSON Schemas; checking that the C and PL/pgSQL validators agree"
+q -f "$HERE/validation_schemas.sql"
+AGREE=$(q -f "$HERE/validation_cases.sql" | tee "$LOGDIR/cases.log" | tail -n 1)
+IFS='|' read -r N_CASES C_OK PL_OK N_VALID_CASES <<< "$AGREE"
+if [ "$C_OK" != "$N_CASES" ] || [ "$PL_OK" != "$N_CASES" ]; then
+    cat "$LOGDIR/cases.log" >&2; echo "the validators disagree with the expected outcomes" >&2; exit 1
+fi
+
+# --- breakdown: where the time goes -----------------------------------------------
+# Variants of the baseline (b), each adding one thing; see README.md.
+BD_LABELS="single noop_c noop_plpgsql noop_plpgsql_set ctrigger check check_schema flat_plain flat_ctrigger"
+if [ "$BREAKDOWN" = 1 ]; then
+    log "breakdown tables"
+    q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION lo;
+-- multi-insert off, nothing else: a volatile default on a column the COPY
+-- does not carry makes COPY insert row by row
+SELECT bench.create_equivalent('single_activities');
+ALTER TABLE bench.single_activities ALTER version SET DEFAULT (1 + 0 * random())::int2;
+-- the cheapest BEFORE ROW trigger there is: contrib lo's lo_manage() returns
+-- the row unchanged on INSERT
+SELECT bench.create_equivalent('noop_c_activities');
+CREATE TRIGGER noop BEFORE INSERT ON bench.noop_c_activities
+    FOR EACH ROW EXECUTE FUNCTION lo_manage('id');
+-- PL/pgSQL triggers that return NEW unchanged, or NEW with version set
+-- (as the C trigger and the PL/pgSQL validator do when the COPY has no version)
+CREATE FUNCTION bench.return_new() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE FUNCTION bench.set_version() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN NEW.version := 1; RETURN NEW; END';
+SELECT bench.create_equivalent('noop_plpgsql_activities');
+CREATE TRIGGER noop BEFORE INSERT ON bench.noop_plpgsql_activities
+    FOR EACH ROW EXECUTE FUNCTION bench.return_new();
+SELECT bench.create_equivalent('noop_plpgsql_set_activities');
+ALTER TABLE bench.noop_plpgsql_set_activities ALTER version DROP DEFAULT;
+CREATE TRIGGER noop BEFORE INSERT ON bench.noop_plpgsql_set_activities
+    FOR EACH ROW EXECUTE FUNCTION bench.set_version();
+-- the extension's C trigger on an equivalent table whose version defaults to
+-- 1: the trigger validates everything as in (a) but has nothing to fill, so
+-- it returns the row unchanged
+SELECT bench.create_equivalent('ctrigger_activities');
+CREATE TRIGGER validate BEFORE INSERT ON bench.ctrigger_activities
+    FOR EACH ROW EXECUTE FUNCTION activity._validate();
+-- no trigger, a CHECK constraint instead (COPY keeps its multi-insert
+-- batches): the row rules in SQL and activity.is_valid() (C) against each
+-- type's compiled schema, or activity.is_valid() alone
+SELECT bench.create_equivalent('check_activities');
+SELECT bench.create_equivalent('check_schema_activities');
+DO $$
+DECLARE
+    rules text := '';
+    schemas text := '';
+    s record;
+BEGIN
+    FOR s IN SELECT t.name, t.recipient, t.actor_types, t.platforms, sc.schema::text AS schema
+             FROM activity.event_types t JOIN activity.schemas sc ON sc.type = t.name AND sc.version = 1
+             ORDER BY t.name LOOP
+        rules := rules || format(' WHEN %L THEN %s actor_type = ANY (%L::text[]) %s AND activity.is_valid(metadata, %L::activity.jsonschema)',
+            s.name,
+            CASE s.recipient WHEN 'required' THEN 'recipient_id IS NOT NULL AND'
+                             WHEN 'forbidden' THEN 'recipient_id IS NULL AND' ELSE '' END,
+            s.actor_types,
+            CASE WHEN s.platforms IS NOT NULL THEN format('AND platform = ANY (%L::text[])', s.platforms) ELSE '' END,
+            s.schema);
+        schemas := schemas || format(' WHEN %L THEN %L::activity.jsonschema', s.name, s.schema);
+    END LOOP;
+    EXECUTE format($f$ALTER TABLE bench.check_activities ADD CONSTRAINT valid CHECK (
+        octet_length(workspace_id) BETWEEN 1 AND 1024
+        AND actor_type IN ('user', 'agent', 'system')
+        AND CASE WHEN initiator_id IS NULL THEN actor_type = 'system' ELSE octet_length(initiator_id) BETWEEN 1 AND 1024 END
+        AND (recipient_id IS NULL OR octet_length(recipient_id) BETWEEN 1 AND 1024)
+        AND (platform IS NULL OR octet_length(platform) BETWEEN 1 AND 1024)
+        AND (subject_type IS NULL) = (subject_id IS NULL)
+        AND jsonb_typeof(metadata) = 'object'
+        AND version = 1
+        AND CASE type %s ELSE false END)$f$, rules);
+    EXECUTE format($f$ALTER TABLE bench.check_schema_activities ADD CONSTRAINT valid CHECK (
+        activity.is_valid(metadata, CASE type %s END))$f$, schemas);
+END;
+$$;
+-- without partitions: one heap with the same two indexes, no trigger, or the
+-- extension's C trigger returning the row unchanged (as in ctrigger)
+CREATE TABLE bench.flat_plain_activities (LIKE bench.plain_activities INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE bench.flat_plain_activities ADD PRIMARY KEY (id, occurred_at);
+CREATE INDEX ON bench.flat_plain_activities (workspace_id, occurred_at DESC, id DESC);
+CREATE TABLE bench.flat_ctrigger_activities (LIKE bench.flat_plain_activities INCLUDING ALL);
+CREATE TRIGGER validate BEFORE INSERT ON bench.flat_ctrigger_activities
+    FOR EACH ROW EXECUTE FUNCTION activity._validate();
+SQL
+fi
+
+# --- the runs ----------------------------------------------------------------------
+# Every round runs every variant once, starting one further down the list each
+# round, so that a slow spell of the machine hits different variants.
+#   (a) validated   activity.activities, schemas registered: validated, version 1
+#   (b) plain       the baseline, no trigger
+#   (c) plpgsql     the hand-written PL/pgSQL trigger
+#   (d) noschema    activity.activities, the twin types without schema: version 0
+run_variant() {
+    case $1 in
+        validated) copy_into validated activity.activities "$FILE" \
+                       "SELECT count(*) FROM activity.activities WHERE version = 1" ;;
+        noschema)  copy_into noschema activity.activities "$NS_FILE" \
+                       "SELECT count(*) FROM activity.activities WHERE version = 0" ;;
+        plain)     copy_into plain bench.plain_activities ;;
+        plpgsql)   copy_into plpgsql bench.plpgsql_activities ;;
+        *)         copy_into "$1" "bench.$1_activities"
+                   q -c 'SET session_replication_role = replica' -c "TRUNCATE bench.$1_activities" ;;
+    esac
+}
+VARIANTS="validated plain plpgsql noschema"
+[ "$BREAKDOWN" = 1 ] && VARIANTS="$VARIANTS $BD_LABELS"
+read -r -a VLIST <<< "$VARIANTS"
+NV=${#VLIST[@]}
+for r in $(seq 1 "$ROUNDS"); do
+    log "round $r/$ROUNDS: $NV variants"
+    for ((i = 0; i < NV; i++)); do
+        run_variant "${VLIST[$(( (i + (r - 1) * 3) % NV ))]}"
+    done
+done
+SIZE_ACT=$(q -c "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM pg_partition_tree('activity.activities')")
+SIZE_PLAIN=$(q -c "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM pg_partition_tree('bench.plain_activities')")
+
+# --- results ----------------------------------------------------------------------
+PGVER=$(q -c "SELECT split_part(version(), ' (', 1)")
+EXTVER=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'activity'")
+MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+SETTINGS=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
+                 WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'wal_level', 'jit')")
+N_PARTS=$(q -c "SELECT count(*) FROM activity.partitions() WHERE NOT is_default")
+V=$(best_rate validated); P=$(best_rate plain); L=$(best_rate plpgsql); D=$(best_rate noschema)
+# ratio NUM DEN: rows/s of NUM / rows/s of DEN (best runs)
+ratio() { calc "$(best_secs "$2") / $(best_secs "$1")" "${3:-2}"; }
+# over LABEL BASE: backend CPU µs/row of LABEL beyond BASE (best runs)
+over() { calc "$(best_cpu "$1") - $(best_cpu "$2")"; }
+
+{
+echo "## activity validation benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "| | |"
+echo "|---|---|"
+echo "| machine | $(nproc) cores ($(uname -m), $CPU_MODEL), $MEM RAM, $(uname -s) $(uname -r) |"
+echo "| PostgreSQL | $PGVER, activity $EXTVER; server defaults: $SETTINGS |"
+echo "| data | $ROWS events of 10 types (one JSON Schema each), $FILE_MB MB COPY text file, in occurred_at order over $MONTHS months; $N_PARTS monthly partitions + DEFAULT, PK (id, occurred_at) and (workspace_id, occurred_at DESC, id DESC) on each; $SIZE_ACT loaded (heap + indexes, activity.activities), $SIZE_PLAIN (baseline) |"
+echo "| method | COPY table (12 columns; version and caused_by not in the file) FROM the server-side file, into an emptied table after a CHECKPOINT; $ROUNDS rounds, each running every variant once in rotating order, the best run of each reported (all are listed); seconds: psql \\timing; CPU: user + system time of the backend (/proc/self/stat) during the COPY; WAL: bytes written by the COPY (median); memory: peak growth of the backend's RssAnon during the COPY, sampled every 0.2 s (median) |"
+echo "| agreement | $N_CASES rows ($N_VALID_CASES valid, $((N_CASES - N_VALID_CASES)) breaking one rule each): the C trigger and the PL/pgSQL trigger accept and refuse the same ones |"
+echo "| run | $(( $(date +%s) - START ))s in total |"
+echo
+echo "### COPY of $ROWS events"
+echo
+echo "| | target table | rows/s | seconds per run | backend CPU µs/row | WAL bytes/row | backend memory growth |"
+echo "|---|---|---:|---|---:|---:|---:|"
+echo "| (a) | activity.activities, C trigger, metadata validated against the JSON Schemas (fills version) | $V | $(runs validated) | $(best_cpu validated) | $(med_wal validated) | $(med_mb validated) MB |"
+echo "| (b) | equivalent table, no trigger (no validation) | $P | $(runs plain) | $(best_cpu plain) | $(med_wal plain) | $(med_mb plain) MB |"
+echo "| (c) | equivalent table, hand-written PL/pgSQL trigger, same rules (fills version) | $L | $(runs plpgsql) | $(best_cpu plpgsql) | $(med_wal plpgsql) | $(med_mb plpgsql) MB |"
+echo "| (d) | activity.activities, C trigger, the same events as twin types without schema (ns.post.created, ...: a second file): metadata not validated (fills version 0) | $D | $(runs noschema) | $(best_cpu noschema) | $(med_wal noschema) | $(med_mb noschema) MB |"
+echo
+echo "| ratio | value | target | met |"
+echo "|---|---:|---:|---|"
+R=$(ratio validated plain); echo "| validated (a) / unvalidated (b), rows/s | $R | >= 0.8 | $(meets "$R" 0.8) |"
+R=$(ratio validated plpgsql 1); echo "| validated (a) / PL/pgSQL (c), rows/s | $R | >= 20 | $(meets "$R" 20) |"
+R=$(ratio noschema plain); echo "| C trigger without schemas (d) / unvalidated (b), rows/s | $R | — | — |"
+R=$(ratio plain plpgsql); echo "| unvalidated (b) / PL/pgSQL (c), rows/s: the most (a) / (c) could be if validation cost nothing | $R | — | — |"
+echo
+echo "Backend CPU per row added to (b): (d) $(over noschema plain) µs, (a) $(over validated plain) µs, (c) $(over plpgsql plain) µs; the schema validation itself, (a) − (d): $(over validated noschema) µs."
+if [ "$BREAKDOWN" = 1 ]; then
+    row() { echo "| $3 | $(best_rate "$1") | $(best_cpu "$1") | $(over "$1" "$2") | $(med_wal "$1") | $(med_mb "$1") MB |"; }
+    echo
+    echo "### Where the time goes: the same COPY into variants of the baseline"
+    echo
+    echo "Best of $ROUNDS runs each, in the same rounds as the variants above. \"over (b)\": backend CPU per row beyond (b). \"unchanged row\": the trigger returns the row it was given."
+    echo
+    echo "| target table | rows/s | backend CPU µs/row | over (b) | WAL bytes/row | backend memory growth |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    row plain plain "(b) partitioned, no trigger: COPY batches rows (multi-insert)"
+    row single plain "partitioned, no trigger, multi-insert off (volatile default on version)"
+    row noop_c plain "partitioned, no-op C trigger (contrib lo_manage), unchanged row"
+    row noop_plpgsql plain "partitioned, PL/pgSQL trigger RETURN NEW, unchanged row"
+    row noop_plpgsql_set plain "partitioned, PL/pgSQL trigger NEW.version := 1; RETURN NEW"
+    row noschema plain "(d) activity.activities, C trigger, no schemas (fills version)"
+    row validated plain "(a) activity.activities, C trigger, schemas (fills version)"
+    row ctrigger plain "partitioned, the same C trigger, schemas, version given (default 1): unchanged row"
+    row check plain "partitioned, no trigger, CHECK: row rules in SQL + activity.is_valid(metadata, the type's schema)"
+    row check_schema plain "partitioned, no trigger, CHECK: activity.is_valid(metadata, the type's schema) only"
+    row flat_plain plain "not partitioned, no trigger"
+    row flat_ctrigger plain "not partitioned, the same C trigger, schemas, version given: unchanged row"
+fi
+} > "$LOGDIR/results.md"
+
+cat "$LOGDIR/results.md"
+if [ -n "$RESULTS_FILE" ]; then cp "$LOGDIR/results.md" "$RESULTS_FILE"; fi
+log "done in $(( $(date +%s) - START ))s"
