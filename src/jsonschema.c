@@ -71,6 +71,28 @@ static uint32 compile_schema(Builder *b, JsonbValue *v, const char *location);
 #define NODE(b, i) (&(b)->nodes[(i)])
 
 /*
+ * Format a message into a new StringInfo (the psprintf idiom, for callers
+ * that take their own variable arguments).
+ */
+void
+jsonschema_vformat(StringInfo msg, const char *fmt, va_list args)
+{
+	initStringInfo(msg);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(msg, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(msg, needed);
+	}
+}
+
+/*
  * Report a problem with the schema: which keyword, where.
  */
 static void
@@ -83,18 +105,9 @@ schema_error(const char *location, const char *keyword, const char *fmt,...)
 	va_list		args;
 	StringInfoData msg;
 
-	initStringInfo(&msg);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&msg, needed);
-	}
+	va_start(args, fmt);
+	jsonschema_vformat(&msg, fmt, args);
+	va_end(args);
 	if (keyword)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

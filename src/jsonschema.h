@@ -168,6 +168,7 @@ typedef struct JsError
 
 extern JsonSchema *jsonschema_compile(Jsonb *schema);
 extern void jsonschema_append_pointer_token(StringInfo s, const char *token, int len);
+extern void jsonschema_vformat(StringInfo msg, const char *fmt, va_list args) pg_attribute_printf(2, 0);
 
 /* -1, 0 or 1 as n is negative, zero or positive */
 static inline int

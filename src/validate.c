@@ -80,18 +80,9 @@ fail(VCtx *c, const char *keyword, const char *fmt,...)
 
 	if (c->silent > 0)
 		return false;
-	initStringInfo(&msg);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&msg, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&msg, needed);
-	}
+	va_start(args, fmt);
+	jsonschema_vformat(&msg, fmt, args);
+	va_end(args);
 	e = palloc(sizeof(JsError));
 	e->path = pstrdup(c->path.data);
 	e->keyword = keyword;
