@@ -13,6 +13,7 @@ PG_MODULE_MAGIC;
 
 int			activity_max_metadata_bytes = 256 * 1024;
 int			activity_max_metadata_depth = 32;
+bool		activity_trust_existing_rows = false;
 
 void		_PG_init(void);
 
@@ -38,6 +39,16 @@ _PG_init(void)
 							32, 1, 1000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("activity.trust_existing_rows",
+							 "Lets the validation constraint accept rows already in the log without checking them again.",
+							 "Set by activity.maintain() while it moves rows between partitions, and by the "
+							 "upgrade to 0.2 while it adds the constraint; it has effect only for the owner "
+							 "of activity.activities.",
+							 &activity_trust_existing_rows,
+							 false,
+							 PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("activity");

@@ -24,6 +24,7 @@
 /* GUCs (activity.c) */
 extern int	activity_max_metadata_bytes;
 extern int	activity_max_metadata_depth;
+extern bool activity_trust_existing_rows;
 
 /* uuidv7.c */
 extern void activity_uuidv7_generate(pg_uuid_t *uuid);

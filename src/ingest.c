@@ -15,11 +15,13 @@
 #include "access/table.h"
 #include "access/detoast.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -30,6 +32,9 @@
 #include "jsonschema.h"
 
 PG_FUNCTION_INFO_V1(activity_validate);
+PG_FUNCTION_INFO_V1(activity_valid_activity);
+PG_FUNCTION_INFO_V1(activity_complete);
+PG_FUNCTION_INFO_V1(activity_check_caused_by);
 PG_FUNCTION_INFO_V1(activity_append_only);
 PG_FUNCTION_INFO_V1(activity_record);
 
@@ -244,7 +249,7 @@ find_in_partition(Oid relid, Datum id, text *workspace)
 	int			ret;
 	int			result = 0;
 
-	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), &id, NULL, true, 1);
+	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), &id, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed > 0)
@@ -325,6 +330,23 @@ actor_list(int bits)
 	if (bits & ACTOR_SYSTEM)
 		appendStringInfo(&s, "%ssystem", s.len ? ", " : "");
 	return s.data;
+}
+
+/*
+ * The registered type of that name, or the error for an unknown type.
+ */
+static EventType *
+lookup_type_or_error(const char *type_name)
+{
+	EventType  *et = activity_lookup_type(type_name);
+
+	if (et == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown activity type \"%s\"",
+						strlen(type_name) > 128 ? psprintf("%.128s...", type_name) : type_name),
+				 errhint("Register the type first with activity.register_type().")));
+	return et;
 }
 
 /*
@@ -417,23 +439,13 @@ join_strings(char **strs, int n)
 }
 
 /*
- * BEFORE INSERT row trigger on activity.activities: validate and complete.
+ * The row rules every activity obeys, once its row is complete (version and
+ * metadata filled in): who and where, when, the version and the schema. The
+ * caused_by rule is checked apart (check_caused_by): it needs other rows.
  */
-Datum
-activity_validate(PG_FUNCTION_ARGS)
+static void
+validate_row(const Datum *values, const bool *nulls)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	Datum		values[NUM_COLS];
-	bool		nulls[NUM_COLS];
-	Datum	   *all_values;
-	bool	   *all_nulls;
-	int			replace_cols[NUM_COLS];
-	Datum		replace_values[NUM_COLS];
-	bool		replace_nulls[NUM_COLS];
-	int			nreplace = 0;
 	char	   *type_name;
 	char	   *actor;
 	int			actor_bit;
@@ -443,38 +455,13 @@ activity_validate(PG_FUNCTION_ARGS)
 	int			version;
 	int			c;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		elog(ERROR, "activity_validate must be a BEFORE INSERT FOR EACH ROW trigger");
-
-	rel = trigdata->tg_relation;
-	tuple = trigdata->tg_trigtuple;
-	desc = RelationGetDescr(rel);
-	resolve_attnums(rel);
-	all_values = palloc(sizeof(Datum) * desc->natts);
-	all_nulls = palloc(sizeof(bool) * desc->natts);
-	heap_deform_tuple(tuple, desc, all_values, all_nulls);
-	for (c = 0; c < NUM_COLS; c++)
-	{
-		values[c] = all_values[attnums[c] - 1];
-		nulls[c] = all_nulls[attnums[c] - 1];
-	}
-
 	/* who and where */
 	check_not_null(nulls[COL_WORKSPACE], "workspace_id");
 	check_identifier(values[COL_WORKSPACE], "workspace_id");
 
 	check_not_null(nulls[COL_TYPE], "type");
 	type_name = TextDatumGetCString(values[COL_TYPE]);
-	et = activity_lookup_type(type_name);
-	if (et == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("unknown activity type \"%s\"",
-						strlen(type_name) > 128 ? psprintf("%.128s...", type_name) : type_name),
-				 errhint("Register the type first with activity.register_type().")));
+	et = lookup_type_or_error(type_name);
 
 	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
 	actor = TextDatumGetCString(values[COL_ACTOR_TYPE]);
@@ -557,66 +544,256 @@ activity_validate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("occurred_at of an activity must be a finite timestamp")));
 
-	/* version: omitted means the type's latest usable one */
-	recorded_at = nulls[COL_RECORDED_AT] ? GetCurrentTransactionStartTimestamp() :
-		DatumGetTimestampTz(values[COL_RECORDED_AT]);
+	/* which version, and what */
+	check_not_null(nulls[COL_RECORDED_AT], "recorded_at");
+	recorded_at = DatumGetTimestampTz(values[COL_RECORDED_AT]);
+	check_not_null(nulls[COL_VERSION], "version");
+	version = check_version(et, DatumGetInt16(values[COL_VERSION]), recorded_at);
+	check_not_null(nulls[COL_METADATA], "metadata");
+	check_metadata(values[COL_METADATA]);
+	if (version > 0)
+		check_schema(et, version, values[COL_METADATA]);
+}
+
+/*
+ * Complete a row in values/nulls: the NULLs that have a meaning are filled in
+ * (version: the type's latest; metadata: {}; id: a new UUIDv7; recorded_at:
+ * the transaction's start), the others refused with a message naming the
+ * field. Returns the number of columns changed, listed in changed[].
+ */
+static int
+complete_row(Datum *values, bool *nulls, int *changed)
+{
+	int			n = 0;
+
+	check_not_null(nulls[COL_WORKSPACE], "workspace_id");
+	check_not_null(nulls[COL_TYPE], "type");
+	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
+	check_not_null(nulls[COL_OCCURRED_AT], "occurred_at");
+
 	if (nulls[COL_VERSION])
 	{
-		version = default_version(et);
-		replace_cols[nreplace] = attnums[COL_VERSION];
-		replace_values[nreplace] = Int16GetDatum(version);
-		replace_nulls[nreplace++] = false;
-	}
-	else
-		version = check_version(et, DatumGetInt16(values[COL_VERSION]), recorded_at);
+		EventType  *et = lookup_type_or_error(TextDatumGetCString(values[COL_TYPE]));
 
-	/* what */
+		values[COL_VERSION] = Int16GetDatum(default_version(et));
+		nulls[COL_VERSION] = false;
+		changed[n++] = COL_VERSION;
+	}
 	if (nulls[COL_METADATA])
 	{
-		replace_cols[nreplace] = attnums[COL_METADATA];
-		replace_values[nreplace] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-		replace_nulls[nreplace++] = false;
+		values[COL_METADATA] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		nulls[COL_METADATA] = false;
+		changed[n++] = COL_METADATA;
 	}
-	else
-		check_metadata(values[COL_METADATA]);
-	if (version > 0)
-		check_schema(et, version, nulls[COL_METADATA] ?
-					 replace_values[nreplace - 1] : values[COL_METADATA]);
-
-	/* causality */
-	if (!nulls[COL_CAUSED_BY])
-		check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
-
-	/* completion */
 	if (nulls[COL_ID])
 	{
 		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
 		activity_uuidv7_generate(id);
-		replace_cols[nreplace] = attnums[COL_ID];
-		replace_values[nreplace] = UUIDPGetDatum(id);
-		replace_nulls[nreplace++] = false;
+		values[COL_ID] = UUIDPGetDatum(id);
+		nulls[COL_ID] = false;
+		changed[n++] = COL_ID;
 	}
 	if (nulls[COL_RECORDED_AT])
 	{
-		replace_cols[nreplace] = attnums[COL_RECORDED_AT];
-		replace_values[nreplace] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		replace_nulls[nreplace++] = false;
+		values[COL_RECORDED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		nulls[COL_RECORDED_AT] = false;
+		changed[n++] = COL_RECORDED_AT;
 	}
+	return n;
+}
+
+/*
+ * The row of a row trigger: our columns in values/nulls (COL_* order); the
+ * slot holds every column of the row (already deformed for the executor).
+ */
+static TupleTableSlot *
+trigger_row(TriggerData *trigdata, Datum *values, bool *nulls)
+{
+	TupleTableSlot *slot = trigdata->tg_trigslot;
+	int			c;
+
+	resolve_attnums(trigdata->tg_relation);
+	slot_getallattrs(slot);
+	for (c = 0; c < NUM_COLS; c++)
+	{
+		values[c] = slot->tts_values[attnums[c] - 1];
+		nulls[c] = slot->tts_isnull[attnums[c] - 1];
+	}
+	return slot;
+}
+
+/*
+ * The trigger's row with the completed columns replaced. Always a new tuple:
+ * on a partitioned table PostgreSQL 15 hands the trigger a copy of the row
+ * and frees it only when the trigger returns a different tuple; returning the
+ * same one leaks that copy until the end of the statement (~400 bytes a row
+ * in a COPY). Ours is made in the per-tuple context, reset for every row.
+ */
+static HeapTuple
+completed_tuple(TriggerData *trigdata, TupleTableSlot *slot,
+				const Datum *values, const bool *nulls, const int *changed, int nchanged)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	Datum	   *all_values;
+	bool	   *all_nulls;
+	int			i;
+
+	if (nchanged == 0)
+		return heap_copytuple(trigdata->tg_trigtuple);
+	all_values = palloc(sizeof(Datum) * desc->natts);
+	all_nulls = palloc(sizeof(bool) * desc->natts);
+	memcpy(all_values, slot->tts_values, sizeof(Datum) * desc->natts);
+	memcpy(all_nulls, slot->tts_isnull, sizeof(bool) * desc->natts);
+	for (i = 0; i < nchanged; i++)
+	{
+		all_values[attnums[changed[i]] - 1] = values[changed[i]];
+		all_nulls[attnums[changed[i]] - 1] = nulls[changed[i]];
+	}
+	return heap_form_tuple(desc, all_values, all_nulls);
+}
+
+/*
+ * Does the current user own activity.activities (or is a superuser)?
+ */
+static bool
+owns_activities(void)
+{
+	Oid			relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
+
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, GetUserId());
+#else
+	return pg_class_ownercheck(relid, GetUserId());
+#endif
+}
+
+static void
+check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		(before ? !TRIGGER_FIRED_BEFORE(trigdata->tg_event) : !TRIGGER_FIRED_AFTER(trigdata->tg_event)) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "%s must be an %s INSERT FOR EACH ROW trigger", name, before ? "BEFORE" : "AFTER");
+}
+
+/*
+ * activity._valid_activity(workspace_id, platform, type, version, actor_type,
+ * initiator_id, recipient_id, subject_type, subject_id, metadata,
+ * occurred_at, recorded_at): the CHECK constraint of activity.activities.
+ * Returns true or raises the error of the first rule the row breaks. A CHECK
+ * constraint, unlike a BEFORE ROW trigger, lets COPY insert in batches and
+ * costs no copy of the row.
+ */
+Datum
+activity_valid_activity(PG_FUNCTION_ARGS)
+{
+	/* argument order of activity._valid_activity() */
+	static const int arg_cols[] = {
+		COL_WORKSPACE, COL_PLATFORM, COL_TYPE, COL_VERSION, COL_ACTOR_TYPE,
+		COL_INITIATOR, COL_RECIPIENT, COL_SUBJECT_TYPE, COL_SUBJECT_ID,
+		COL_METADATA, COL_OCCURRED_AT, COL_RECORDED_AT
+	};
+	Datum		values[NUM_COLS] = {0};
+	bool		nulls[NUM_COLS];
+	int			i;
+
+	if (PG_NARGS() != lengthof(arg_cols))
+		elog(ERROR, "activity._valid_activity takes %d arguments", (int) lengthof(arg_cols));
 
 	/*
-	 * Always return a new tuple: on a partitioned table PostgreSQL 15 hands
-	 * the trigger a copy of the row and frees it only when the trigger
-	 * returns a different tuple; returning the same one leaks that copy until
-	 * the end of the statement (~400 bytes a row in a COPY). Ours is made in
-	 * the per-tuple context, reset for every row.
+	 * Rows already in the log, moved between partitions by maintain() or
+	 * checked by ALTER TABLE when the constraint is added, passed these rules
+	 * when they were recorded; the rules may have changed since (a type's
+	 * platforms, the size limit), and refusing them now would only make the
+	 * maintenance fail. Only the table's owner can have them trusted.
 	 */
-	if (nreplace > 0)
-		tuple = heap_modify_tuple_by_cols(tuple, desc, nreplace,
-										  replace_cols, replace_values, replace_nulls);
-	else
-		tuple = heap_copytuple(tuple);
-	return PointerGetDatum(tuple);
+	if (activity_trust_existing_rows && owns_activities())
+		PG_RETURN_BOOL(true);
+	for (i = 0; i < NUM_COLS; i++)
+		nulls[i] = true;
+	for (i = 0; i < (int) lengthof(arg_cols); i++)
+	{
+		nulls[arg_cols[i]] = PG_ARGISNULL(i);
+		if (!PG_ARGISNULL(i))
+			values[arg_cols[i]] = PG_GETARG_DATUM(i);
+	}
+	validate_row(values, nulls);
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * BEFORE INSERT row trigger, fired only for rows with a NULL in a column that
+ * needs completing (its WHEN clause): fills them in, or refuses the row.
+ */
+Datum
+activity_complete(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Datum		values[NUM_COLS];
+	bool		nulls[NUM_COLS];
+	int			changed[NUM_COLS];
+	TupleTableSlot *slot;
+	int			n;
+
+	check_trigger_call(fcinfo, "activity_complete", true);
+	slot = trigger_row(trigdata, values, nulls);
+	n = complete_row(values, nulls, changed);
+	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
+}
+
+/*
+ * AFTER INSERT row trigger, fired only for rows with a caused_by: the cause
+ * must be an activity of the same workspace. Running after the statement's
+ * rows are in place, it accepts a cause inserted by the same statement (a
+ * COPY of a log with its synthetic events), as a foreign key would.
+ */
+Datum
+activity_check_caused_by(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Datum		values[NUM_COLS];
+	bool		nulls[NUM_COLS];
+
+	check_trigger_call(fcinfo, "activity_check_caused_by", false);
+	trigger_row(trigdata, values, nulls);
+	if (nulls[COL_CAUSED_BY])
+		PG_RETURN_POINTER(NULL);
+	if (!nulls[COL_ID] &&
+		memcmp(DatumGetUUIDP(values[COL_ID]), DatumGetUUIDP(values[COL_CAUSED_BY]), UUID_LEN) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("activity %s cannot be caused by itself",
+						DatumGetCString(DirectFunctionCall1(uuid_out, values[COL_ID])))));
+	check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * activity 0.1's BEFORE INSERT trigger, which did all of the above in one:
+ * kept for databases still at 0.1 (and for installing 0.1, which the upgrade
+ * to 0.2 then replaces by the constraint and the two triggers above).
+ */
+Datum
+activity_validate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Datum		values[NUM_COLS];
+	bool		nulls[NUM_COLS];
+	int			changed[NUM_COLS];
+	TupleTableSlot *slot;
+	int			n;
+
+	check_trigger_call(fcinfo, "activity_validate", true);
+	slot = trigger_row(trigdata, values, nulls);
+	n = complete_row(values, nulls, changed);
+	validate_row(values, nulls);
+	if (!nulls[COL_CAUSED_BY])
+		check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
 }
 
 /*

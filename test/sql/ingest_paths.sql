@@ -198,12 +198,10 @@ SELECT pg_temp.expect_error($$
     INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
     SELECT 'ip-batch', 'ip.plain', CASE WHEN g = 3 THEN '' ELSE 'u' END, d
     FROM unnest('{2032-01-05, 1990-01-05, 2090-01-05}'::timestamptz[]) WITH ORDINALITY AS t(d, g)$$) AS insert_select_outlier;
--- a caused_by pointing at a row of the same statement is not found: the
--- statement does not see its own rows
+-- an activity cannot be its own cause
 SELECT pg_temp.expect_error($$
     INSERT INTO activity.activities (id, workspace_id, type, actor_type, initiator_id, occurred_at, caused_by) VALUES
-        ('01890000-0000-7000-8000-0000000000aa', 'ip-batch', 'ip.plain', 'user', 'u1', '2032-01-05', NULL),
-        (DEFAULT, 'ip-batch', 'IP_LINK', 'system', NULL, '2032-01-05', '01890000-0000-7000-8000-0000000000aa')$$) AS caused_by_same_statement;
+        ('01890000-0000-7000-8000-0000000000ab', 'ip-batch', 'IP_LINK', 'system', NULL, '2032-01-05', '01890000-0000-7000-8000-0000000000ab')$$) AS caused_by_itself;
 -- COPY: the bad row (line 3) refuses the whole COPY
 COPY activity.activities (workspace_id, type, initiator_id, occurred_at) FROM STDIN;
 ip-batch	ip.plain	u1	2032-01-05 00:00:00+00
@@ -288,6 +286,23 @@ ON CONFLICT DO NOTHING;
 SELECT count(*) AS ip_ids_rows FROM activity.activities WHERE workspace_id = 'ip-ids';
 
 ---------------------------------------------------------------------------
+-- caused_by is checked once the statement's rows are in place, as a foreign
+-- key is: a statement (or a COPY of a log) may carry an event and the
+-- synthetic events it caused, in any order
+---------------------------------------------------------------------------
+INSERT INTO activity.activities (id, workspace_id, type, actor_type, initiator_id, occurred_at, caused_by) VALUES
+    (DEFAULT, 'ip-same', 'IP_LINK', 'system', NULL, '2032-01-05', '01890000-0000-7000-8000-0000000000ba'),
+    ('01890000-0000-7000-8000-0000000000ba', 'ip-same', 'ip.plain', 'user', 'u1', '2032-01-05', NULL);
+COPY activity.activities (id, workspace_id, type, version, actor_type, initiator_id, occurred_at, caused_by) FROM STDIN;
+01890000-0000-7000-8000-0000000000bb	ip-same	ip.plain	0	user	u1	2032-01-06 00:00:00+00	\N
+01890000-0000-7000-8000-0000000000bc	ip-same	IP_LINK	0	system	\N	2032-01-06 00:00:00+00	01890000-0000-7000-8000-0000000000bb
+\.
+SELECT type, caused_by FROM activity.activities WHERE workspace_id = 'ip-same' ORDER BY occurred_at, type;
+-- but the cause must be there when the statement ends
+SELECT pg_temp.copy_error('activity.activities (workspace_id, type, version, actor_type, initiator_id, occurred_at, caused_by)', '',
+    E'ip-same\tIP_LINK\t0\tsystem\t\\N\t2032-01-06 00:00:00+00\t01890000-0000-7000-8000-0000000000ee\n') AS copy_caused_by_missing;
+
+---------------------------------------------------------------------------
 -- A partition attached by hand, with another column order and a dropped
 -- column, is validated and completed like the others
 ---------------------------------------------------------------------------
@@ -298,6 +313,13 @@ CREATE TABLE activity_partitions.hand_made (
     recipient_id text, initiator_id text, actor_type text NOT NULL DEFAULT 'user', version int2 NOT NULL,
     type text NOT NULL, platform text, workspace_id text NOT NULL, id uuid NOT NULL DEFAULT activity.uuidv7());
 ALTER TABLE activity_partitions.hand_made DROP COLUMN junk;
+-- a table joins the log only with the validation constraint of the log
+SELECT pg_temp.expect_error($$ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made
+                              FOR VALUES FROM ('2038-01-01') TO ('2038-02-01')$$) AS attach_unvalidated;
+ALTER TABLE activity_partitions.hand_made ADD CONSTRAINT activities_valid CHECK (
+    activity._valid_activity(workspace_id, platform, type, version, actor_type,
+                             initiator_id, recipient_id, subject_type, subject_id,
+                             metadata, occurred_at, recorded_at));
 ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made FOR VALUES FROM ('2038-01-01') TO ('2038-02-01');
 INSERT INTO activity.activities (id, workspace_id, type, version, initiator_id, recipient_id, metadata, occurred_at, recorded_at)
 VALUES (NULL, 'ip-hand', 'ip.award', NULL, 'u1', 'u2', NULL, '2038-01-05', NULL),

@@ -10,7 +10,7 @@
 -- "permission denied for schema activity_partitions". The extension's
 -- internal reads now run as the table owner.
 BEGIN;
-SELECT plan(10);
+SELECT plan(14);
 SET LOCAL TIME ZONE 'UTC';
 
 CREATE ROLE activity_test_app;
@@ -42,8 +42,30 @@ SELECT throws_ok($$SELECT activity.create_partitions('2042-02-01', '2042-03-01')
                  'the application role cannot create partitions');
 SELECT throws_ok($$SELECT activity.configure(premake => 5)$$, '42501', NULL,
                  'the application role cannot change the settings');
+-- activity.trust_existing_rows (set by maintain() while it moves rows) does
+-- nothing for a role that does not own the log
+SET LOCAL activity.trust_existing_rows = on;
+SELECT throws_ok($$INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+                   VALUES ('priv-ws', 'priv.unknown', 'u1', '2042-01-05')$$, '23503', 'unknown activity type "priv.unknown"',
+                 'activity.trust_existing_rows does not let the application role skip validation');
+RESET activity.trust_existing_rows;
 RESET ROLE;
-SELECT is((SELECT count(*) FROM activity.activities WHERE workspace_id = 'priv-ws'), 2::bigint,
+
+-- maintain() moves rows out of the default partition as they are, even when
+-- a rule has changed since they were recorded; a new row is checked by the
+-- rule of today
+SELECT activity.record('priv-ws', 'priv.event', 'u1', jsonb_build_object('text', repeat('x', 3000)),
+                       occurred_at => '2043-03-05') IS NOT NULL AS recorded \g /dev/null
+SET LOCAL activity.max_metadata_bytes = 1024;
+SELECT throws_ok($$SELECT activity.record('priv-ws', 'priv.event', 'u1', jsonb_build_object('text', repeat('x', 3000)),
+                                          occurred_at => '2043-03-06')$$,
+                 '54000', 'metadata of an activity is too large', 'a new row over the lowered size limit is refused');
+SELECT lives_ok($$SELECT activity.create_partitions('2043-03-01', '2043-04-01')$$,
+                'the owner''s maintenance moves a row recorded under the older limit');
+SELECT is((SELECT a.tableoid::regclass::text FROM activity.activities a
+           WHERE workspace_id = 'priv-ws' AND occurred_at = '2043-03-05'),
+          'activity_partitions.activities_p20430301', 'the row moved into its new partition');
+SELECT is((SELECT count(*) FROM activity.activities WHERE workspace_id = 'priv-ws' AND occurred_at < '2043-01-01'), 2::bigint,
           'what the application role recorded is there');
 
 SELECT * FROM finish();

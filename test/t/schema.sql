@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(115);
+SELECT plan(121);
 
 -- schemas
 SELECT has_schema('activity');
@@ -114,8 +114,17 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
 WHERE p.prosecdef;
 
 -- triggers
-SELECT has_trigger('activity', 'activities', 'activities_validate', 'the validation trigger is on activity.activities');
-SELECT trigger_is('activity', 'activities', 'activities_validate', 'activity', '_validate');
+SELECT col_has_check('activity', 'activities', ARRAY['workspace_id', 'platform', 'type', 'version', 'actor_type',
+                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at']::name[],
+                      'the validation constraint covers every column a rule reads');
+SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
+           WHERE conrelid = 'activity.activities'::regclass AND conname = 'activities_valid'),
+          'CHECK (activity._valid_activity(workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at))',
+          'validation is the CHECK constraint activities_valid');
+SELECT has_trigger('activity', 'activities', 'activities_complete', 'the completion trigger is on activity.activities');
+SELECT trigger_is('activity', 'activities', 'activities_complete', 'activity', '_complete');
+SELECT has_trigger('activity', 'activities', 'activities_caused_by', 'the caused_by trigger is on activity.activities');
+SELECT trigger_is('activity', 'activities', 'activities_caused_by', 'activity', '_check_caused_by');
 SELECT has_trigger('activity', 'activities', 'activities_append_only', 'the append-only trigger is on activity.activities');
 SELECT trigger_is('activity', 'activities', 'activities_append_only', 'activity', '_append_only');
 SELECT has_trigger('activity', 'activities', 'activities_no_truncate', 'the TRUNCATE guard is on activity.activities');
@@ -123,11 +132,19 @@ SELECT trigger_is('activity', 'activities', 'activities_no_truncate', 'activity'
 SELECT has_trigger('activity', 'event_types', 'event_types_changed', 'the registry invalidation trigger is on event_types');
 SELECT trigger_is('activity', 'event_types', 'event_types_changed', 'activity', '_registry_changed');
 SELECT triggers_are('activity_partitions', 'activities_default',
-    ARRAY['activities_validate', 'activities_append_only', 'activities_no_truncate'],
-    'the default partition carries the validation, append-only and TRUNCATE triggers');
-SELECT ok(pg_get_triggerdef(oid) ~ 'BEFORE INSERT ON activity.activities FOR EACH ROW',
-          'validation is a BEFORE INSERT ... FOR EACH ROW trigger')
-FROM pg_trigger WHERE tgrelid = 'activity.activities'::regclass AND tgname = 'activities_validate';
+    ARRAY['activities_complete', 'activities_caused_by', 'activities_append_only', 'activities_no_truncate'],
+    'the default partition carries the completion, caused_by, append-only and TRUNCATE triggers');
+SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'activity_partitions.activities_default'::regclass
+                  AND conname = 'activities_valid' AND NOT conislocal AND convalidated),
+          'the default partition inherits the validation constraint');
+SELECT is(pg_get_triggerdef(oid),
+          'CREATE TRIGGER activities_complete BEFORE INSERT ON activity.activities FOR EACH ROW WHEN (((new.version IS NULL) OR (new.metadata IS NULL) OR (new.id IS NULL) OR (new.recorded_at IS NULL) OR (new.workspace_id IS NULL) OR (new.type IS NULL) OR (new.actor_type IS NULL) OR (new.occurred_at IS NULL))) EXECUTE FUNCTION activity._complete()',
+          'completion is a BEFORE INSERT row trigger fired only for rows with a NULL to complete or refuse')
+FROM pg_trigger WHERE tgrelid = 'activity.activities'::regclass AND tgname = 'activities_complete';
+SELECT is(pg_get_triggerdef(oid),
+          'CREATE TRIGGER activities_caused_by AFTER INSERT ON activity.activities FOR EACH ROW WHEN ((new.caused_by IS NOT NULL)) EXECUTE FUNCTION activity._check_caused_by()',
+          'caused_by is checked by an AFTER INSERT row trigger fired only for rows that have one')
+FROM pg_trigger WHERE tgrelid = 'activity.activities'::regclass AND tgname = 'activities_caused_by';
 SELECT ok(pg_get_triggerdef(oid) ~ 'BEFORE DELETE OR UPDATE ON activity.activities FOR EACH ROW',
           'the append-only guard is a BEFORE UPDATE OR DELETE row trigger')
 FROM pg_trigger WHERE tgrelid = 'activity.activities'::regclass AND tgname = 'activities_append_only';
