@@ -119,9 +119,10 @@ check_not_null(bool isnull, const char *field)
 }
 
 /*
- * A text identifier: not empty, not longer than MAX_ID_BYTES.
+ * A text identifier: not empty, not longer than MAX_ID_BYTES. Returns it
+ * (detoasted only if it was toasted, not copied).
  */
-static inline char *
+static inline text *
 check_identifier(Datum d, const char *field)
 {
 	text	   *t = DatumGetTextPP(d);
@@ -136,7 +137,33 @@ check_identifier(Datum d, const char *field)
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("%s of an activity is too long", field),
 				 errdetail("It is %d bytes long; the limit is %d bytes.", len, MAX_ID_BYTES)));
-	return text_to_cstring(t);
+	return t;
+}
+
+/* does text t equal the C string s? */
+static inline bool
+text_equals(const text *t, const char *s)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+
+	return strlen(s) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/*
+ * A text value as a C string in buf (of size bufsize) when it fits, else
+ * palloc'd: the registry's keys are C strings, and most rows need no copy.
+ */
+static inline char *
+text_to_buf(Datum d, char *buf, size_t bufsize)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+
+	if (len >= bufsize)
+		return text_to_cstring(t);
+	memcpy(buf, VARDATA_ANY(t), len);
+	buf[len] = '\0';
+	return buf;
 }
 
 /*
@@ -446,7 +473,8 @@ join_strings(char **strs, int n)
 static void
 validate_row(const Datum *values, const bool *nulls)
 {
-	char	   *type_name;
+	char		type_buf[NAMEDATALEN * 3];
+	char		actor_buf[16];
 	char	   *actor;
 	int			actor_bit;
 	EventType  *et;
@@ -460,11 +488,10 @@ validate_row(const Datum *values, const bool *nulls)
 	check_identifier(values[COL_WORKSPACE], "workspace_id");
 
 	check_not_null(nulls[COL_TYPE], "type");
-	type_name = TextDatumGetCString(values[COL_TYPE]);
-	et = lookup_type_or_error(type_name);
+	et = lookup_type_or_error(text_to_buf(values[COL_TYPE], type_buf, sizeof(type_buf)));
 
 	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
-	actor = TextDatumGetCString(values[COL_ACTOR_TYPE]);
+	actor = text_to_buf(values[COL_ACTOR_TYPE], actor_buf, sizeof(actor_buf));
 	actor_bit = activity_actor_type_bit(actor);
 	if (actor_bit == 0)
 		ereport(ERROR,
@@ -507,16 +534,16 @@ validate_row(const Datum *values, const bool *nulls)
 
 	if (!nulls[COL_PLATFORM])
 	{
-		char	   *platform = check_identifier(values[COL_PLATFORM], "platform");
+		text	   *platform = check_identifier(values[COL_PLATFORM], "platform");
 		bool		ok = et->nplatforms == 0;
 
 		for (c = 0; c < et->nplatforms && !ok; c++)
-			ok = strcmp(et->platforms[c], platform) == 0;
+			ok = text_equals(platform, et->platforms[c]);
 		if (!ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("platform \"%s\" does not support activity type \"%s\"",
-							platform, et->name),
+							text_to_cstring(platform), et->name),
 					 errdetail("Type \"%s\" is registered for these platforms: %s.", et->name,
 							   join_strings(et->platforms, et->nplatforms))));
 	}

@@ -44,6 +44,17 @@ typedef struct RegexEntry
 
 static HTAB *regex_cache = NULL;
 
+/*
+ * One step of the JSON pointer of the value being validated: a property name
+ * (pointing into the document) or an array index. The pointer itself is only
+ * built when a violation is reported.
+ */
+typedef struct PathStep
+{
+	const char *key;			/* NULL for an array index */
+	int			len;			/* key length, or the index */
+} PathStep;
+
 typedef struct VCtx
 {
 	const JsNode *nodes;
@@ -52,11 +63,14 @@ typedef struct VCtx
 	bool		all;			/* report every violation */
 	int			silent;			/* > 0: inside anyOf/oneOf/not/if/contains */
 	List	   *errors;
-	StringInfoData path;		/* JSON pointer of the current value */
+	PathStep   *path;			/* JSON pointer of the current value */
+	int			depth;			/* steps in path */
+	int			maxdepth;		/* steps allocated */
 	uint64		steps;
 } VCtx;
 
 static bool validate_node(VCtx *c, uint32 ni, JsonbValue *v);
+static char *path_string(VCtx *c);
 
 #define LIST_LEN(c, off)		((c)->lists[(off)])
 #define LIST_AT(c, off, i)		((c)->lists[(off) + 1 + (i)])
@@ -84,7 +98,7 @@ fail(VCtx *c, const char *keyword, const char *fmt,...)
 	jsonschema_vformat(&msg, fmt, args);
 	va_end(args);
 	e = palloc(sizeof(JsError));
-	e->path = pstrdup(c->path.data);
+	e->path = path_string(c);
 	e->keyword = keyword;
 	e->message = msg.data;
 	c->errors = lappend(c->errors, e);
@@ -94,28 +108,53 @@ fail(VCtx *c, const char *keyword, const char *fmt,...)
 /* --- the instance pointer --- */
 
 static int
+path_push_step(VCtx *c, const char *key, int len)
+{
+	if (c->depth == c->maxdepth)
+	{
+		c->maxdepth = Max(16, c->maxdepth * 2);
+		c->path = c->path ? repalloc(c->path, sizeof(PathStep) * c->maxdepth) :
+			palloc(sizeof(PathStep) * c->maxdepth);
+	}
+	c->path[c->depth].key = key;
+	c->path[c->depth].len = len;
+	return c->depth++;
+}
+
+static int
 path_push(VCtx *c, const char *token, int len)
 {
-	int			saved = c->path.len;
-
-	jsonschema_append_pointer_token(&c->path, token, len);
-	return saved;
+	return path_push_step(c, token, len);
 }
 
 static int
 path_push_index(VCtx *c, int i)
 {
-	int			saved = c->path.len;
-
-	appendStringInfo(&c->path, "/%d", i);
-	return saved;
+	return path_push_step(c, NULL, i);
 }
 
 static void
 path_pop(VCtx *c, int saved)
 {
-	c->path.len = saved;
-	c->path.data[saved] = '\0';
+	c->depth = saved;
+}
+
+/* the JSON pointer of the current value, "" for the root */
+static char *
+path_string(VCtx *c)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	for (i = 0; i < c->depth; i++)
+	{
+		if (c->path[i].key)
+			jsonschema_append_pointer_token(&s, c->path[i].key, c->path[i].len);
+		else
+			appendStringInfo(&s, "/%d", c->path[i].len);
+	}
+	return s.data;
 }
 
 /* --- values --- */
@@ -192,10 +231,15 @@ json_equal(JsonbValue *a, JsonbValue *b)
 static bool
 jsonb_array_contains(Jsonb *arr, JsonbValue *v)
 {
-	JsonbIterator *it = JsonbIteratorInit(&arr->root);
+	JsonbIterator *it;
 	JsonbValue	elem;
 	JsonbIteratorToken tok;
 
+	/* a scalar: PostgreSQL's own lookup, no iterator (numbers by value) */
+	if (v->type != jbvBinary)
+		return findJsonbValueFromContainer(&arr->root, JB_FARRAY, v) != NULL;
+
+	it = JsonbIteratorInit(&arr->root);
 	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
 		if (tok == WJB_ELEM && json_equal(&elem, v))
 			return true;
@@ -346,7 +390,14 @@ validate_string(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 	const char *s = v->val.string.val;
 	int			len = v->val.string.len;
 
-	if (n->present & (KW_MINLENGTH | KW_MAXLENGTH))
+	/*
+	 * Lengths count code points; bytes bound them (a code point takes 1 to
+	 * pg_database_encoding_max_length() bytes), so most strings need no
+	 * counting.
+	 */
+	if ((n->present & (KW_MINLENGTH | KW_MAXLENGTH)) &&
+		(((n->present & KW_MAXLENGTH) && len > n->max_length) ||
+		 ((n->present & KW_MINLENGTH) && len < (int64) n->min_length * pg_database_encoding_max_length())))
 	{
 		int			chars = pg_mbstrlen_with_len(s, len);
 
@@ -806,7 +857,6 @@ jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
 	c.lists = JS_LISTS(js);
 	c.data = JS_DATA(js);
 	c.all = all;
-	initStringInfo(&c.path);
 
 	if (JB_ROOT_IS_SCALAR(doc))
 		JsonbExtractScalar(&doc->root, &root);
