@@ -3,12 +3,14 @@
 -- for its type (recipient rule, actor types, platforms) and its JSON Schema,
 -- with the optional properties present in part of the rows. Workspaces are
 -- skewed as in generate.sql. Ids are UUIDv7 built from occurred_at (an import
--- of past events). The file carries every column except version (defaulted by
--- the trigger, or by the baseline's column default) and caused_by (NULL).
--- A second file, noschema_file, holds the same events with the types renamed
--- to their twins without schema (bench.noschema_name()).
--- psql variables: rows, hist_start, hist_end, file, noschema_file (written by
--- the server)
+-- of past events). The file carries every column except caused_by (NULL),
+-- version 1 included: events carry the version of their payload (seed 001).
+-- noversion_file holds the same events without the version column (the
+-- extension fills in the type's latest version), and noschema_file the same
+-- events with the types renamed to their twins without schema
+-- (bench.noschema_name()), version 0.
+-- psql variables: rows, hist_start, hist_end, file, noversion_file,
+-- noschema_file (written by the server)
 \set ON_ERROR_STOP 1
 SELECT setseed(0.42) \g /dev/null
 
@@ -118,8 +120,11 @@ ORDER BY occurred_at, id;
 
 -- in the table's order (no synchronized scan starting mid-table)
 SET synchronize_seqscans = off;
-COPY bench.events TO :'file';
-COPY (SELECT id, workspace_id, platform, bench.noschema_name(type), actor_type, initiator_id, recipient_id,
+COPY (SELECT id, workspace_id, platform, type, 1::int2 AS version, actor_type, initiator_id, recipient_id,
+             subject_type, subject_id, metadata, occurred_at, recorded_at
+      FROM bench.events) TO :'file';
+COPY bench.events TO :'noversion_file';
+COPY (SELECT id, workspace_id, platform, bench.noschema_name(type), 0::int2 AS version, actor_type, initiator_id, recipient_id,
              subject_type, subject_id, metadata, occurred_at, recorded_at
       FROM bench.events) TO :'noschema_file';
 DROP TABLE bench.events;

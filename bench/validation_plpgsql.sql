@@ -44,7 +44,7 @@ BEGIN
           AND (NOT m ? 'tags'
                OR (jsonb_typeof(m -> 'tags') = 'array' AND jsonb_array_length(m -> 'tags') <= 10
                    AND NOT jsonb_path_exists(m -> 'tags',
-                           '$[*] ? (@.type() != "string" || !(@ like_regex "^[a-z0-9-]{1,30}$"))')));
+                           'strict $[*] ? (@.type() != "string" || !(@ like_regex "^[a-z0-9-]{1,30}$"))')));
     WHEN 'comment.created' THEN
         RETURN m ?& '{comment_id,post_id}'
           AND (m - '{comment_id,post_id,excerpt,reply_to}'::text[]) = '{}'
