@@ -488,3 +488,136 @@ CREATE TRIGGER activities_caused_by
     FOR EACH ROW
     WHEN (NEW.caused_by IS NOT NULL)
     EXECUTE FUNCTION activity._check_caused_by();
+
+--------------------------------------------------------------------------------
+-- The read side for BI tools, DBAs and seed 002's API
+--------------------------------------------------------------------------------
+CREATE FUNCTION activity.universal_type(type text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'activity_universal_type'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION activity.universal_type(text) IS
+    'The universal type (USER_JOIN, ...) a registered event type maps to; NULL if none or unregistered';
+
+-- A plain view with readable columns. On PostgreSQL 15 and later it runs with
+-- the privileges of its caller (security_invoker), so row-level security on
+-- the log applies through it as it does to the table.
+DO $$
+BEGIN
+    EXECUTE format($v$
+        CREATE VIEW activity.activity_log %s AS
+        SELECT a.occurred_at, a.workspace_id, a.type,
+               activity.universal_type(a.type) AS universal_type,
+               a.actor_type, a.initiator_id, a.recipient_id, a.subject_type, a.subject_id,
+               a.platform, a.metadata, a.version, a.id, a.caused_by, a.recorded_at
+        FROM activity.activities a$v$,
+        CASE WHEN current_setting('server_version_num')::int >= 150000
+             THEN 'WITH (security_invoker = true)' ELSE '' END);
+END;
+$$;
+COMMENT ON VIEW activity.activity_log IS
+    'The activity log for BI tools and psql: every activity with its universal type';
+-- the view's columns carry the table's comments
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT a.attname, d.description
+             FROM pg_attribute a JOIN pg_description d
+               ON d.objoid = a.attrelid AND d.objsubid = a.attnum AND d.classoid = 'pg_class'::regclass
+             WHERE a.attrelid = 'activity.activities'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN activity.activity_log.%I IS %L', c.attname, c.description);
+    END LOOP;
+END;
+$$;
+COMMENT ON COLUMN activity.activity_log.universal_type IS
+    'Universal type of the event type (activity.event_types.universal_type), NULL if none';
+
+-- Seed 002's contract: offset paging over a workspace's feed, or an issue's,
+-- with its field names. Keyset paging (activity.page) is the fast path.
+-- (SQL functions: their output columns share names with their arguments,
+-- which PL/pgSQL does not allow.)
+CREATE FUNCTION activity._check_offset_args(
+    workspace_id text, "limit" int, "offset" int,
+    issue_id text DEFAULT NULL, has_issue boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF workspace_id IS NULL THEN
+        RAISE EXCEPTION 'workspace_id must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF has_issue AND issue_id IS NULL THEN
+        RAISE EXCEPTION 'issue_id must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF "limit" IS NULL THEN
+        RAISE EXCEPTION 'limit must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF "limit" < 1 OR "limit" > 200 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 200, not %', "limit" USING ERRCODE = '22023';
+    END IF;
+    IF "offset" IS NULL THEN
+        RAISE EXCEPTION 'offset must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF "offset" < 0 THEN
+        RAISE EXCEPTION 'offset must not be negative, not %', "offset" USING ERRCODE = '22023';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION activity._check_offset_args(text, int, int, text, boolean) IS
+    'Internal: checks the arguments of workspace_activity() and issue_activity()';
+
+CREATE FUNCTION activity.workspace_activity(
+    workspace_id text,
+    "limit" int DEFAULT 50,
+    "offset" int DEFAULT 0)
+RETURNS TABLE (
+    id uuid,
+    workspace_id text,
+    issue_id text,
+    actor_type text,
+    actor_id text,
+    action text,
+    details jsonb,
+    created_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT activity._check_offset_args($1, $2, $3);
+    SELECT a.id, a.workspace_id, CASE WHEN a.subject_type = 'issue' THEN a.subject_id END,
+           a.actor_type, a.initiator_id, a.type, a.metadata, a.occurred_at
+    FROM activity.activities a
+    WHERE a.workspace_id = $1
+    ORDER BY a.occurred_at DESC, a.id DESC
+    LIMIT $2 OFFSET $3;
+$$;
+COMMENT ON FUNCTION activity.workspace_activity(text, int, int) IS
+    'Seed 002''s workspace activity: a workspace''s feed newest first, by limit (1..200) and offset; activity.page() pages in constant time';
+
+CREATE FUNCTION activity.issue_activity(
+    workspace_id text,
+    issue_id text,
+    "limit" int DEFAULT 50,
+    "offset" int DEFAULT 0)
+RETURNS TABLE (
+    id uuid,
+    workspace_id text,
+    issue_id text,
+    actor_type text,
+    actor_id text,
+    action text,
+    details jsonb,
+    created_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT activity._check_offset_args($1, $3, $4, $2, true);
+    SELECT a.id, a.workspace_id, a.subject_id, a.actor_type, a.initiator_id, a.type, a.metadata, a.occurred_at
+    FROM activity.activities a
+    WHERE a.workspace_id = $1 AND a.subject_type = 'issue' AND a.subject_id = $2
+    ORDER BY a.occurred_at DESC, a.id DESC
+    LIMIT $3 OFFSET $4;
+$$;
+COMMENT ON FUNCTION activity.issue_activity(text, text, int, int) IS
+    'Seed 002''s issue activity: the activities about one issue (subject_type ''issue''), newest first, by limit (1..200) and offset';

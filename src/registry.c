@@ -317,3 +317,24 @@ activity_registry_changed(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcache(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }
+
+PG_FUNCTION_INFO_V1(activity_universal_type);
+
+/*
+ * activity.universal_type(type text) returns text: the universal type a
+ * registered event type maps to (seed 003: USER_JOIN across platforms), NULL
+ * when it maps to none or is not registered. Read from the session's registry
+ * cache, so a view can show it for every row without a join (and without the
+ * caller needing privileges on the registry).
+ */
+Datum
+activity_universal_type(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	char	   *name = text_to_cstring(t);
+	EventType  *et = activity_lookup_type(name);
+
+	if (et == NULL || et->universal_type == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(et->universal_type));
+}

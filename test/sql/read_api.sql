@@ -1,0 +1,61 @@
+-- The read side beyond page(): the activity_log view with universal types,
+-- and seed 002's offset-paged workspace_activity() / issue_activity() with
+-- its field names and argument rules.
+SET TIME ZONE 'UTC';
+SET datestyle = 'ISO, YMD';
+\i test/sql/include/expect_error.sql
+
+SELECT name FROM activity.register_type('ra.issue.created') \g /dev/null
+SELECT name FROM activity.register_type('ra.issue.updated', actor_types => '{user,agent}') \g /dev/null
+SELECT name FROM activity.register_type('ra.discord.join', universal_type => 'USER_JOIN', platforms => '{discord}') \g /dev/null
+SELECT name FROM activity.register_type('ra.slack.join', universal_type => 'USER_JOIN', platforms => '{slack}') \g /dev/null
+
+INSERT INTO activity.activities (id, workspace_id, type, actor_type, initiator_id, subject_type, subject_id, platform, metadata, occurred_at) VALUES
+    ('01890000-0000-7000-8000-00000000aa01', 'ra-ws', 'ra.issue.created', 'user',  'u1', 'issue', 'ISS-1', NULL, '{"title": "Crash", "identifier": "ISS-1"}', '2034-01-01 10:00'),
+    ('01890000-0000-7000-8000-00000000aa02', 'ra-ws', 'ra.issue.updated', 'agent', 'bot', 'issue', 'ISS-1', NULL, '{"status": "done"}', '2034-01-01 11:00'),
+    ('01890000-0000-7000-8000-00000000aa03', 'ra-ws', 'ra.issue.created', 'user',  'u2', 'issue', 'ISS-2', NULL, '{"title": "Typo", "identifier": "ISS-2"}', '2034-01-01 12:00'),
+    ('01890000-0000-7000-8000-00000000aa04', 'ra-ws', 'ra.discord.join', 'user',  'u3', NULL, NULL, 'discord', '{}', '2034-01-01 13:00'),
+    ('01890000-0000-7000-8000-00000000aa05', 'ra-ws', 'ra.slack.join',   'user',  'u4', NULL, NULL, 'slack', '{}', '2034-01-01 13:00'),
+    ('01890000-0000-7000-8000-00000000aa06', 'ra-ws', 'ra.issue.updated', 'user',  'u1', 'issue', 'ISS-1', NULL, '{"title": "Crash on save"}', '1990-01-01 00:00'),
+    ('01890000-0000-7000-8000-00000000aa07', 'ra-other', 'ra.issue.created', 'user', 'u9', 'issue', 'ISS-1', NULL, '{}', '2034-01-01 10:30');
+
+-- the view: readable columns, the universal type of each row
+SELECT occurred_at, workspace_id, type, universal_type, actor_type, initiator_id, subject_type, subject_id, platform
+FROM activity.activity_log WHERE workspace_id = 'ra-ws' ORDER BY occurred_at, id;
+-- BI: joins by universal type across platforms
+SELECT universal_type, count(*) FROM activity.activity_log
+WHERE workspace_id = 'ra-ws' AND universal_type IS NOT NULL GROUP BY universal_type;
+SELECT activity.universal_type('ra.slack.join') AS mapped, activity.universal_type('ra.issue.created') AS unmapped,
+       activity.universal_type('ra.no.such.type') AS unknown, activity.universal_type(NULL) AS null_type;
+-- a type registered (or re-registered) later is seen by the view at once
+SELECT name FROM activity.register_type('ra.issue.created', universal_type => 'ISSUE_CREATE') \g /dev/null
+SELECT DISTINCT type, universal_type FROM activity.activity_log WHERE type = 'ra.issue.created';
+
+-- seed 002: the workspace's activity, newest first, its field names
+SELECT * FROM activity.workspace_activity('ra-ws');
+SELECT id, action, created_at FROM activity.workspace_activity('ra-ws', "limit" => 2);
+SELECT id, action, created_at FROM activity.workspace_activity('ra-ws', "limit" => 2, "offset" => 2);
+SELECT count(*) AS past_the_end FROM activity.workspace_activity('ra-ws', "offset" => 100);
+SELECT count(*) AS unknown_workspace FROM activity.workspace_activity('ra-none');
+-- an issue's activity: only that issue of that workspace
+SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1');
+SELECT id, action FROM activity.issue_activity('ra-ws', 'ISS-1', 1, 1);
+-- offset paging and keyset paging return the same feed
+SELECT array_agg(w.id ORDER BY w.ord) = array_agg(p.id ORDER BY p.ord) AS same_order
+FROM (SELECT id, row_number() OVER () AS ord FROM activity.workspace_activity('ra-ws', 200)) w
+JOIN (SELECT id, row_number() OVER () AS ord FROM activity.page('ra-ws', NULL, 200)) p USING (ord);
+
+-- argument errors
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('limit 0',            $$SELECT * FROM activity.workspace_activity('ra-ws', 0)$$),
+    ('limit 201',          $$SELECT * FROM activity.workspace_activity('ra-ws', 201)$$),
+    ('limit null',         $$SELECT * FROM activity.workspace_activity('ra-ws', NULL)$$),
+    ('offset negative',    $$SELECT * FROM activity.workspace_activity('ra-ws', 10, -1)$$),
+    ('offset null',        $$SELECT * FROM activity.workspace_activity('ra-ws', 10, NULL)$$),
+    ('workspace null',     $$SELECT * FROM activity.workspace_activity(NULL)$$),
+    ('issue: workspace null', $$SELECT * FROM activity.issue_activity(NULL, 'ISS-1')$$),
+    ('issue: issue null',  $$SELECT * FROM activity.issue_activity('ra-ws', NULL)$$),
+    ('issue: limit 500',   $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', 500)$$),
+    ('issue: offset -5',   $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', 50, -5)$$)
+) AS t(label, sql);
