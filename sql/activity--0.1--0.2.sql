@@ -621,3 +621,87 @@ AS $$
 $$;
 COMMENT ON FUNCTION activity.issue_activity(text, text, int, int) IS
     'Seed 002''s issue activity: the activities about one issue (subject_type ''issue''), newest first, by limit (1..200) and offset';
+
+--------------------------------------------------------------------------------
+-- Every feed an index seek: page() with filters, and the indexes it seeks
+--------------------------------------------------------------------------------
+-- Per partition, next to the workspace feed index: the entity, actor and
+-- recipient feeds of a workspace (partial: only rows that have one) and the
+-- all-workspaces listing by time.
+CREATE FUNCTION activity._index_partition_feeds(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
+BEGIN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, subject_type, subject_id, occurred_at DESC, id DESC)'
+                   ' WHERE subject_id IS NOT NULL', name || '_subject_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, initiator_id, occurred_at DESC, id DESC)'
+                   ' WHERE initiator_id IS NOT NULL', name || '_initiator_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, recipient_id, occurred_at DESC, id DESC)'
+                   ' WHERE recipient_id IS NOT NULL', name || '_recipient_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (occurred_at DESC, id DESC)', name || '_time_idx', part);
+END;
+$$;
+COMMENT ON FUNCTION activity._index_partition_feeds(regclass) IS
+    'Internal: creates the entity, actor, recipient and time indexes of a partition';
+
+CREATE OR REPLACE FUNCTION activity._index_partition(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)', part, name || '_pkey');
+    EXECUTE format('CREATE INDEX %I ON %s (workspace_id, occurred_at DESC, id DESC)', name || '_feed_idx', part);
+    PERFORM activity._index_partition_feeds(part);
+    EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
+                   ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
+END;
+$$;
+
+-- the partitions that exist already
+SELECT activity._index_partition_feeds(p.partition) FROM activity.partitions() p;
+
+DROP FUNCTION activity.page(text, activity.cursor, int);
+CREATE FUNCTION activity.page(
+    workspace_id text,
+    after activity.cursor DEFAULT NULL,
+    "limit" int DEFAULT 50,
+    subject_type text DEFAULT NULL,
+    subject_id text DEFAULT NULL,
+    initiator_id text DEFAULT NULL,
+    recipient_id text DEFAULT NULL,
+    types text[] DEFAULT NULL,
+    universal_types text[] DEFAULT NULL,
+    actor_types text[] DEFAULT NULL,
+    platforms text[] DEFAULT NULL,
+    since timestamptz DEFAULT NULL,
+    until timestamptz DEFAULT NULL,
+    direction text DEFAULT 'desc')
+RETURNS TABLE (
+    id uuid,
+    workspace_id text,
+    platform text,
+    type text,
+    version int2,
+    actor_type text,
+    initiator_id text,
+    recipient_id text,
+    subject_type text,
+    subject_id text,
+    caused_by uuid,
+    metadata jsonb,
+    occurred_at timestamptz,
+    recorded_at timestamptz,
+    cursor activity.cursor,
+    has_more boolean)
+AS 'MODULE_PATHNAME', 'activity_page'
+LANGUAGE C STABLE
+ROWS 50;
+COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
+    'One page of a feed (a workspace''s, an entity''s, an actor''s, a recipient''s, or every workspace''s), filtered, newest or oldest first; pass the last row''s cursor as "after" to get the next page';

@@ -66,6 +66,7 @@ typedef struct EventType
 } EventType;
 
 extern EventType *activity_lookup_type(const char *name);
+extern EventType **activity_all_types(int *n);
 extern int	activity_actor_type_bit(const char *actor_type);
 extern Oid	activity_relid(const char *schema, const char *relname, bool missing_ok);
 
@@ -101,16 +102,39 @@ extern ActivityPartition *activity_partition_for(ActivityPartitionList *list, Ti
 /* the queries run on single partitions, each cached as one plan per partition */
 typedef enum PartPlanKind
 {
-	PART_PLAN_PAGE,				/* a page of a workspace, newest first */
-	PART_PLAN_FIND_ID,			/* the workspace of an activity, by id */
-	NUM_PART_PLANS
+	PART_PLAN_FIND_ID			/* the workspace of an activity, by id */
 } PartPlanKind;
+
+/*
+ * The shape of a feed query (activity.page()): which filters it has and its
+ * direction. Each shape of each partition has its own cached plan.
+ */
+#define FEED_WORKSPACE		0x0001
+#define FEED_SUBJECT		0x0002
+#define FEED_INITIATOR		0x0004
+#define FEED_RECIPIENT		0x0008
+#define FEED_TYPES			0x0010
+#define FEED_ACTOR_TYPES	0x0020
+#define FEED_PLATFORMS		0x0040
+#define FEED_SINCE			0x0080
+#define FEED_UNTIL			0x0100
+#define FEED_ASC			0x0200
+
+/* parameters of a feed plan, always all of them, in this order */
+enum
+{
+	FEED_P_WORKSPACE, FEED_P_SUBJECT_TYPE, FEED_P_SUBJECT_ID, FEED_P_INITIATOR,
+	FEED_P_RECIPIENT, FEED_P_TYPES, FEED_P_ACTOR_TYPES, FEED_P_PLATFORMS,
+	FEED_P_SINCE, FEED_P_UNTIL, FEED_P_POS_TS, FEED_P_POS_ID, FEED_P_LIMIT,
+	FEED_NPARAMS
+};
 
 #define FEED_COLUMNS \
 	"id, workspace_id, platform, type, version, actor_type, initiator_id, " \
 	"recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at"
 
 extern SPIPlanPtr activity_partition_plan(Oid relid, PartPlanKind kind);
+extern SPIPlanPtr activity_feed_plan(Oid relid, uint32 shape);
 extern void activity_forget_stale_plans(ActivityPartitionList *list);
 
 /* cursor.c */

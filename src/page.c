@@ -23,6 +23,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/rls.h"
 #include "utils/hsearch.h"
@@ -37,10 +38,18 @@
 
 PG_FUNCTION_INFO_V1(activity_page);
 
-/* columns of a feed row, as selected by PART_PLAN_PAGE (partitions.c) */
+/* columns of a feed row, as selected by a feed plan (partitions.c) */
 #define FEED_NCOLS			14
 #define FEED_COL_ID			0
 #define FEED_COL_OCCURRED	12
+
+/* argument positions of activity.page() */
+enum
+{
+	A_WORKSPACE, A_AFTER, A_LIMIT, A_SUBJECT_TYPE, A_SUBJECT_ID, A_INITIATOR,
+	A_RECIPIENT, A_TYPES, A_UNIVERSAL_TYPES, A_ACTOR_TYPES, A_PLATFORMS,
+	A_SINCE, A_UNTIL, A_DIRECTION, PAGE_NARGS
+};
 
 /* a fetched row and its sort key */
 typedef struct FeedRow
@@ -50,24 +59,30 @@ typedef struct FeedRow
 	pg_uuid_t  *id;
 } FeedRow;
 
+/* a feed query: its shape and the parameters of its plans */
+typedef struct FeedQuery
+{
+	uint32		shape;
+	Datum		params[FEED_NPARAMS];
+	char		nulls[FEED_NPARAMS];
+} FeedQuery;
+
 /*
  * Append up to "want" rows of partition relid that come after the position
  * (ts, id) to rows[*n]; returns the number fetched. Tuples are copied into
  * the caller's (pre-SPI) memory context.
  */
 static int
-fetch_partition(Oid relid, Datum workspace, TimestampTz ts, pg_uuid_t *id,
+fetch_partition(Oid relid, FeedQuery *q, TimestampTz ts, pg_uuid_t *id,
 				int want, FeedRow *rows, int *n)
 {
-	Datum		args[4];
 	int			ret;
 	uint64		i;
 
-	args[0] = workspace;
-	args[1] = TimestampTzGetDatum(ts);
-	args[2] = UUIDPGetDatum(id);
-	args[3] = Int64GetDatum(want);
-	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_PAGE), args, NULL, true, want);
+	q->params[FEED_P_POS_TS] = TimestampTzGetDatum(ts);
+	q->params[FEED_P_POS_ID] = UUIDPGetDatum(id);
+	q->params[FEED_P_LIMIT] = Int64GetDatum(want);
+	ret = SPI_execute_plan(activity_feed_plan(relid, q->shape), q->params, q->nulls, true, want);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 
@@ -87,31 +102,222 @@ fetch_partition(Oid relid, Datum workspace, TimestampTz ts, pg_uuid_t *id,
 }
 
 /*
- * Newest first: is a before b in the feed?
+ * Is a before b in the feed (newest first, or oldest first if asc)?
  */
 static inline bool
-feed_before(const FeedRow *a, const FeedRow *b)
+feed_before(const FeedRow *a, const FeedRow *b, bool asc)
 {
+	int			cmp;
+
 	if (a->occurred_at != b->occurred_at)
-		return a->occurred_at > b->occurred_at;
-	return memcmp(a->id->data, b->id->data, UUID_LEN) > 0;
+		cmp = a->occurred_at > b->occurred_at ? 1 : -1;
+	else
+		cmp = memcmp(a->id->data, b->id->data, UUID_LEN);
+	return asc ? cmp < 0 : cmp > 0;
+}
+
+/* --- the query hash a cursor carries --- */
+
+static void
+hash_field(StringInfo buf, char tag, const char *data, int len)
+{
+	appendStringInfo(buf, "%c%d:", tag, len);
+	appendBinaryStringInfo(buf, data, len);
+}
+
+static void
+hash_text_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
+{
+	text	   *t;
+
+	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return;
+	t = PG_GETARG_TEXT_PP(arg);
+	hash_field(buf, tag, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+static void
+hash_array_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+
+	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return;
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	appendStringInfo(buf, "%c[%d]", tag, n);
+	for (i = 0; i < n; i++)
+	{
+		text	   *t = DatumGetTextPP(elems[i]);
+
+		hash_field(buf, 'e', VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+}
+
+static void
+hash_time_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
+{
+	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return;
+	appendStringInfo(buf, "%c" INT64_FORMAT, tag, (int64) PG_GETARG_TIMESTAMPTZ(arg));
 }
 
 /*
- * The hash binding a cursor to its query: direction and workspace.
+ * The hash binding a cursor to its query: workspace, every filter as given,
+ * and direction. A page of a workspace with no filter, newest first, hashes
+ * as in version 0.1, so that its cursors stay valid across the upgrade.
  */
 static uint32
-query_hash(text *workspace, uint8 flags)
+query_hash(FunctionCallInfo fcinfo, uint32 shape)
 {
 	StringInfoData buf;
 	uint32		h;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "v1|%c|", (flags & CURSOR_FLAG_ASC) ? 'a' : 'd');
-	appendBinaryStringInfo(&buf, VARDATA_ANY(workspace), VARSIZE_ANY_EXHDR(workspace));
+	if (shape == FEED_WORKSPACE)
+	{
+		text	   *ws = PG_GETARG_TEXT_PP(A_WORKSPACE);
+
+		appendStringInfoString(&buf, "v1|d|");
+		appendBinaryStringInfo(&buf, VARDATA_ANY(ws), VARSIZE_ANY_EXHDR(ws));
+	}
+	else
+	{
+		appendStringInfo(&buf, "v2|%c|", (shape & FEED_ASC) ? 'a' : 'd');
+		if (!(shape & FEED_WORKSPACE))
+			appendStringInfoString(&buf, "*");	/* all workspaces */
+		hash_text_arg(&buf, 'w', fcinfo, A_WORKSPACE);
+		hash_text_arg(&buf, 's', fcinfo, A_SUBJECT_TYPE);
+		hash_text_arg(&buf, 'S', fcinfo, A_SUBJECT_ID);
+		hash_text_arg(&buf, 'i', fcinfo, A_INITIATOR);
+		hash_text_arg(&buf, 'r', fcinfo, A_RECIPIENT);
+		hash_array_arg(&buf, 't', fcinfo, A_TYPES);
+		hash_array_arg(&buf, 'u', fcinfo, A_UNIVERSAL_TYPES);
+		hash_array_arg(&buf, 'a', fcinfo, A_ACTOR_TYPES);
+		hash_array_arg(&buf, 'p', fcinfo, A_PLATFORMS);
+		hash_time_arg(&buf, '>', fcinfo, A_SINCE);
+		hash_time_arg(&buf, '<', fcinfo, A_UNTIL);
+	}
 	h = (uint32) hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0x61637476);
 	pfree(buf.data);
 	return h;
+}
+
+/* --- filter arguments --- */
+
+static inline bool
+arg_given(FunctionCallInfo fcinfo, int arg)
+{
+	return PG_NARGS() > arg && !PG_ARGISNULL(arg);
+}
+
+/* the elements of a text[] argument as C strings; NULL elements refused */
+static char **
+array_arg_strings(FunctionCallInfo fcinfo, int arg, const char *name, int *n)
+{
+	Datum	   *elems;
+	bool	   *enulls;
+	char	  **strs;
+	int			i;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, n);
+	strs = palloc(sizeof(char *) * (*n + 1));
+	for (i = 0; i < *n; i++)
+	{
+		if (enulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", name)));
+		strs[i] = TextDatumGetCString(elems[i]);
+	}
+	return strs;
+}
+
+static Datum
+strings_to_array(char **strs, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (n + 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static bool
+contains_string(char **strs, int n, const char *s)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(strs[i], s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The exact type names the types and universal_types arguments select:
+ * entries of types ending in ".*" are prefixes, matched against the
+ * registered types, the others are names; universal_types selects the
+ * registered types that map to one of them; given both, a type must satisfy
+ * both. Sets *n (0: nothing can match).
+ */
+static char **
+selected_types(FunctionCallInfo fcinfo, int *n)
+{
+	char	  **names = NULL;
+	int			nnames = 0;
+	int			nall;
+	EventType **all = activity_all_types(&nall);
+	int			i;
+	int			j;
+
+	if (arg_given(fcinfo, A_TYPES))
+	{
+		int			ngiven;
+		char	  **given = array_arg_strings(fcinfo, A_TYPES, "types", &ngiven);
+
+		names = palloc(sizeof(char *) * (ngiven + nall + 1));
+		for (i = 0; i < ngiven; i++)
+		{
+			size_t		len = strlen(given[i]);
+			char	   *star = strchr(given[i], '*');
+
+			if (star == NULL)
+			{
+				if (!contains_string(names, nnames, given[i]))
+					names[nnames++] = given[i];
+				continue;
+			}
+			if (len < 3 || star != given[i] + len - 1 || given[i][len - 2] != '.')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid type pattern \"%s\"", given[i]),
+						 errdetail("A pattern is a type name prefix ending in \".*\", such as \"post.*\".")));
+			for (j = 0; j < nall; j++)
+				if (strncmp(all[j]->name, given[i], len - 1) == 0 &&
+					!contains_string(names, nnames, all[j]->name))
+					names[nnames++] = all[j]->name;
+		}
+	}
+	if (arg_given(fcinfo, A_UNIVERSAL_TYPES))
+	{
+		int			nuniv;
+		char	  **univ = array_arg_strings(fcinfo, A_UNIVERSAL_TYPES, "universal_types", &nuniv);
+		char	  **mapped = palloc(sizeof(char *) * (nall + 1));
+		int			nmapped = 0;
+
+		for (j = 0; j < nall; j++)
+			if (all[j]->universal_type && contains_string(univ, nuniv, all[j]->universal_type) &&
+				(names == NULL || contains_string(names, nnames, all[j]->name)))
+				mapped[nmapped++] = all[j]->name;
+		names = mapped;
+		nnames = nmapped;
+	}
+	*n = nnames;
+	return names;
 }
 
 /*
@@ -133,17 +339,23 @@ check_read_access(Relation parent)
 }
 
 /*
- * activity.page(workspace_id, after, "limit")
+ * activity.page(workspace_id, after, "limit", subject_type, subject_id,
+ * initiator_id, recipient_id, types, universal_types, actor_types,
+ * platforms, since, until, direction)
  */
 Datum
 activity_page(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	text	   *workspace;
+	FeedQuery	q;
+	bool		asc = false;
+	bool		empty = false;
 	int			limit;
 	uint32		qhash;
-	TimestampTz pos_ts = DT_NOEND;
+	TimestampTz pos_ts;
 	pg_uuid_t	pos_id;
+	TimestampTz since = DT_NOBEGIN;
+	TimestampTz until = DT_NOEND;
 	TupleDesc	outdesc;
 	Tuplestorestate *store;
 	MemoryContext per_query;
@@ -167,29 +379,142 @@ activity_page(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("activity.page() must be called in a context that accepts a set")));
 
-	if (PG_ARGISNULL(0))
+	memset(&q, 0, sizeof(q));
+	memset(q.nulls, 'n', sizeof(q.nulls));
+	q.nulls[FEED_P_POS_TS] = q.nulls[FEED_P_POS_ID] = q.nulls[FEED_P_LIMIT] = ' ';
+
+	/* workspace_id: NULL lists every workspace (administrators) */
+	if (PG_NARGS() < PAGE_NARGS && PG_ARGISNULL(A_WORKSPACE))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("workspace_id must not be null")));
-	workspace = PG_GETARG_TEXT_PP(0);
-	if (PG_ARGISNULL(2))
+				 errmsg("workspace_id must not be null")));	/* 0.1's page() */
+	if (!PG_ARGISNULL(A_WORKSPACE))
+	{
+		q.shape |= FEED_WORKSPACE;
+		q.params[FEED_P_WORKSPACE] = PG_GETARG_DATUM(A_WORKSPACE);
+		q.nulls[FEED_P_WORKSPACE] = ' ';
+	}
+
+	if (PG_ARGISNULL(A_LIMIT))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("limit must not be null")));
-	limit = PG_GETARG_INT32(2);
+	limit = PG_GETARG_INT32(A_LIMIT);
 	if (limit < 1 || limit > ACTIVITY_MAX_LIMIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("limit must be between 1 and %d, not %d", ACTIVITY_MAX_LIMIT, limit)));
 
-	qhash = query_hash(workspace, 0);
-	memset(pos_id.data, 0xFF, UUID_LEN);
-	if (!PG_ARGISNULL(1))
+	/* the entity, the actor, the recipient */
+	if (arg_given(fcinfo, A_SUBJECT_TYPE) != arg_given(fcinfo, A_SUBJECT_ID))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("subject_type and subject_id must be given together")));
+	if (arg_given(fcinfo, A_SUBJECT_TYPE))
+	{
+		q.shape |= FEED_SUBJECT;
+		q.params[FEED_P_SUBJECT_TYPE] = PG_GETARG_DATUM(A_SUBJECT_TYPE);
+		q.params[FEED_P_SUBJECT_ID] = PG_GETARG_DATUM(A_SUBJECT_ID);
+		q.nulls[FEED_P_SUBJECT_TYPE] = q.nulls[FEED_P_SUBJECT_ID] = ' ';
+	}
+	if (arg_given(fcinfo, A_INITIATOR))
+	{
+		q.shape |= FEED_INITIATOR;
+		q.params[FEED_P_INITIATOR] = PG_GETARG_DATUM(A_INITIATOR);
+		q.nulls[FEED_P_INITIATOR] = ' ';
+	}
+	if (arg_given(fcinfo, A_RECIPIENT))
+	{
+		q.shape |= FEED_RECIPIENT;
+		q.params[FEED_P_RECIPIENT] = PG_GETARG_DATUM(A_RECIPIENT);
+		q.nulls[FEED_P_RECIPIENT] = ' ';
+	}
+
+	/* types and universal types, resolved to type names */
+	if (arg_given(fcinfo, A_TYPES) || arg_given(fcinfo, A_UNIVERSAL_TYPES))
+	{
+		int			n;
+		char	  **names = selected_types(fcinfo, &n);
+
+		q.shape |= FEED_TYPES;
+		q.params[FEED_P_TYPES] = strings_to_array(names, n);
+		q.nulls[FEED_P_TYPES] = ' ';
+		empty |= (n == 0);
+	}
+	if (arg_given(fcinfo, A_ACTOR_TYPES))
+	{
+		int			n;
+		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
+
+		for (i = 0; i < n; i++)
+			if (activity_actor_type_bit(actors[i]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid actor_type \"%s\"", actors[i]),
+						 errdetail("actor_type is one of user, agent or system.")));
+		q.shape |= FEED_ACTOR_TYPES;
+		q.params[FEED_P_ACTOR_TYPES] = PG_GETARG_DATUM(A_ACTOR_TYPES);
+		q.nulls[FEED_P_ACTOR_TYPES] = ' ';
+		empty |= (n == 0);
+	}
+	if (arg_given(fcinfo, A_PLATFORMS))
+	{
+		int			n;
+
+		(void) array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
+		q.shape |= FEED_PLATFORMS;
+		q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
+		q.nulls[FEED_P_PLATFORMS] = ' ';
+		empty |= (n == 0);
+	}
+
+	/* the time window: since inclusive, until exclusive */
+	if (arg_given(fcinfo, A_SINCE))
+	{
+		since = PG_GETARG_TIMESTAMPTZ(A_SINCE);
+		q.shape |= FEED_SINCE;
+		q.params[FEED_P_SINCE] = TimestampTzGetDatum(since);
+		q.nulls[FEED_P_SINCE] = ' ';
+	}
+	if (arg_given(fcinfo, A_UNTIL))
+	{
+		until = PG_GETARG_TIMESTAMPTZ(A_UNTIL);
+		q.shape |= FEED_UNTIL;
+		q.params[FEED_P_UNTIL] = TimestampTzGetDatum(until);
+		q.nulls[FEED_P_UNTIL] = ' ';
+	}
+	empty |= (since >= until);
+
+	if (PG_NARGS() > A_DIRECTION)
+	{
+		char	   *dir;
+
+		if (PG_ARGISNULL(A_DIRECTION))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("direction must not be null")));
+		dir = TextDatumGetCString(PG_GETARG_DATUM(A_DIRECTION));
+		if (pg_strcasecmp(dir, "asc") == 0)
+			asc = true;
+		else if (pg_strcasecmp(dir, "desc") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("direction must be 'asc' or 'desc', not \"%s\"",
+							strlen(dir) > 32 ? psprintf("%.32s...", dir) : dir)));
+	}
+	if (asc)
+		q.shape |= FEED_ASC;
+
+	/* the position: the cursor's, or before the first row */
+	qhash = query_hash(fcinfo, q.shape);
+	pos_ts = asc ? DT_NOBEGIN : DT_NOEND;
+	memset(pos_id.data, asc ? 0x00 : 0xFF, UUID_LEN);
+	if (!PG_ARGISNULL(A_AFTER))
 	{
 		ActivityCursor c;
 
-		activity_cursor_read(PG_GETARG_DATUM(1), &c);
-		if (c.query_hash != qhash || (c.flags & CURSOR_FLAG_ASC) != 0)
+		activity_cursor_read(PG_GETARG_DATUM(A_AFTER), &c);
+		if (c.query_hash != qhash || ((c.flags & CURSOR_FLAG_ASC) != 0) != asc)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cursor does not belong to this query"),
@@ -226,19 +551,36 @@ activity_page(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
 
-	if (OidIsValid(parts->default_relid))
-		fetch_partition(parts->default_relid, PointerGetDatum(workspace),
-						pos_ts, &pos_id, want, drows, &nd);
-	for (i = parts->nparts - 1; i >= 0 && np < want; i--)
+	if (!empty && OidIsValid(parts->default_relid))
+		fetch_partition(parts->default_relid, &q, pos_ts, &pos_id, want, drows, &nd);
+
+	/*
+	 * Walk the range partitions from the cursor's towards older (newer, if
+	 * asc) ones, inside the time window, until the page is full.
+	 */
+	for (i = 0; !empty && i < parts->nparts && np < want; i++)
 	{
-		if (parts->parts[i].lower > pos_ts)
-			continue;			/* entirely after the cursor */
+		ActivityPartition *p = &parts->parts[asc ? i : parts->nparts - 1 - i];
+
+		if (asc)
+		{
+			if (p->upper <= pos_ts || p->upper <= since)
+				continue;		/* entirely before the cursor or the window */
+			if (p->lower >= until)
+				break;			/* this one and the newer ones are after the window */
+		}
+		else
+		{
+			if (p->lower > pos_ts || p->lower >= until)
+				continue;		/* entirely after the cursor or the window */
+			if (p->upper <= since)
+				break;			/* this one and the older ones are before the window */
+		}
 		CHECK_FOR_INTERRUPTS();
-		fetch_partition(parts->parts[i].relid, PointerGetDatum(workspace),
-						pos_ts, &pos_id, want - np, prows, &np);
+		fetch_partition(p->relid, &q, pos_ts, &pos_id, want - np, prows, &np);
 	}
 
-	/* merge the two newest-first streams and emit up to limit rows */
+	/* merge the two streams and emit up to limit rows */
 	di = pi = emitted = 0;
 	while (emitted < limit && (di < nd || pi < np))
 	{
@@ -248,7 +590,7 @@ activity_page(PG_FUNCTION_ARGS)
 		ActivityCursor c;
 		HeapTuple	out;
 
-		if (di < nd && (pi >= np || feed_before(&drows[di], &prows[pi])))
+		if (di < nd && (pi >= np || feed_before(&drows[di], &prows[pi], asc)))
 			r = &drows[di++];
 		else
 			r = &prows[pi++];
@@ -256,7 +598,7 @@ activity_page(PG_FUNCTION_ARGS)
 		heap_deform_tuple(r->tuple, outdesc, values, nulls);
 
 		c.format_version = CURSOR_FORMAT_VERSION;
-		c.flags = 0;
+		c.flags = asc ? CURSOR_FLAG_ASC : 0;
 		c.occurred_at = r->occurred_at;
 		c.id = *r->id;
 		c.query_hash = qhash;

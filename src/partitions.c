@@ -158,26 +158,72 @@ activity_partition_for(ActivityPartitionList *list, TimestampTz ts)
 	return NULL;
 }
 
-/* cached plans, one per partition and kind */
-typedef struct PartPlans
+/* cached plans: one per partition and query (a feed shape, or FIND_ID) */
+typedef struct PartPlanKey
 {
 	Oid			relid;
-	SPIPlanPtr	plans[NUM_PART_PLANS];
-} PartPlans;
+	uint32		query;			/* a feed shape (FEED_*), or PLAN_FIND_ID */
+} PartPlanKey;
+
+#define PLAN_FIND_ID	0xFFFFFFFF
+
+typedef struct PartPlan
+{
+	PartPlanKey key;
+	SPIPlanPtr	plan;
+} PartPlan;
 
 static HTAB *plan_cache = NULL;
 static uint64 plan_cache_generation = 0;	/* partition list it matches */
 
 /*
- * The cached plan of the given kind for partition relid. Plans are generic:
- * each is a single index seek whose shape does not depend on the values.
- * They run as the table owner (activity_become_owner), so every operator is
+ * The SQL of a feed query of the given shape on one partition: the shape's
+ * conditions, the keyset position ($11, $12) and the order of its direction.
+ * Every parameter is passed to every plan; a shape uses those it needs.
+ */
+static char *
+feed_sql(const char *rel, uint32 shape)
+{
+	StringInfoData s;
+	bool		asc = (shape & FEED_ASC) != 0;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)",
+					 rel, asc ? ">" : "<");
+	if (shape & FEED_WORKSPACE)
+		appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.=) $1");
+	if (shape & FEED_SUBJECT)
+		appendStringInfoString(&s, " AND subject_type OPERATOR(pg_catalog.=) $2 AND subject_id OPERATOR(pg_catalog.=) $3");
+	if (shape & FEED_INITIATOR)
+		appendStringInfoString(&s, " AND initiator_id OPERATOR(pg_catalog.=) $4");
+	if (shape & FEED_RECIPIENT)
+		appendStringInfoString(&s, " AND recipient_id OPERATOR(pg_catalog.=) $5");
+	if (shape & FEED_TYPES)
+		appendStringInfoString(&s, " AND type OPERATOR(pg_catalog.=) ANY ($6)");
+	if (shape & FEED_ACTOR_TYPES)
+		appendStringInfoString(&s, " AND actor_type OPERATOR(pg_catalog.=) ANY ($7)");
+	if (shape & FEED_PLATFORMS)
+		appendStringInfoString(&s, " AND platform OPERATOR(pg_catalog.=) ANY ($8)");
+	if (shape & FEED_SINCE)
+		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.>=) $9");
+	if (shape & FEED_UNTIL)
+		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.<) $10");
+	appendStringInfo(&s, " ORDER BY occurred_at %s, id %s LIMIT $13",
+					 asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+	return s.data;
+}
+
+/*
+ * The cached plan of query for partition relid. Plans are generic: each is a
+ * single index seek whose shape does not depend on the values. They run as
+ * the table owner (activity_become_owner), so every operator is
  * schema-qualified: a caller's search_path cannot redirect them.
  */
-SPIPlanPtr
-activity_partition_plan(Oid relid, PartPlanKind kind)
+static SPIPlanPtr
+partition_plan(Oid relid, uint32 query)
 {
-	PartPlans  *pp;
+	PartPlanKey key;
+	PartPlan   *pp;
 	bool		found;
 
 	if (plan_cache == NULL)
@@ -185,45 +231,62 @@ activity_partition_plan(Oid relid, PartPlanKind kind)
 		HASHCTL		ctl;
 
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(PartPlans);
+		ctl.keysize = sizeof(PartPlanKey);
+		ctl.entrysize = sizeof(PartPlan);
 		ctl.hcxt = CacheMemoryContext;
 		plan_cache = hash_create("activity partition plans", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	pp = hash_search(plan_cache, &relid, HASH_ENTER, &found);
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.query = query;
+	pp = hash_search(plan_cache, &key, HASH_ENTER, &found);
 	if (!found)
-		memset(pp->plans, 0, sizeof(pp->plans));
-	if (pp->plans[kind] == NULL)
+		pp->plan = NULL;
+	if (pp->plan == NULL)
 	{
 		char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													 get_rel_name(relid));
-		char	   *sql;
 		SPIPlanPtr	plan;
 
-		if (kind == PART_PLAN_PAGE)
+		if (query != PLAN_FIND_ID)
 		{
-			Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, UUIDOID, INT8OID};
+			Oid			types[FEED_NPARAMS] = {
+				TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
+				TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT8OID
+			};
 
-			sql = psprintf("SELECT " FEED_COLUMNS " FROM %s "
-						   "WHERE workspace_id OPERATOR(pg_catalog.=) $1 "
-						   "AND (occurred_at, id) OPERATOR(pg_catalog.<) ($2, $3) "
-						   "ORDER BY occurred_at DESC, id DESC LIMIT $4", rel);
-			plan = SPI_prepare_cursor(sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
+			plan = SPI_prepare_cursor(feed_sql(rel, query), FEED_NPARAMS, types, CURSOR_OPT_GENERIC_PLAN);
 		}
 		else
 		{
 			Oid			types[1] = {UUIDOID};
 
-			sql = psprintf("SELECT workspace_id FROM %s WHERE id OPERATOR(pg_catalog.=) $1 LIMIT 1", rel);
-			plan = SPI_prepare_cursor(sql, 1, types, CURSOR_OPT_GENERIC_PLAN);
+			plan = SPI_prepare_cursor(psprintf("SELECT workspace_id FROM %s WHERE id OPERATOR(pg_catalog.=) $1 LIMIT 1", rel),
+									  1, types, CURSOR_OPT_GENERIC_PLAN);
 		}
 		if (plan == NULL)
+		{
+			hash_search(plan_cache, &key, HASH_REMOVE, NULL);
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		}
 		SPI_keepplan(plan);
-		pp->plans[kind] = plan;
+		pp->plan = plan;
 	}
-	return pp->plans[kind];
+	return pp->plan;
+}
+
+SPIPlanPtr
+activity_partition_plan(Oid relid, PartPlanKind kind)
+{
+	Assert(kind == PART_PLAN_FIND_ID);
+	return partition_plan(relid, PLAN_FIND_ID);
+}
+
+SPIPlanPtr
+activity_feed_plan(Oid relid, uint32 shape)
+{
+	return partition_plan(relid, shape);
 }
 
 /*
@@ -233,7 +296,7 @@ void
 activity_forget_stale_plans(ActivityPartitionList *list)
 {
 	HASH_SEQ_STATUS seq;
-	PartPlans  *pp;
+	PartPlan   *pp;
 
 	if (plan_cache == NULL || plan_cache_generation == list->generation)
 		return;
@@ -241,17 +304,16 @@ activity_forget_stale_plans(ActivityPartitionList *list)
 	hash_seq_init(&seq, plan_cache);
 	while ((pp = hash_seq_search(&seq)) != NULL)
 	{
-		bool		live = pp->relid == list->default_relid;
+		bool		live = pp->key.relid == list->default_relid;
 		int			i;
 
 		for (i = 0; i < list->nparts && !live; i++)
-			live = list->parts[i].relid == pp->relid;
+			live = list->parts[i].relid == pp->key.relid;
 		if (!live)
 		{
-			for (i = 0; i < NUM_PART_PLANS; i++)
-				if (pp->plans[i])
-					SPI_freeplan(pp->plans[i]);
-			hash_search(plan_cache, &pp->relid, HASH_REMOVE, NULL);
+			if (pp->plan)
+				SPI_freeplan(pp->plan);
+			hash_search(plan_cache, &pp->key, HASH_REMOVE, NULL);
 		}
 	}
 }

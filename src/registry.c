@@ -338,3 +338,25 @@ activity_universal_type(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(et->universal_type));
 }
+
+/*
+ * Every registered type, in a palloc'd array of *n pointers into the
+ * registry (valid until the registry is next reloaded).
+ */
+EventType **
+activity_all_types(int *n)
+{
+	HASH_SEQ_STATUS seq;
+	EventType  *et;
+	EventType **all;
+	int			i = 0;
+
+	if (!registry_valid || type_cache == NULL)
+		registry_load();
+	all = palloc(sizeof(EventType *) * (hash_get_num_entries(type_cache) + 1));
+	hash_seq_init(&seq, type_cache);
+	while ((et = hash_seq_search(&seq)) != NULL)
+		all[i++] = et;
+	*n = i;
+	return all;
+}

@@ -114,7 +114,7 @@ SELECT (activity.page('pg-ws', NULL, 2)).initiator_id;
 -- argument errors
 SELECT label, pg_temp.expect_error(sql) AS error
 FROM (VALUES
-    ('workspace NULL', $$SELECT * FROM activity.page(NULL)$$),
+    ('direction sideways', $$SELECT * FROM activity.page('pg-ws', direction => 'sideways')$$),
     ('limit 0',        $$SELECT * FROM activity.page('pg-ws', NULL, 0)$$),
     ('limit -1',       $$SELECT * FROM activity.page('pg-ws', NULL, -1)$$),
     ('limit 201',      $$SELECT * FROM activity.page('pg-ws', NULL, 201)$$),

@@ -112,7 +112,7 @@ SELECT throws_ok($$SELECT activity.record('val-ws', 'val.plain', 'u', platform =
                  'the update applies at once');
 
 -- page() and cursors
-SELECT throws_ok($$SELECT * FROM activity.page(NULL)$$, '22004', 'workspace_id must not be null');
+SELECT throws_ok($$SELECT * FROM activity.page('val-ok', direction => NULL)$$, '22004', 'direction must not be null');
 SELECT throws_ok($$SELECT * FROM activity.page('val-ok', NULL, 0)$$, '22023', 'limit must be between 1 and 200, not 0');
 SELECT throws_ok($$SELECT * FROM activity.page('val-ok', NULL, 201)$$, '22023', 'limit must be between 1 and 200, not 201');
 SELECT throws_ok($$SELECT * FROM activity.page('val-ok', NULL, NULL)$$, '22004', 'limit must not be null');
