@@ -705,3 +705,27 @@ LANGUAGE C STABLE
 ROWS 50;
 COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
     'One page of a feed (a workspace''s, an entity''s, an actor''s, a recipient''s, or every workspace''s), filtered, newest or oldest first; pass the last row''s cursor as "after" to get the next page';
+
+CREATE FUNCTION activity.page_plans(
+    workspace_id text,
+    after activity.cursor DEFAULT NULL,
+    "limit" int DEFAULT 50,
+    subject_type text DEFAULT NULL,
+    subject_id text DEFAULT NULL,
+    initiator_id text DEFAULT NULL,
+    recipient_id text DEFAULT NULL,
+    types text[] DEFAULT NULL,
+    universal_types text[] DEFAULT NULL,
+    actor_types text[] DEFAULT NULL,
+    platforms text[] DEFAULT NULL,
+    since timestamptz DEFAULT NULL,
+    until timestamptz DEFAULT NULL,
+    direction text DEFAULT 'desc')
+RETURNS TABLE (partition regclass, plan text)
+AS 'MODULE_PATHNAME', 'activity_page_plans'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
+    'The cached plan page() runs in each partition it may read for the same arguments, as EXPLAIN prints it';
+
+-- the default partition's time index replaces its occurred_at index
+DROP INDEX activity_partitions.activities_default_occurred_at_idx;

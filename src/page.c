@@ -16,7 +16,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
+#include "commands/explain.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -25,10 +27,13 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/rls.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -37,6 +42,7 @@
 #include "activity.h"
 
 PG_FUNCTION_INFO_V1(activity_page);
+PG_FUNCTION_INFO_V1(activity_page_plans);
 
 /* columns of a feed row, as selected by a feed plan (partitions.c) */
 #define FEED_NCOLS			14
@@ -338,6 +344,226 @@ check_read_access(Relation parent)
 				 errhint("Query activity.activities directly, or use a role that is exempt from its policies.")));
 }
 
+/* a parsed call of page() or page_plans() */
+typedef struct FeedArgs
+{
+	FeedQuery	q;
+	bool		asc;
+	bool		empty;			/* nothing can match */
+	int			limit;
+	uint32		qhash;
+	TimestampTz pos_ts;			/* the position: after this row */
+	pg_uuid_t	pos_id;
+	TimestampTz since;			/* the window, DT_NOBEGIN/DT_NOEND if open */
+	TimestampTz until;
+} FeedArgs;
+
+/*
+ * Check and read the arguments of page() (page_plans() takes the same).
+ */
+static void
+parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
+{
+	int			i;
+
+	memset(fa, 0, sizeof(*fa));
+	fa->since = DT_NOBEGIN;
+	fa->until = DT_NOEND;
+	memset(fa->q.nulls, 'n', sizeof(fa->q.nulls));
+	fa->q.nulls[FEED_P_POS_TS] = fa->q.nulls[FEED_P_POS_ID] = fa->q.nulls[FEED_P_LIMIT] = ' ';
+
+	/* workspace_id: NULL lists every workspace (administrators) */
+	if (PG_NARGS() < PAGE_NARGS && PG_ARGISNULL(A_WORKSPACE))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("workspace_id must not be null")));	/* 0.1's page() */
+	if (!PG_ARGISNULL(A_WORKSPACE))
+	{
+		fa->q.shape |= FEED_WORKSPACE;
+		fa->q.params[FEED_P_WORKSPACE] = PG_GETARG_DATUM(A_WORKSPACE);
+		fa->q.nulls[FEED_P_WORKSPACE] = ' ';
+	}
+
+	if (PG_ARGISNULL(A_LIMIT))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("limit must not be null")));
+	fa->limit = PG_GETARG_INT32(A_LIMIT);
+	if (fa->limit < 1 || fa->limit > ACTIVITY_MAX_LIMIT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("limit must be between 1 and %d, not %d", ACTIVITY_MAX_LIMIT, fa->limit)));
+
+	/* the entity, the actor, the recipient */
+	if (arg_given(fcinfo, A_SUBJECT_TYPE) != arg_given(fcinfo, A_SUBJECT_ID))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("subject_type and subject_id must be given together")));
+	if (arg_given(fcinfo, A_SUBJECT_TYPE))
+	{
+		fa->q.shape |= FEED_SUBJECT;
+		fa->q.params[FEED_P_SUBJECT_TYPE] = PG_GETARG_DATUM(A_SUBJECT_TYPE);
+		fa->q.params[FEED_P_SUBJECT_ID] = PG_GETARG_DATUM(A_SUBJECT_ID);
+		fa->q.nulls[FEED_P_SUBJECT_TYPE] = fa->q.nulls[FEED_P_SUBJECT_ID] = ' ';
+	}
+	if (arg_given(fcinfo, A_INITIATOR))
+	{
+		fa->q.shape |= FEED_INITIATOR;
+		fa->q.params[FEED_P_INITIATOR] = PG_GETARG_DATUM(A_INITIATOR);
+		fa->q.nulls[FEED_P_INITIATOR] = ' ';
+	}
+	if (arg_given(fcinfo, A_RECIPIENT))
+	{
+		fa->q.shape |= FEED_RECIPIENT;
+		fa->q.params[FEED_P_RECIPIENT] = PG_GETARG_DATUM(A_RECIPIENT);
+		fa->q.nulls[FEED_P_RECIPIENT] = ' ';
+	}
+
+	/* types and universal types, resolved to type names */
+	if (arg_given(fcinfo, A_TYPES) || arg_given(fcinfo, A_UNIVERSAL_TYPES))
+	{
+		int			n;
+		char	  **names = selected_types(fcinfo, &n);
+
+		fa->q.shape |= FEED_TYPES;
+		fa->q.params[FEED_P_TYPES] = strings_to_array(names, n);
+		fa->q.nulls[FEED_P_TYPES] = ' ';
+		fa->empty |= (n == 0);
+	}
+	if (arg_given(fcinfo, A_ACTOR_TYPES))
+	{
+		int			n;
+		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
+
+		for (i = 0; i < n; i++)
+			if (activity_actor_type_bit(actors[i]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid actor_type \"%s\"", actors[i]),
+						 errdetail("actor_type is one of user, agent or system.")));
+		fa->q.shape |= FEED_ACTOR_TYPES;
+		fa->q.params[FEED_P_ACTOR_TYPES] = PG_GETARG_DATUM(A_ACTOR_TYPES);
+		fa->q.nulls[FEED_P_ACTOR_TYPES] = ' ';
+		fa->empty |= (n == 0);
+	}
+	if (arg_given(fcinfo, A_PLATFORMS))
+	{
+		int			n;
+
+		(void) array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
+		fa->q.shape |= FEED_PLATFORMS;
+		fa->q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
+		fa->q.nulls[FEED_P_PLATFORMS] = ' ';
+		fa->empty |= (n == 0);
+	}
+
+	/* the time window: since inclusive, until exclusive */
+	if (arg_given(fcinfo, A_SINCE))
+	{
+		fa->since = PG_GETARG_TIMESTAMPTZ(A_SINCE);
+		fa->q.shape |= FEED_SINCE;
+		fa->q.params[FEED_P_SINCE] = TimestampTzGetDatum(fa->since);
+		fa->q.nulls[FEED_P_SINCE] = ' ';
+	}
+	if (arg_given(fcinfo, A_UNTIL))
+	{
+		fa->until = PG_GETARG_TIMESTAMPTZ(A_UNTIL);
+		fa->q.shape |= FEED_UNTIL;
+		fa->q.params[FEED_P_UNTIL] = TimestampTzGetDatum(fa->until);
+		fa->q.nulls[FEED_P_UNTIL] = ' ';
+	}
+	fa->empty |= (fa->since >= fa->until);
+
+	if (PG_NARGS() > A_DIRECTION)
+	{
+		char	   *dir;
+
+		if (PG_ARGISNULL(A_DIRECTION))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("direction must not be null")));
+		dir = TextDatumGetCString(PG_GETARG_DATUM(A_DIRECTION));
+		if (pg_strcasecmp(dir, "asc") == 0)
+			fa->asc = true;
+		else if (pg_strcasecmp(dir, "desc") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("direction must be 'asc' or 'desc', not \"%s\"",
+							strlen(dir) > 32 ? psprintf("%.32s...", dir) : dir)));
+	}
+	if (fa->asc)
+		fa->q.shape |= FEED_ASC;
+
+	/* the position: the cursor's, or before the first row */
+	fa->qhash = query_hash(fcinfo, fa->q.shape);
+	fa->pos_ts = fa->asc ? DT_NOBEGIN : DT_NOEND;
+	memset(fa->pos_id.data, fa->asc ? 0x00 : 0xFF, UUID_LEN);
+	if (!PG_ARGISNULL(A_AFTER))
+	{
+		ActivityCursor c;
+
+		activity_cursor_read(PG_GETARG_DATUM(A_AFTER), &c);
+		if (c.query_hash != fa->qhash || ((c.flags & CURSOR_FLAG_ASC) != 0) != fa->asc)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cursor does not belong to this query"),
+					 errdetail("The cursor was returned by a page of another workspace, filter or direction."),
+					 errhint("Start again without a cursor, or pass the same arguments as the page that returned it.")));
+		fa->pos_ts = c.occurred_at;
+		fa->pos_id = c.id;
+	}
+
+}
+
+/*
+ * Where partition p stands in a walk of the feed: -1 to skip it (before the
+ * position or outside the window), 1 to stop there (it and all further ones
+ * are past the window), 0 to read it.
+ */
+static int
+partition_in_walk(const ActivityPartition *p, const FeedArgs *fa)
+{
+	if (fa->asc)
+	{
+		if (p->upper <= fa->pos_ts || p->upper <= fa->since)
+			return -1;
+		if (p->lower >= fa->until)
+			return 1;
+	}
+	else
+	{
+		if (p->lower > fa->pos_ts || p->lower >= fa->until)
+			return -1;
+		if (p->upper <= fa->since)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Make the feed plans ordered index seeks. A feed query is a keyset range in
+ * index order with a small LIMIT, so an index scan in that order is the plan
+ * that reads least, whatever the data; but a generic plan built while a
+ * filter looks very selective, or a partition small, may prefer to scan and
+ * sort. Plans are built (and rebuilt after ANALYZE) when they are executed,
+ * so these settings hold for the whole walk. Returns the GUC nest level to
+ * restore with AtEOXact_GUC().
+ */
+static int
+force_index_seeks(void)
+{
+	static const char *const off[] = {
+		"enable_seqscan", "enable_sort", "enable_incremental_sort", "enable_bitmapscan"
+	};
+	int			nestlevel = NewGUCNestLevel();
+	int			i;
+
+	for (i = 0; i < (int) lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 /*
  * activity.page(workspace_id, after, "limit", subject_type, subject_id,
  * initiator_id, recipient_id, types, universal_types, actor_types,
@@ -347,15 +573,7 @@ Datum
 activity_page(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	FeedQuery	q;
-	bool		asc = false;
-	bool		empty = false;
-	int			limit;
-	uint32		qhash;
-	TimestampTz pos_ts;
-	pg_uuid_t	pos_id;
-	TimestampTz since = DT_NOBEGIN;
-	TimestampTz until = DT_NOEND;
+	FeedArgs	fa;
 	TupleDesc	outdesc;
 	Tuplestorestate *store;
 	MemoryContext per_query;
@@ -371,6 +589,7 @@ activity_page(PG_FUNCTION_ARGS)
 	int			di;
 	int			pi;
 	int			emitted;
+	int			nestlevel;
 	ActivityUserContext saved;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
@@ -379,150 +598,7 @@ activity_page(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("activity.page() must be called in a context that accepts a set")));
 
-	memset(&q, 0, sizeof(q));
-	memset(q.nulls, 'n', sizeof(q.nulls));
-	q.nulls[FEED_P_POS_TS] = q.nulls[FEED_P_POS_ID] = q.nulls[FEED_P_LIMIT] = ' ';
-
-	/* workspace_id: NULL lists every workspace (administrators) */
-	if (PG_NARGS() < PAGE_NARGS && PG_ARGISNULL(A_WORKSPACE))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("workspace_id must not be null")));	/* 0.1's page() */
-	if (!PG_ARGISNULL(A_WORKSPACE))
-	{
-		q.shape |= FEED_WORKSPACE;
-		q.params[FEED_P_WORKSPACE] = PG_GETARG_DATUM(A_WORKSPACE);
-		q.nulls[FEED_P_WORKSPACE] = ' ';
-	}
-
-	if (PG_ARGISNULL(A_LIMIT))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("limit must not be null")));
-	limit = PG_GETARG_INT32(A_LIMIT);
-	if (limit < 1 || limit > ACTIVITY_MAX_LIMIT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("limit must be between 1 and %d, not %d", ACTIVITY_MAX_LIMIT, limit)));
-
-	/* the entity, the actor, the recipient */
-	if (arg_given(fcinfo, A_SUBJECT_TYPE) != arg_given(fcinfo, A_SUBJECT_ID))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("subject_type and subject_id must be given together")));
-	if (arg_given(fcinfo, A_SUBJECT_TYPE))
-	{
-		q.shape |= FEED_SUBJECT;
-		q.params[FEED_P_SUBJECT_TYPE] = PG_GETARG_DATUM(A_SUBJECT_TYPE);
-		q.params[FEED_P_SUBJECT_ID] = PG_GETARG_DATUM(A_SUBJECT_ID);
-		q.nulls[FEED_P_SUBJECT_TYPE] = q.nulls[FEED_P_SUBJECT_ID] = ' ';
-	}
-	if (arg_given(fcinfo, A_INITIATOR))
-	{
-		q.shape |= FEED_INITIATOR;
-		q.params[FEED_P_INITIATOR] = PG_GETARG_DATUM(A_INITIATOR);
-		q.nulls[FEED_P_INITIATOR] = ' ';
-	}
-	if (arg_given(fcinfo, A_RECIPIENT))
-	{
-		q.shape |= FEED_RECIPIENT;
-		q.params[FEED_P_RECIPIENT] = PG_GETARG_DATUM(A_RECIPIENT);
-		q.nulls[FEED_P_RECIPIENT] = ' ';
-	}
-
-	/* types and universal types, resolved to type names */
-	if (arg_given(fcinfo, A_TYPES) || arg_given(fcinfo, A_UNIVERSAL_TYPES))
-	{
-		int			n;
-		char	  **names = selected_types(fcinfo, &n);
-
-		q.shape |= FEED_TYPES;
-		q.params[FEED_P_TYPES] = strings_to_array(names, n);
-		q.nulls[FEED_P_TYPES] = ' ';
-		empty |= (n == 0);
-	}
-	if (arg_given(fcinfo, A_ACTOR_TYPES))
-	{
-		int			n;
-		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
-
-		for (i = 0; i < n; i++)
-			if (activity_actor_type_bit(actors[i]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid actor_type \"%s\"", actors[i]),
-						 errdetail("actor_type is one of user, agent or system.")));
-		q.shape |= FEED_ACTOR_TYPES;
-		q.params[FEED_P_ACTOR_TYPES] = PG_GETARG_DATUM(A_ACTOR_TYPES);
-		q.nulls[FEED_P_ACTOR_TYPES] = ' ';
-		empty |= (n == 0);
-	}
-	if (arg_given(fcinfo, A_PLATFORMS))
-	{
-		int			n;
-
-		(void) array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
-		q.shape |= FEED_PLATFORMS;
-		q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
-		q.nulls[FEED_P_PLATFORMS] = ' ';
-		empty |= (n == 0);
-	}
-
-	/* the time window: since inclusive, until exclusive */
-	if (arg_given(fcinfo, A_SINCE))
-	{
-		since = PG_GETARG_TIMESTAMPTZ(A_SINCE);
-		q.shape |= FEED_SINCE;
-		q.params[FEED_P_SINCE] = TimestampTzGetDatum(since);
-		q.nulls[FEED_P_SINCE] = ' ';
-	}
-	if (arg_given(fcinfo, A_UNTIL))
-	{
-		until = PG_GETARG_TIMESTAMPTZ(A_UNTIL);
-		q.shape |= FEED_UNTIL;
-		q.params[FEED_P_UNTIL] = TimestampTzGetDatum(until);
-		q.nulls[FEED_P_UNTIL] = ' ';
-	}
-	empty |= (since >= until);
-
-	if (PG_NARGS() > A_DIRECTION)
-	{
-		char	   *dir;
-
-		if (PG_ARGISNULL(A_DIRECTION))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("direction must not be null")));
-		dir = TextDatumGetCString(PG_GETARG_DATUM(A_DIRECTION));
-		if (pg_strcasecmp(dir, "asc") == 0)
-			asc = true;
-		else if (pg_strcasecmp(dir, "desc") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("direction must be 'asc' or 'desc', not \"%s\"",
-							strlen(dir) > 32 ? psprintf("%.32s...", dir) : dir)));
-	}
-	if (asc)
-		q.shape |= FEED_ASC;
-
-	/* the position: the cursor's, or before the first row */
-	qhash = query_hash(fcinfo, q.shape);
-	pos_ts = asc ? DT_NOBEGIN : DT_NOEND;
-	memset(pos_id.data, asc ? 0x00 : 0xFF, UUID_LEN);
-	if (!PG_ARGISNULL(A_AFTER))
-	{
-		ActivityCursor c;
-
-		activity_cursor_read(PG_GETARG_DATUM(A_AFTER), &c);
-		if (c.query_hash != qhash || ((c.flags & CURSOR_FLAG_ASC) != 0) != asc)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cursor does not belong to this query"),
-					 errdetail("The cursor was returned by a page of another workspace, filter or direction."),
-					 errhint("Start again without a cursor, or pass the same arguments as the page that returned it.")));
-		pos_ts = c.occurred_at;
-		pos_id = c.id;
-	}
+	parse_feed_args(fcinfo, &fa);
 
 	/* output set, in the per-query context */
 	per_query = rsinfo->econtext->ecxt_per_query_memory;
@@ -542,7 +618,7 @@ activity_page(PG_FUNCTION_ARGS)
 	check_read_access(parent);
 	parts = activity_partition_list(parent);
 
-	want = limit + 1;
+	want = fa.limit + 1;
 	drows = palloc(sizeof(FeedRow) * want);
 	prows = palloc(sizeof(FeedRow) * want);
 
@@ -550,39 +626,31 @@ activity_page(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
+	nestlevel = force_index_seeks();
 
-	if (!empty && OidIsValid(parts->default_relid))
-		fetch_partition(parts->default_relid, &q, pos_ts, &pos_id, want, drows, &nd);
+	if (!fa.empty && OidIsValid(parts->default_relid))
+		fetch_partition(parts->default_relid, &fa.q, fa.pos_ts, &fa.pos_id, want, drows, &nd);
 
 	/*
 	 * Walk the range partitions from the cursor's towards older (newer, if
 	 * asc) ones, inside the time window, until the page is full.
 	 */
-	for (i = 0; !empty && i < parts->nparts && np < want; i++)
+	for (i = 0; !fa.empty && i < parts->nparts && np < want; i++)
 	{
-		ActivityPartition *p = &parts->parts[asc ? i : parts->nparts - 1 - i];
+		ActivityPartition *p = &parts->parts[fa.asc ? i : parts->nparts - 1 - i];
+		int			where = partition_in_walk(p, &fa);
 
-		if (asc)
-		{
-			if (p->upper <= pos_ts || p->upper <= since)
-				continue;		/* entirely before the cursor or the window */
-			if (p->lower >= until)
-				break;			/* this one and the newer ones are after the window */
-		}
-		else
-		{
-			if (p->lower > pos_ts || p->lower >= until)
-				continue;		/* entirely after the cursor or the window */
-			if (p->upper <= since)
-				break;			/* this one and the older ones are before the window */
-		}
+		if (where < 0)
+			continue;
+		if (where > 0)
+			break;
 		CHECK_FOR_INTERRUPTS();
-		fetch_partition(p->relid, &q, pos_ts, &pos_id, want - np, prows, &np);
+		fetch_partition(p->relid, &fa.q, fa.pos_ts, &fa.pos_id, want - np, prows, &np);
 	}
 
 	/* merge the two streams and emit up to limit rows */
 	di = pi = emitted = 0;
-	while (emitted < limit && (di < nd || pi < np))
+	while (emitted < fa.limit && (di < nd || pi < np))
 	{
 		FeedRow    *r;
 		Datum		values[FEED_NCOLS + 2];
@@ -590,7 +658,7 @@ activity_page(PG_FUNCTION_ARGS)
 		ActivityCursor c;
 		HeapTuple	out;
 
-		if (di < nd && (pi >= np || feed_before(&drows[di], &prows[pi], asc)))
+		if (di < nd && (pi >= np || feed_before(&drows[di], &prows[pi], fa.asc)))
 			r = &drows[di++];
 		else
 			r = &prows[pi++];
@@ -598,13 +666,13 @@ activity_page(PG_FUNCTION_ARGS)
 		heap_deform_tuple(r->tuple, outdesc, values, nulls);
 
 		c.format_version = CURSOR_FORMAT_VERSION;
-		c.flags = asc ? CURSOR_FLAG_ASC : 0;
+		c.flags = fa.asc ? CURSOR_FLAG_ASC : 0;
 		c.occurred_at = r->occurred_at;
 		c.id = *r->id;
-		c.query_hash = qhash;
+		c.query_hash = fa.qhash;
 		values[FEED_NCOLS] = activity_cursor_make(&c);
 		nulls[FEED_NCOLS] = false;
-		values[FEED_NCOLS + 1] = BoolGetDatum(nd + np > limit);
+		values[FEED_NCOLS + 1] = BoolGetDatum(nd + np > fa.limit);
 		nulls[FEED_NCOLS + 1] = false;
 
 		out = heap_form_tuple(outdesc, values, nulls);
@@ -612,9 +680,136 @@ activity_page(PG_FUNCTION_ARGS)
 		emitted++;
 	}
 
+	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = outdesc;
+	return (Datum) 0;
+}
+
+/*
+ * The plan of a cached SPI plan, as EXPLAIN (COSTS OFF) prints it.
+ */
+static char *
+explain_spi_plan(SPIPlanPtr plan)
+{
+	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+	PlannedStmt *pstmt;
+	ExplainState *es;
+	QueryDesc  *qd;
+
+	if (cplan == NULL || list_length(cplan->stmt_list) != 1)
+		elog(ERROR, "unexpected feed plan");
+	pstmt = linitial_node(PlannedStmt, cplan->stmt_list);
+	es = NewExplainState();
+	es->costs = false;
+	es->format = EXPLAIN_FORMAT_TEXT;
+	qd = CreateQueryDesc(pstmt, "", GetActiveSnapshot(), InvalidSnapshot,
+						 None_Receiver, NULL, NULL, 0);
+	ExecutorStart(qd, EXEC_FLAG_EXPLAIN_ONLY);
+	ExplainPrintPlan(es, qd);
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+#if PG_VERSION_NUM >= 140000
+	ReleaseCachedPlan(cplan, CurrentResourceOwner);
+#else
+	ReleaseCachedPlan(cplan, true);
+#endif
+	if (es->str->len > 0 && es->str->data[es->str->len - 1] == '\n')
+		es->str->data[--es->str->len] = '\0';
+	return es->str->data;
+}
+
+/*
+ * activity.page_plans(<the arguments of page()>) returns table (partition
+ * regclass, plan text): the cached plan page() runs in each partition it may
+ * read for these arguments (the default partition first, then the range
+ * partitions in the order of the walk, within the window and from the
+ * cursor), as EXPLAIN prints it. For DBAs checking that every feed is an
+ * index seek.
+ */
+Datum
+activity_page_plans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FeedArgs	fa;
+	TupleDesc	outdesc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	Relation	parent;
+	ActivityPartitionList *parts;
+	Oid		   *relids;
+	char	  **plans;
+	int			n = 0;
+	int			i;
+	int			nestlevel;
+	ActivityUserContext saved;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("activity.page_plans() must be called in a context that accepts a set")));
+	parse_feed_args(fcinfo, &fa);
+
+	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	check_read_access(parent);
+	parts = activity_partition_list(parent);
+	relids = palloc(sizeof(Oid) * (parts->nparts + 1));
+	plans = palloc(sizeof(char *) * (parts->nparts + 1));
+
+	activity_become_owner(RelationGetRelid(parent), &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	activity_forget_stale_plans(parts);
+	if (OidIsValid(parts->default_relid))
+		relids[n++] = parts->default_relid;
+	for (i = 0; i < parts->nparts; i++)
+	{
+		ActivityPartition *p = &parts->parts[fa.asc ? i : parts->nparts - 1 - i];
+		int			where = partition_in_walk(p, &fa);
+
+		if (where < 0)
+			continue;
+		if (where > 0)
+			break;
+		relids[n++] = p->relid;
+	}
+	if (fa.empty)
+		n = 0;
+	nestlevel = force_index_seeks();
+	for (i = 0; i < n; i++)
+	{
+		char	   *text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
+
+		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		plans[i] = pstrdup(text);
+		MemoryContextSwitchTo(old);
+	}
+	AtEOXact_GUC(true, nestlevel);
+	SPI_finish();
+	activity_restore_user(&saved);
+	table_close(parent, NoLock);
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	outdesc = CreateTupleDescCopy(outdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = ObjectIdGetDatum(relids[i]);
+		values[1] = CStringGetTextDatum(plans[i]);
+		tuplestore_putvalues(store, outdesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
