@@ -729,3 +729,75 @@ COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, 
 
 -- the default partition's time index replaces its occurred_at index
 DROP INDEX activity_partitions.activities_default_occurred_at_idx;
+
+--------------------------------------------------------------------------------
+-- Dashboards: event counts per time bucket
+--------------------------------------------------------------------------------
+-- (the work is in PL/pgSQL, which cannot name an argument and an output
+-- column alike, as counts() does: "bucket")
+CREATE FUNCTION activity._counts(ws text, since timestamptz, until timestamptz, bucket_length interval, by_ text)
+RETURNS TABLE (b timestamptz, k text, c bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    bucket_expr text;
+    unit text;
+BEGIN
+    IF $2 IS NULL OR $3 IS NULL THEN
+        RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF $4 IS NULL THEN
+        RAISE EXCEPTION 'bucket must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF $5 IS NULL OR $5 NOT IN ('type', 'universal_type') THEN
+        RAISE EXCEPTION 'by must be ''type'' or ''universal_type'', not %', coalesce(quote_literal($5), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    -- calendar units (in UTC) by date_trunc, any other fixed length by date_bin
+    unit := CASE $4 WHEN '1 minute' THEN 'minute' WHEN '1 hour' THEN 'hour' WHEN '1 day' THEN 'day'
+                    WHEN '1 week' THEN 'week' WHEN '1 month' THEN 'month' WHEN '3 months' THEN 'quarter'
+                    WHEN '1 year' THEN 'year' END;
+    IF unit IS NOT NULL THEN
+        bucket_expr := format('date_trunc(%L, a.occurred_at)', unit);
+    ELSIF $4 <= interval '0' OR extract(month FROM $4) <> 0 OR extract(year FROM $4) <> 0 THEN
+        RAISE EXCEPTION 'bucket must be a positive interval of fixed length, or 1 month, 3 months or 1 year, not %', $4
+            USING ERRCODE = '22023';
+    ELSIF current_setting('server_version_num')::int >= 140000 THEN
+        -- buckets aligned on 2001-01-01 00:00 UTC, a Monday
+        bucket_expr := format('date_bin(%L::interval, a.occurred_at, %L::timestamptz)', $4, '2001-01-01 00:00+00');
+    ELSE
+        RAISE EXCEPTION 'bucket % needs PostgreSQL 14 or later (date_bin)', $4
+            USING ERRCODE = '0A000';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH per_type AS (
+            SELECT %s AS b, a.type AS t, count(*) AS c
+            FROM activity.activities a
+            WHERE %s a.occurred_at >= $2 AND a.occurred_at < $3
+            GROUP BY 1, 2)
+        SELECT b, %s AS k, sum(c)::bigint
+        FROM per_type
+        GROUP BY 1, 2
+        ORDER BY 1, 2$q$,
+        bucket_expr,
+        CASE WHEN $1 IS NULL THEN '' ELSE 'a.workspace_id = $1 AND' END,
+        CASE $5 WHEN 'type' THEN 't' ELSE 'activity.universal_type(t)' END)
+    USING $1, $2, $3;
+END;
+$$;
+COMMENT ON FUNCTION activity._counts(text, timestamptz, timestamptz, interval, text) IS
+    'Internal: the work of activity.counts()';
+
+CREATE FUNCTION activity.counts(
+    workspace_id text,
+    since timestamptz,
+    until timestamptz,
+    bucket interval DEFAULT '1 day',
+    "by" text DEFAULT 'type')
+RETURNS TABLE (bucket timestamptz, key text, n bigint)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM activity._counts($1, $2, $3, $4, $5) $$;
+COMMENT ON FUNCTION activity.counts(text, timestamptz, timestamptz, interval, text) IS
+    'Event counts per time bucket (UTC) and type or universal type, for a workspace (NULL: all) and a window [since, until)';

@@ -59,3 +59,28 @@ FROM (VALUES
     ('issue: limit 500',   $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', 500)$$),
     ('issue: offset -5',   $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', 50, -5)$$)
 ) AS t(label, sql);
+
+-- counts(): per bucket and type, since inclusive, until exclusive
+INSERT INTO activity.activities (workspace_id, type, actor_type, initiator_id, platform, occurred_at)
+SELECT 'ra-count', t, 'user', 'u', p, ts::timestamptz
+FROM (VALUES ('ra.discord.join', 'discord', '2034-02-01 00:00'), ('ra.discord.join', 'discord', '2034-02-01 23:59:59'),
+             ('ra.slack.join', 'slack', '2034-02-01 12:00'), ('ra.issue.created', NULL, '2034-02-02 00:00'),
+             ('ra.slack.join', 'slack', '2034-02-03 00:00'), ('ra.slack.join', 'slack', '2034-01-31 23:59:59')) v(t, p, ts);
+SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03');
+SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => 'universal_type');
+SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', bucket => '12 hours');
+SELECT * FROM activity.counts('ra-count', '2034-01-01', '2035-01-01', bucket => '1 month');
+SELECT sum(n) AS all_workspaces_feb_1 FROM activity.counts(NULL, '2034-02-01', '2034-02-02')
+WHERE key LIKE 'ra.%';
+SELECT count(*) AS empty_window FROM activity.counts('ra-count', '2034-02-01', '2034-02-01');
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('since null',       $$SELECT * FROM activity.counts('ra-count', NULL, '2034-02-03')$$),
+    ('until null',       $$SELECT * FROM activity.counts('ra-count', '2034-02-01', NULL)$$),
+    ('bucket null',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', NULL)$$),
+    ('bucket zero',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '0 seconds')$$),
+    ('bucket negative',  $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '-1 day')$$),
+    ('bucket 2 months',  $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '2 months')$$),
+    ('by platform',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => 'platform')$$),
+    ('by null',          $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => NULL)$$)
+) AS t(label, sql);
