@@ -627,7 +627,9 @@ COMMENT ON FUNCTION activity.issue_activity(text, text, int, int) IS
 --------------------------------------------------------------------------------
 -- Per partition, next to the workspace feed index: the entity, actor and
 -- recipient feeds of a workspace (partial: only rows that have one) and the
--- all-workspaces listing by time.
+-- all-workspaces listing by time. (page() with a workspace of 390 rows in 36
+-- partitions of 780,000: 16 ms when its generic plans could pick a plain time
+-- index and filter on the workspace, 0.2 ms on the feed index.)
 CREATE FUNCTION activity._index_partition_feeds(part regclass)
 RETURNS void
 LANGUAGE plpgsql
@@ -642,7 +644,11 @@ BEGIN
                    ' WHERE initiator_id IS NOT NULL', name || '_initiator_idx', part);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, recipient_id, occurred_at DESC, id DESC)'
                    ' WHERE recipient_id IS NOT NULL', name || '_recipient_idx', part);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (occurred_at DESC, id DESC)', name || '_time_idx', part);
+    -- partial on a condition every row meets (occurred_at is finite), so that
+    -- only queries that name it, page()'s all-workspaces listing, use it: the
+    -- planner would otherwise take it for a sparse workspace's feed too
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (occurred_at DESC, id DESC)'
+                   ' WHERE occurred_at > ''-infinity''::timestamptz', name || '_time_idx', part);
 END;
 $$;
 COMMENT ON FUNCTION activity._index_partition_feeds(regclass) IS

@@ -192,6 +192,9 @@ feed_sql(const char *rel, uint32 shape)
 					 rel, asc ? ">" : "<");
 	if (shape & FEED_WORKSPACE)
 		appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.=) $1");
+	else
+		/* the predicate of the time index: only this listing may use it */
+		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.>) '-infinity'::pg_catalog.timestamptz");
 	if (shape & FEED_SUBJECT)
 		appendStringInfoString(&s, " AND subject_type OPERATOR(pg_catalog.=) $2 AND subject_id OPERATOR(pg_catalog.=) $3");
 	if (shape & FEED_INITIATOR)
