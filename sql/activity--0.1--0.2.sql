@@ -731,7 +731,7 @@ RETURNS TABLE (partition regclass, plan text)
 AS 'MODULE_PATHNAME', 'activity_page_plans'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
-    'The cached plan page() runs in each partition it may read for the same arguments, as EXPLAIN prints it';
+    'How page() reads each partition it may read for the same arguments: its direct index scan, or the plan it runs instead';
 
 -- the default partition's time index replaces its occurred_at index
 DROP INDEX activity_partitions.activities_default_occurred_at_idx;

@@ -14,6 +14,7 @@ PG_MODULE_MAGIC;
 int			activity_max_metadata_bytes = 256 * 1024;
 int			activity_max_metadata_depth = 32;
 bool		activity_trust_existing_rows = false;
+bool		activity_direct_scans = true;
 
 void		_PG_init(void);
 
@@ -39,6 +40,15 @@ _PG_init(void)
 							32, 1, 1000,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("activity.direct_scans",
+							 "Lets activity.page() read partitions by direct index scans.",
+							 "Off: every partition is read through a cached plan of the same query "
+							 "(for comparisons and diagnosis; slower on feeds that visit many partitions).",
+							 &activity_direct_scans,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("activity.trust_existing_rows",
 							 "Lets the validation constraint accept rows already in the log without checking them again.",

@@ -25,6 +25,7 @@
 extern int	activity_max_metadata_bytes;
 extern int	activity_max_metadata_depth;
 extern bool activity_trust_existing_rows;
+extern bool activity_direct_scans;
 
 /* uuidv7.c */
 extern void activity_uuidv7_generate(pg_uuid_t *uuid);

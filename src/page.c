@@ -13,7 +13,14 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -27,6 +34,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/rls.h"
 #include "utils/hsearch.h"
@@ -356,6 +364,13 @@ typedef struct FeedArgs
 	pg_uuid_t	pos_id;
 	TimestampTz since;			/* the window, DT_NOBEGIN/DT_NOEND if open */
 	TimestampTz until;
+	/* the filters, for direct index scans */
+	char	  **types;
+	int			ntypes;
+	char	  **actor_types;
+	int			nactor_types;
+	char	  **platforms;
+	int			nplatforms;
 } FeedArgs;
 
 /*
@@ -425,6 +440,9 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		int			n;
 		char	  **names = selected_types(fcinfo, &n);
 
+		fa->types = names;
+		fa->ntypes = n;
+
 		fa->q.shape |= FEED_TYPES;
 		fa->q.params[FEED_P_TYPES] = strings_to_array(names, n);
 		fa->q.nulls[FEED_P_TYPES] = ' ';
@@ -434,6 +452,9 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 	{
 		int			n;
 		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
+
+		fa->actor_types = actors;
+		fa->nactor_types = n;
 
 		for (i = 0; i < n; i++)
 			if (activity_actor_type_bit(actors[i]) == 0)
@@ -450,7 +471,8 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 	{
 		int			n;
 
-		(void) array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
+		fa->platforms = array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
+		fa->nplatforms = n;
 		fa->q.shape |= FEED_PLATFORMS;
 		fa->q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
 		fa->q.nulls[FEED_P_PLATFORMS] = ' ';
@@ -538,6 +560,373 @@ partition_in_walk(const ActivityPartition *p, const FeedArgs *fa)
 			return 1;
 	}
 	return 0;
+}
+
+
+/* --- direct index scans ------------------------------------------------------ */
+
+/*
+ * A feed is read from each partition by one index scan, started and run
+ * here rather than through SPI and the executor: for a page that visits many
+ * partitions (a sparse feed), starting an executor per partition cost more
+ * than the scans themselves. The scan is the one the cached plans run (the
+ * same index, keys and order; the tests compare both); a partition without
+ * the expected index (a table attached by hand) is read through its plan.
+ */
+
+/* the indexes of a partition, by the feed they serve */
+typedef enum FeedIndex
+{
+	FIDX_FEED,					/* (workspace_id, occurred_at DESC, id DESC) */
+	FIDX_SUBJECT,				/* (workspace_id, subject_type, subject_id, ...) */
+	FIDX_INITIATOR,				/* (workspace_id, initiator_id, ...) */
+	FIDX_RECIPIENT,				/* (workspace_id, recipient_id, ...) */
+	FIDX_TIME,					/* (occurred_at DESC, id DESC) */
+	NUM_FIDX
+} FeedIndex;
+
+static const char *const fidx_suffix[NUM_FIDX] = {
+	"_feed_idx", "_subject_idx", "_initiator_idx", "_recipient_idx", "_time_idx"
+};
+
+/* feed columns (FEED_COLUMNS order, 0-based) */
+enum
+{
+	FC_ID, FC_WORKSPACE, FC_PLATFORM, FC_TYPE, FC_VERSION, FC_ACTOR_TYPE,
+	FC_INITIATOR, FC_RECIPIENT, FC_SUBJECT_TYPE, FC_SUBJECT_ID, FC_CAUSED_BY,
+	FC_METADATA, FC_OCCURRED_AT, FC_RECORDED_AT
+};
+
+static const char *const feed_col_names[FEED_NCOLS] = {
+	"id", "workspace_id", "platform", "type", "version", "actor_type",
+	"initiator_id", "recipient_id", "subject_type", "subject_id", "caused_by",
+	"metadata", "occurred_at", "recorded_at"
+};
+
+/* the key columns of each index, as feed columns; -1 ends the list */
+static const int fidx_cols[NUM_FIDX][6] = {
+	{FC_WORKSPACE, FC_OCCURRED_AT, FC_ID, -1},
+	{FC_WORKSPACE, FC_SUBJECT_TYPE, FC_SUBJECT_ID, FC_OCCURRED_AT, FC_ID, -1},
+	{FC_WORKSPACE, FC_INITIATOR, FC_OCCURRED_AT, FC_ID, -1},
+	{FC_WORKSPACE, FC_RECIPIENT, FC_OCCURRED_AT, FC_ID, -1},
+	{FC_OCCURRED_AT, FC_ID, -1}
+};
+
+/* the index a shape reads: the most selective equality it has */
+static FeedIndex
+feed_index_for(uint32 shape)
+{
+	if (!(shape & FEED_WORKSPACE))
+		return FIDX_TIME;
+	if (shape & FEED_SUBJECT)
+		return FIDX_SUBJECT;
+	if (shape & FEED_RECIPIENT)
+		return FIDX_RECIPIENT;
+	if (shape & FEED_INITIATOR)
+		return FIDX_INITIATOR;
+	return FIDX_FEED;
+}
+
+/* heap attribute numbers of the feed columns in rel (0 if missing) */
+static void
+feed_attnums(Relation rel, AttrNumber *attnums)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			c;
+	int			a;
+
+	for (c = 0; c < FEED_NCOLS; c++)
+	{
+		attnums[c] = 0;
+		/* partitions made by PARTITION OF have the parent's order */
+		if (c < desc->natts && !TupleDescAttr(desc, c)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, c)->attname), feed_col_names[c]) == 0)
+		{
+			attnums[c] = c + 1;
+			continue;
+		}
+		for (a = 0; a < desc->natts; a++)
+			if (!TupleDescAttr(desc, a)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, a)->attname), feed_col_names[c]) == 0)
+				attnums[c] = a + 1;
+	}
+}
+
+/*
+ * The index of the given kind of partition rel, opened, or NULL if it has
+ * none with the expected name and key columns.
+ */
+static Relation
+open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
+{
+	char		name[NAMEDATALEN * 2];
+	Oid			indexoid;
+	Relation	index;
+	int			i;
+	int			nkeys = 0;
+	bool		ok;
+
+	snprintf(name, sizeof(name), "%s%s", RelationGetRelationName(rel), fidx_suffix[kind]);
+	if (strlen(name) >= NAMEDATALEN)
+		return NULL;
+	indexoid = get_relname_relid(name, RelationGetNamespace(rel));
+	if (!OidIsValid(indexoid))
+		return NULL;
+	index = index_open(indexoid, AccessShareLock);
+	while (fidx_cols[kind][nkeys] >= 0)
+		nkeys++;
+	ok = index->rd_index->indrelid == RelationGetRelid(rel) &&
+		index->rd_rel->relam == BTREE_AM_OID &&
+		index->rd_index->indisvalid && index->rd_index->indisready &&
+		IndexRelationGetNumberOfKeyAttributes(index) == nkeys;
+	for (i = 0; ok && i < nkeys; i++)
+		ok = index->rd_index->indkey.values[i] == attnums[fidx_cols[kind][i]] &&
+			attnums[fidx_cols[kind][i]] != 0;
+	if (!ok)
+	{
+		index_close(index, AccessShareLock);
+		return NULL;
+	}
+	return index;
+}
+
+/* does text datum d equal one of the strings? */
+static bool
+text_in(Datum d, char **strs, int n)
+{
+	text	   *t = DatumGetTextPP(d);
+	const char *p = VARDATA_ANY(t);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(strs[i]) == len && memcmp(strs[i], p, len) == 0)
+			return true;
+	return false;
+}
+
+/* does the row's text column equal the argument? */
+static bool
+text_equals_datum(Datum a, Datum b)
+{
+	text	   *ta = DatumGetTextPP(a);
+	text	   *tb = DatumGetTextPP(b);
+
+	return VARSIZE_ANY_EXHDR(ta) == VARSIZE_ANY_EXHDR(tb) &&
+		memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(ta)) == 0;
+}
+
+/*
+ * Append up to "want" rows of partition relid after the position, read by a
+ * direct index scan, to rows[*n] (tuples in outdesc's layout). Returns false
+ * (and reads nothing) if the partition lacks the index.
+ */
+static bool
+scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
+{
+	FeedIndex	kind = feed_index_for(fa->q.shape);
+	Relation	rel;
+	Relation	index;
+	AttrNumber	attnums[FEED_NCOLS];
+	ScanKeyData keys[8];
+	ScanKeyData rowkeys[2];
+	int			nkeys = 0;
+	int			col = 0;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	uint32		shape = fa->q.shape;
+	bool		asc = fa->asc;
+	int			got = 0;
+
+	rel = table_open(relid, AccessShareLock);
+	feed_attnums(rel, attnums);
+	index = open_feed_index(rel, kind, attnums);
+	if (index == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+
+	/* equality on the leading columns */
+#define EQ_KEY(param) \
+	do { \
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTEqualStrategyNumber, InvalidOid, \
+							   index->rd_indcollation[col], F_TEXTEQ, fa->q.params[param]); \
+		col++; \
+	} while (0)
+	if (kind != FIDX_TIME)
+		EQ_KEY(FEED_P_WORKSPACE);
+	if (kind == FIDX_SUBJECT)
+	{
+		EQ_KEY(FEED_P_SUBJECT_TYPE);
+		EQ_KEY(FEED_P_SUBJECT_ID);
+	}
+	else if (kind == FIDX_INITIATOR)
+		EQ_KEY(FEED_P_INITIATOR);
+	else if (kind == FIDX_RECIPIENT)
+		EQ_KEY(FEED_P_RECIPIENT);
+#undef EQ_KEY
+
+	/*
+	 * (occurred_at, id) after the position, in the walk's direction: a row
+	 * comparison, whose members are in insertion form (the 3-way comparison
+	 * support functions of the index's operator classes)
+	 */
+	ScanKeyEntryInitialize(&rowkeys[0], SK_ROW_MEMBER, col + 1,
+						   asc ? BTGreaterStrategyNumber : BTLessStrategyNumber,
+						   InvalidOid, index->rd_indcollation[col],
+						   F_TIMESTAMPTZ_CMP, TimestampTzGetDatum(fa->pos_ts));
+	ScanKeyEntryInitialize(&rowkeys[1], SK_ROW_MEMBER | SK_ROW_END, col + 2,
+						   asc ? BTGreaterStrategyNumber : BTLessStrategyNumber,
+						   InvalidOid, index->rd_indcollation[col + 1],
+						   F_UUID_CMP, UUIDPGetDatum(&fa->pos_id));
+	memset(&keys[nkeys], 0, sizeof(ScanKeyData));
+	keys[nkeys].sk_flags = SK_ROW_HEADER;
+	keys[nkeys].sk_attno = col + 1;
+	keys[nkeys].sk_strategy = asc ? BTGreaterStrategyNumber : BTLessStrategyNumber;
+	keys[nkeys].sk_argument = PointerGetDatum(rowkeys);
+	nkeys++;
+
+	/* the window */
+	if (shape & FEED_SINCE)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTGreaterEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(fa->since));
+	if (shape & FEED_UNTIL)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTLessStrategyNumber, InvalidOid,
+							   InvalidOid, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(fa->until));
+
+	/* the index is DESC: forward is newest first */
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	while (got < want && index_getnext_slot(scan, asc ? BackwardScanDirection : ForwardScanDirection, slot))
+	{
+		Datum		values[FEED_NCOLS + 2];
+		bool		nulls[FEED_NCOLS + 2];
+		HeapTuple	tup;
+		bool		match = true;
+		int			c;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		for (c = 0; c < FEED_NCOLS; c++)
+		{
+			values[c] = slot->tts_values[attnums[c] - 1];
+			nulls[c] = slot->tts_isnull[attnums[c] - 1];
+		}
+		values[FEED_NCOLS] = values[FEED_NCOLS + 1] = (Datum) 0;
+		nulls[FEED_NCOLS] = nulls[FEED_NCOLS + 1] = true;
+
+		/* the filters the index does not apply */
+		if (kind == FIDX_TIME && (shape & FEED_WORKSPACE))
+			match = false;		/* not reached: a workspace reads its own index */
+		if (match && (shape & FEED_SUBJECT) && kind != FIDX_SUBJECT)
+			match = !nulls[FC_SUBJECT_TYPE] && !nulls[FC_SUBJECT_ID] &&
+				text_equals_datum(values[FC_SUBJECT_TYPE], fa->q.params[FEED_P_SUBJECT_TYPE]) &&
+				text_equals_datum(values[FC_SUBJECT_ID], fa->q.params[FEED_P_SUBJECT_ID]);
+		if (match && (shape & FEED_INITIATOR) && kind != FIDX_INITIATOR)
+			match = !nulls[FC_INITIATOR] &&
+				text_equals_datum(values[FC_INITIATOR], fa->q.params[FEED_P_INITIATOR]);
+		if (match && (shape & FEED_RECIPIENT) && kind != FIDX_RECIPIENT)
+			match = !nulls[FC_RECIPIENT] &&
+				text_equals_datum(values[FC_RECIPIENT], fa->q.params[FEED_P_RECIPIENT]);
+		if (match && (shape & FEED_TYPES))
+			match = !nulls[FC_TYPE] && text_in(values[FC_TYPE], fa->types, fa->ntypes);
+		if (match && (shape & FEED_ACTOR_TYPES))
+			match = !nulls[FC_ACTOR_TYPE] && text_in(values[FC_ACTOR_TYPE], fa->actor_types, fa->nactor_types);
+		if (match && (shape & FEED_PLATFORMS))
+			match = !nulls[FC_PLATFORM] && text_in(values[FC_PLATFORM], fa->platforms, fa->nplatforms);
+		if (!match)
+			continue;
+
+		tup = heap_form_tuple(outdesc, values, nulls);
+		rows[*n].tuple = tup;
+		rows[*n].occurred_at = DatumGetTimestampTz(values[FC_OCCURRED_AT]);
+		rows[*n].id = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
+		memcpy(rows[*n].id, DatumGetUUIDP(values[FC_ID]), sizeof(pg_uuid_t));
+		(*n)++;
+		got++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return true;
+}
+
+
+/*
+ * What scan_partition() does in partition relid, as page_plans() shows it,
+ * or NULL if the partition lacks the index (page() then runs its plan).
+ */
+static char *
+describe_scan(Oid relid, FeedArgs *fa)
+{
+	FeedIndex	kind = feed_index_for(fa->q.shape);
+	uint32		shape = fa->q.shape;
+	Relation	rel = table_open(relid, AccessShareLock);
+	AttrNumber	attnums[FEED_NCOLS];
+	Relation	index;
+	StringInfoData s;
+	StringInfoData filter;
+	const char *cmp = fa->asc ? ">" : "<";
+
+	feed_attnums(rel, attnums);
+	index = open_feed_index(rel, kind, attnums);
+	if (index == NULL)
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
+	initStringInfo(&s);
+	initStringInfo(&filter);
+	appendStringInfo(&s, "Index Scan%s using %s on %s (direct, limit $13)\n  Index Cond: (",
+					 fa->asc ? " Backward" : "", RelationGetRelationName(index), RelationGetRelationName(rel));
+	if (kind != FIDX_TIME)
+		appendStringInfoString(&s, "(workspace_id = $1) AND ");
+	if (kind == FIDX_SUBJECT)
+		appendStringInfoString(&s, "(subject_type = $2) AND (subject_id = $3) AND ");
+	if (kind == FIDX_INITIATOR)
+		appendStringInfoString(&s, "(initiator_id = $4) AND ");
+	if (kind == FIDX_RECIPIENT)
+		appendStringInfoString(&s, "(recipient_id = $5) AND ");
+	appendStringInfo(&s, "(ROW(occurred_at, id) %s ROW($11, $12))", cmp);
+	if (shape & FEED_SINCE)
+		appendStringInfoString(&s, " AND (occurred_at >= $9)");
+	if (shape & FEED_UNTIL)
+		appendStringInfoString(&s, " AND (occurred_at < $10)");
+	appendStringInfoChar(&s, ')');
+#define FILTER(cond) appendStringInfo(&filter, "%s(%s)", filter.len ? " AND " : "", cond)
+	if ((shape & FEED_SUBJECT) && kind != FIDX_SUBJECT)
+		FILTER("(subject_type = $2) AND (subject_id = $3)");
+	if ((shape & FEED_INITIATOR) && kind != FIDX_INITIATOR)
+		FILTER("initiator_id = $4");
+	if ((shape & FEED_RECIPIENT) && kind != FIDX_RECIPIENT)
+		FILTER("recipient_id = $5");
+	if (shape & FEED_TYPES)
+		FILTER("type = ANY ($6)");
+	if (shape & FEED_ACTOR_TYPES)
+		FILTER("actor_type = ANY ($7)");
+	if (shape & FEED_PLATFORMS)
+		FILTER("platform = ANY ($8)");
+#undef FILTER
+	if (filter.len)
+		appendStringInfo(&s, "\n  Filter: %s", filter.data);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return s.data;
+}
+
+/*
+ * Read up to "want" rows of a partition after the position: by a direct
+ * index scan, or through the partition's cached plan if it has no index for
+ * the shape.
+ */
+static void
+read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
+{
+	if (!activity_direct_scans || !scan_partition(relid, fa, outdesc, want, rows, n))
+		fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n);
 }
 
 /*
@@ -629,7 +1018,7 @@ activity_page(PG_FUNCTION_ARGS)
 	nestlevel = force_index_seeks();
 
 	if (!fa.empty && OidIsValid(parts->default_relid))
-		fetch_partition(parts->default_relid, &fa.q, fa.pos_ts, &fa.pos_id, want, drows, &nd);
+		read_partition(parts->default_relid, &fa, outdesc, want, drows, &nd);
 
 	/*
 	 * Walk the range partitions from the cursor's towards older (newer, if
@@ -645,7 +1034,7 @@ activity_page(PG_FUNCTION_ARGS)
 		if (where > 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		fetch_partition(p->relid, &fa.q, fa.pos_ts, &fa.pos_id, want - np, prows, &np);
+		read_partition(p->relid, &fa, outdesc, want - np, prows, &np);
 	}
 
 	/* merge the two streams and emit up to limit rows */
@@ -784,7 +1173,10 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	nestlevel = force_index_seeks();
 	for (i = 0; i < n; i++)
 	{
-		char	   *text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
+		char	   *text = activity_direct_scans ? describe_scan(relids[i], &fa) : NULL;
+
+		if (text == NULL)
+			text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
 
 		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		plans[i] = pstrdup(text);

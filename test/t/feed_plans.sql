@@ -1,10 +1,12 @@
 -- Every feed shape page() serves is an index seek in every partition it
 -- reads: on partitions large enough that the planner would otherwise scan
--- and sort, no plan of activity.page_plans() (the cached plans page() runs)
--- has a Seq Scan or a Sort, for every shape, filter and direction; a time
--- window leaves out the partitions outside it.
+-- and sort, activity.page_plans() shows an index scan on the feed's index and
+-- no Seq Scan or Sort, for every shape, filter and direction, both for the
+-- direct index scans page() runs and (activity.direct_scans = off) for the
+-- cached plans of the same queries, as EXPLAIN prints them; a time window
+-- leaves out the partitions outside it.
 BEGIN;
-SELECT plan(42);
+SELECT plan(69);
 SET LOCAL TIME ZONE 'UTC';
 SELECT setseed(0.77);
 
@@ -39,12 +41,13 @@ SELECT cmp_ok((SELECT count(*) FROM activity.activities a
 
 -- index_seeks(args): every plan page(args) would run is an index scan, with
 -- no Seq Scan and no Sort anywhere
-CREATE FUNCTION pg_temp.index_seeks(args text) RETURNS text
+CREATE FUNCTION pg_temp.index_seeks(args text, direct text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     r record;
     n int := 0;
 BEGIN
+    PERFORM set_config('activity.direct_scans', direct, true);
     FOR r IN EXECUTE format('SELECT partition, plan FROM activity.page_plans(%s)', args) LOOP
         n := n + 1;
         IF r.plan ~ 'Seq Scan|Sort|Bitmap' OR r.plan !~ 'Index (Only )?Scan' THEN
@@ -55,7 +58,8 @@ BEGIN
 END;
 $$;
 
-SELECT is(pg_temp.index_seeks(args), 'index seeks', label)
+SELECT is(pg_temp.index_seeks(args, direct), 'index seeks',
+          label || CASE direct WHEN 'on' THEN ' (direct scans)' ELSE ' (cached plans, EXPLAIN)' END)
 FROM (VALUES
     ('workspace feed',                          $$'fp-7'$$),
     ('workspace feed, oldest first',            $$'fp-7', direction => 'asc'$$),
@@ -84,7 +88,9 @@ FROM (VALUES
     ('all workspaces, actor',                   $$NULL, initiator_id => 'u7'$$),
     ('all workspaces, recipient',               $$NULL, recipient_id => 'm7'$$),
     ('every filter at once',                    $$'fp-7', subject_type => 'post', subject_id => 'p7', initiator_id => 'u7', types => '{fp.post.*}', actor_types => '{user}', platforms => '{discord}', since => '2045-01-05', until => '2045-03-05', direction => 'asc'$$)
-) AS t(label, args);
+) AS t(label, args)
+CROSS JOIN (VALUES ('on'), ('off')) d(direct);
+RESET activity.direct_scans;
 
 -- which index serves which feed
 SELECT matches((SELECT string_agg(plan, ' ') FROM activity.page_plans('fp-7', subject_type => 'post', subject_id => 'p7')),
