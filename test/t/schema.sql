@@ -158,12 +158,12 @@ FROM pg_trigger WHERE tgrelid IN ('activity.activities'::regclass, 'activity.eve
 
 -- indexes of the default partition (the feed seek and the primary key)
 SELECT has_index('activity_partitions', 'activities_default', 'activities_default_feed_idx',
-                 ARRAY['workspace_id', 'occurred_at', 'id'], 'the default partition has the feed index');
+                 ARRAY['workspace_id', 'occurred_at', 'id', 'type'], 'the default partition has the feed index');
 SELECT has_index('activity_partitions', 'activities_default', 'activities_default_pkey',
                  ARRAY['id', 'occurred_at'], 'the default partition has the primary key');
 SELECT is(pg_get_indexdef('activity_partitions.activities_default_feed_idx'::regclass),
-          'CREATE INDEX activities_default_feed_idx ON activity_partitions.activities_default USING btree (workspace_id, occurred_at DESC, id DESC)',
-          'the feed index is (workspace_id, occurred_at DESC, id DESC)');
+          'CREATE INDEX activities_default_feed_idx ON activity_partitions.activities_default USING btree (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)',
+          'the feed index is (workspace_id, occurred_at DESC, id DESC), with the type for counts()');
 
 -- pg_dump keeps the registry, the settings and the default partition's rows
 SELECT set_eq(
