@@ -50,39 +50,11 @@ TAIL_DEPTHS=${TAIL_DEPTHS:-"0 100"}
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/activity-bench.XXXXXX")
 START=$(date +%s)
 
-log() { printf '[%4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2; }
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }           # in $PGDATABASE
-qm() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$MAINT_DB" "$@"; }
-now_ns() { date +%s%N; }
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-# "yes"/"no": is $1 <= $2 (or >= with $3 = ge)?
-meets() { awk -v a="$1" -v b="$2" -v op="${3:-le}" 'BEGIN { ok = (op == "ge") ? (a >= b) : (a <= b); print ok ? "yes" : "**no**" }'; }
+. "$HERE/lib.sh"   # log, q, qm, now_ns, calc, meets, pgb, fresh_database, machine_description, server_description
 
 # --- fresh database ---------------------------------------------------------
-# (psql interpolates :'db' in scripts read from stdin, not in -c commands)
-existing=$(qm -v db="$PGDATABASE" <<< "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = :'db'")
-if [ -n "$(qm -v db="$PGDATABASE" <<< "SELECT 1 FROM pg_database WHERE datname = :'db'")" ]; then
-    if [ "$existing" != "$MARKER" ]; then
-        echo "database \"$PGDATABASE\" exists and was not created by this script; refusing to drop it" >&2
-        exit 1
-    fi
-    qm -v db="$PGDATABASE" <<< 'DROP DATABASE :"db" WITH (FORCE)'
-fi
-cleanup() {
-    local rc=$?
-    if [ "$KEEP" = 1 ]; then
-        log "kept database $PGDATABASE (KEEP=1); pgbench logs in $LOGDIR"
-    else
-        qm -v db="$PGDATABASE" <<< 'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true
-        log "dropped database $PGDATABASE; pgbench logs in $LOGDIR"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-qm -v db="$PGDATABASE" -v marker="$MARKER" <<'SQL'
-CREATE DATABASE :"db";
-COMMENT ON DATABASE :"db" IS :'marker';
-SQL
+fresh_database "kept database $PGDATABASE (KEEP=1); pgbench logs in $LOGDIR" \
+               "dropped database $PGDATABASE; pgbench logs in $LOGDIR"
 
 # --- 1, 2: extension, partitions, types, baseline table ----------------------
 read -r HIST_START HIST_END UNTIL < <(q -F ' ' -c "SELECT extract(epoch FROM now() - make_interval(months => $MONTHS)),
@@ -130,16 +102,6 @@ SIZE_ACT=${SIZE_ACT//&nbsp;/ }; SIZE_PLAIN=${SIZE_PLAIN//&nbsp;/ }
 [ "$N_ACT" = "$ROWS" ] && [ "$N_PLAIN" = "$ROWS" ] || { echo "row counts differ: $N_ACT / $N_PLAIN / $ROWS" >&2; exit 1; }
 
 # --- 5: pages (before ingestion, so both tables still hold the same rows) ----
-pgb() {     # name, pgbench args...; sets TPS, LAT (ms)
-    local name=$1 out; shift
-    if ! out=$("$PGBENCH" -n -M prepared "$@" 2>&1); then
-        echo "$out" >&2; echo "pgbench $name failed" >&2; exit 1
-    fi
-    printf '%s\n' "$out" > "$LOGDIR/$name.log"
-    if grep -q 'aborted' <<<"$out"; then echo "$out" >&2; echo "pgbench $name aborted" >&2; exit 1; fi
-    TPS=$(awk '/^tps = /{ print $3; exit }' <<<"$out")
-    LAT=$(awk '/^latency average = /{ print $4; exit }' <<<"$out")
-}
 page_ms() { # name, script, -D args...; prints ms per page
     local name=$1 script=$2; shift 2
     if [ "$WARMUP_SECONDS" -gt 0 ]; then
@@ -267,12 +229,8 @@ REC_ASYNC=$R_REC; PLAIN_ASYNC=$R_PLAIN
 PGOPTIONS=${PGOPTIONS% -c synchronous_commit=off}
 
 # --- 6: results ----------------------------------------------------------------
-PGVER=$(q -c "SELECT split_part(version(), ' (', 1)")
-EXTVER=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'activity'")
-MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-SETTINGS=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
-                 WHERE name IN ('shared_buffers', 'work_mem', 'synchronous_commit', 'jit', 'max_wal_size')")
+MACHINE=$(machine_description)
+SERVER=$(server_description shared_buffers work_mem synchronous_commit jit max_wal_size)
 LAST=${MEASURED_BUSY[${#MEASURED_BUSY[@]}-1]}
 FIRST=${MEASURED_BUSY[0]}
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'; }
@@ -282,8 +240,8 @@ echo "## activity benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "| | |"
 echo "|---|---|"
-echo "| machine | $(nproc) cores ($(uname -m), $CPU), $MEM RAM, $(uname -s) $(uname -r) |"
-echo "| PostgreSQL | $PGVER, activity $EXTVER; server defaults: $SETTINGS |"
+echo "| machine | $MACHINE |"
+echo "| PostgreSQL | $SERVER |"
 echo "| data | $ROWS rows in each table, $N_WS workspaces (ws-0001..0003: 30/20/10% of the rows, 20 medium: 25%, 1000 small: 15%), $N_PARTS monthly partitions + DEFAULT, $MONTHS months of history |"
 echo "| size | activity.activities $SIZE_ACT, bench.plain_activities $SIZE_PLAIN (heap + indexes) |"
 echo "| pages | 50 rows; pgbench -M prepared -c 1, ${PAGE_SECONDS}s per point after ${WARMUP_SECONDS}s warm-up; ms = pgbench latency average |"

@@ -41,6 +41,10 @@ SELECT count(*) AS types_registered FROM (
 
 -- The baseline: same columns, defaults, partition bounds (plus a DEFAULT
 -- partition) and indexes as activity.activities, but no trigger at all.
+-- activity.activities has on every partition (the DEFAULT one included) its
+-- primary key and the index of each feed page() serves (see
+-- activity._index_partition() and activity._index_partition_feeds());
+-- here they are declared on the parent, so every partition gets them too.
 CREATE SCHEMA bench;
 CREATE TABLE bench.plain_activities (
     id uuid NOT NULL DEFAULT activity.uuidv7(),
@@ -59,11 +63,29 @@ CREATE TABLE bench.plain_activities (
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
+-- workspace feed
 CREATE INDEX plain_activities_feed_idx
-    ON bench.plain_activities (workspace_id, occurred_at DESC, id DESC);
+    ON bench.plain_activities (workspace_id, occurred_at DESC, id DESC) INCLUDE (type);
+-- entity feed
+CREATE INDEX plain_activities_subject_idx
+    ON bench.plain_activities (workspace_id, subject_type, subject_id, occurred_at DESC, id DESC)
+    WHERE subject_id IS NOT NULL;
+-- actor feed
+CREATE INDEX plain_activities_initiator_idx
+    ON bench.plain_activities (workspace_id, initiator_id, occurred_at DESC, id DESC)
+    WHERE initiator_id IS NOT NULL;
+-- recipient feed
+CREATE INDEX plain_activities_recipient_idx
+    ON bench.plain_activities (workspace_id, recipient_id, occurred_at DESC, id DESC)
+    WHERE recipient_id IS NOT NULL;
+-- every workspace: partial on a condition every row meets (occurred_at is
+-- finite), as in activity.activities, so that only a query that names the
+-- condition uses it (the all-workspaces listing); the DEFAULT partition's
+-- only time index
+CREATE INDEX plain_activities_time_idx
+    ON bench.plain_activities (occurred_at DESC, id DESC)
+    WHERE occurred_at > '-infinity'::timestamptz;
 CREATE TABLE bench.plain_activities_default PARTITION OF bench.plain_activities DEFAULT;
-CREATE INDEX plain_activities_default_occurred_at_idx
-    ON bench.plain_activities_default (occurred_at);
 
 DO $$
 DECLARE
@@ -77,7 +99,9 @@ BEGIN
 END;
 $$;
 
--- Sanity: the two tables have the same partition bounds.
+-- Sanity: the two tables have the same partition bounds, and every partition
+-- of both the same indexes (definitions with the table and index names taken
+-- out).
 DO $$
 BEGIN
     IF (SELECT array_agg(pg_get_expr(c.relpartbound, c.oid) ORDER BY 1)
@@ -87,6 +111,20 @@ BEGIN
           FROM pg_partition_tree('bench.plain_activities') t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf)
     THEN
         RAISE EXCEPTION 'baseline partitions differ from activity.activities';
+    END IF;
+    IF (SELECT array_agg(x.bound || ': ' || x.def ORDER BY x.bound, x.def) FROM (
+            SELECT pg_get_expr(c.relpartbound, c.oid) AS bound,
+                   regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ON \S+ ', '\1') AS def
+            FROM pg_partition_tree('activity.activities') t JOIN pg_class c ON c.oid = t.relid
+            JOIN pg_index i ON i.indrelid = t.relid WHERE t.isleaf) x)
+       IS DISTINCT FROM
+       (SELECT array_agg(x.bound || ': ' || x.def ORDER BY x.bound, x.def) FROM (
+            SELECT pg_get_expr(c.relpartbound, c.oid) AS bound,
+                   regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ON \S+ ', '\1') AS def
+            FROM pg_partition_tree('bench.plain_activities') t JOIN pg_class c ON c.oid = t.relid
+            JOIN pg_index i ON i.indrelid = t.relid WHERE t.isleaf) x)
+    THEN
+        RAISE EXCEPTION 'baseline indexes differ from activity.activities';
     END IF;
 END;
 $$;

@@ -48,38 +48,13 @@ NV_FILE=$LOGDIR/data/events_noversion.copy   # the same without the version colu
 NS_FILE=$LOGDIR/data/events_noschema.copy    # the same, as the twin types without schema
 START=$(date +%s)
 
-log() { printf '[%4ds] %s\n' $(( $(date +%s) - START )) "$*" >&2; }
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }           # in $PGDATABASE
-qm() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$MAINT_DB" "$@"; }
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-meets() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b) ? "yes" : "**no**" }'; }
+. "$HERE/lib.sh"   # log, q, qm, calc, meets, fresh_database, machine_description, server_description
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- fresh database ---------------------------------------------------------
-if [ -n "$(qm -v db="$PGDATABASE" <<< "SELECT 1 FROM pg_database WHERE datname = :'db'")" ]; then
-    existing=$(qm -v db="$PGDATABASE" <<< "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = :'db'")
-    if [ "$existing" != "$MARKER" ]; then
-        echo "database \"$PGDATABASE\" exists and was not created by this script; refusing to drop it" >&2
-        exit 1
-    fi
-    qm -v db="$PGDATABASE" <<< 'DROP DATABASE :"db" WITH (FORCE)'
-fi
-cleanup() {
-    local rc=$?
-    if [ "$KEEP" = 1 ]; then
-        log "kept database $PGDATABASE and the COPY files in $LOGDIR/data (KEEP=1); logs in $LOGDIR"
-    else
-        qm -v db="$PGDATABASE" <<< 'DROP DATABASE IF EXISTS :"db" WITH (FORCE)' || true
-        rm -f "$FILE" "$NV_FILE" "$NS_FILE"
-        log "dropped database $PGDATABASE and the COPY files; logs in $LOGDIR"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-qm -v db="$PGDATABASE" -v marker="$MARKER" <<'SQL'
-CREATE DATABASE :"db";
-COMMENT ON DATABASE :"db" IS :'marker';
-SQL
+cleanup_more() { rm -f "$FILE" "$NV_FILE" "$NS_FILE"; }
+fresh_database "kept database $PGDATABASE and the COPY files in $LOGDIR/data (KEEP=1); logs in $LOGDIR" \
+               "dropped database $PGDATABASE and the COPY files; logs in $LOGDIR"
 
 # --- schema, data ---------------------------------------------------------------
 read -r HIST_START HIST_END UNTIL < <(q -F ' ' -c "SELECT extract(epoch FROM now() - make_interval(months => $MONTHS)),
@@ -283,12 +258,8 @@ SIZE_ACT=$(q -c "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM 
 SIZE_PLAIN=$(q -c "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FROM pg_partition_tree('bench.plain_activities')")
 
 # --- results ----------------------------------------------------------------------
-PGVER=$(q -c "SELECT split_part(version(), ' (', 1)")
-EXTVER=$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'activity'")
-MEM=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-SETTINGS=$(q -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
-                 WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'wal_level', 'jit')")
+MACHINE=$(machine_description)
+SERVER=$(server_description shared_buffers max_wal_size synchronous_commit wal_level jit)
 N_PARTS=$(q -c "SELECT count(*) FROM activity.partitions() WHERE NOT is_default")
 V=$(best_rate validated); VN=$(best_rate nover); P=$(best_rate plain); L=$(best_rate plpgsql); D=$(best_rate noschema)
 # ratio NUM DEN: rows/s of NUM / rows/s of DEN (best runs)
@@ -301,8 +272,8 @@ echo "## activity validation benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "| | |"
 echo "|---|---|"
-echo "| machine | $(nproc) cores ($(uname -m), $CPU_MODEL), $MEM RAM, $(uname -s) $(uname -r) |"
-echo "| PostgreSQL | $PGVER, activity $EXTVER; server defaults: $SETTINGS |"
+echo "| machine | $MACHINE |"
+echo "| PostgreSQL | $SERVER |"
 echo "| data | $ROWS events of 10 types (one JSON Schema each), $FILE_MB MB COPY text file, in occurred_at order over $MONTHS months; $N_PARTS monthly partitions + DEFAULT, PK (id, occurred_at) and (workspace_id, occurred_at DESC, id DESC) on each; $SIZE_ACT loaded (heap + indexes, activity.activities), $SIZE_PLAIN (baseline) |"
 echo "| method | COPY table (13 columns: all but caused_by; (a') 12, without version) FROM the server-side file, into an emptied table after a CHECKPOINT; $ROUNDS rounds, each running every variant once in rotating order, the best run of each reported (all are listed); seconds: psql \\timing; CPU: user + system time of the backend (/proc/self/stat) during the COPY; WAL: bytes written by the COPY (median); memory: peak growth of the backend's RssAnon during the COPY, sampled every 0.2 s (median) |"
 echo "| agreement | $N_CASES rows ($N_VALID_CASES valid, $((N_CASES - N_VALID_CASES)) breaking one rule each): the extension and the PL/pgSQL trigger accept and refuse the same ones |"
@@ -321,7 +292,7 @@ echo "| (d) | activity.activities, the same events as twin types without schema 
 echo
 echo "| ratio | value | target | met |"
 echo "|---|---:|---:|---|"
-R=$(ratio validated plain); echo "| validated (a) / unvalidated (b), rows/s | $R | >= 0.8 | $(meets "$R" 0.8) |"
+R=$(ratio validated plain); echo "| validated (a) / unvalidated (b), rows/s | $R | >= 0.8 | $(meets "$R" 0.8 ge) |"
 R=$(ratio nover plain); echo "| validated, version filled in (a') / unvalidated (b), rows/s | $R | — | — |"
 R=$(ratio validated plpgsql 1); echo "| validated (a) / PL/pgSQL (c), rows/s (whole COPY; the 20× target applies to the validation alone, below) | $R | — | — |"
 R=$(ratio noschema plain); echo "| check constraint without schemas (d) / unvalidated (b), rows/s | $R | — | — |"

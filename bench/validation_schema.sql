@@ -75,9 +75,12 @@ BEGIN
             recorded_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (id, occurred_at)
         ) PARTITION BY RANGE (occurred_at)$f$, name);
-    EXECUTE format('CREATE INDEX %I ON bench.%I (workspace_id, occurred_at DESC, id DESC)', name || '_feed_idx', name);
+    EXECUTE format('CREATE INDEX %I ON bench.%I (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)', name || '_feed_idx', name);
+    EXECUTE format('CREATE INDEX ON bench.%I (workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL', name);
+    EXECUTE format('CREATE INDEX ON bench.%I (workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL', name);
+    EXECUTE format('CREATE INDEX ON bench.%I (workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL', name);
+    EXECUTE format('CREATE INDEX ON bench.%I (occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz', name);
     EXECUTE format('CREATE TABLE bench.%I PARTITION OF bench.%I DEFAULT', name || '_default', name);
-    EXECUTE format('CREATE INDEX %I ON bench.%I (occurred_at)', name || '_default_occurred_at_idx', name || '_default');
     FOR p IN SELECT * FROM activity.partitions() WHERE NOT is_default LOOP
         EXECUTE format('CREATE TABLE bench.%I PARTITION OF bench.%I FOR VALUES FROM (%L) TO (%L)',
                        name || '_p' || to_char(p.lower AT TIME ZONE 'UTC', 'YYYYMMDD'), name, p.lower, p.upper);
