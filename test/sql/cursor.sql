@@ -4,18 +4,7 @@ SET datestyle = 'ISO, YMD';
 
 -- Errors are shown as "SQLSTATE: message DETAIL: detail" so the output does not
 -- depend on C file names or line numbers.
-CREATE FUNCTION pg_temp.expect_error(sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN st || ': ' || msg || coalesce(' DETAIL: ' || nullif(det, ''), '');
-END;
-$$;
+\i test/sql/include/expect_error.sql
 
 -- An independent implementation of the documented format: 1 byte version,
 -- 1 byte flags, 8 bytes occurred_at (microseconds since 2000-01-01, big

@@ -4,18 +4,7 @@
 SET TIME ZONE 'UTC';
 SET datestyle = 'ISO, YMD';
 
-CREATE FUNCTION pg_temp.expect_error(sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-    RETURN st || ': ' || msg || coalesce(' DETAIL: ' || nullif(det, ''), '');
-END;
-$$;
+\i test/sql/include/expect_error.sql
 
 SELECT name FROM activity.register_type('rec.plain');
 SELECT name FROM activity.register_type('rec.award', recipient => 'required');
