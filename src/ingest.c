@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -913,6 +914,37 @@ activity_record(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("version %d is out of range", PG_GETARG_INT32(A_VERSION)),
 				 errdetail("Schema versions are between 0 and %d.", PG_INT16_MAX)));
+
+	/*
+	 * Complete what can be completed here, so that the row does not need the
+	 * completion trigger (a trigger call and a copy of the row): the type's
+	 * latest version and empty metadata. An unknown type is left to the
+	 * trigger, which refuses it with the same message as for an INSERT.
+	 */
+	if (PG_ARGISNULL(A_VERSION) && !PG_ARGISNULL(A_TYPE))
+	{
+		char		type_buf[NAMEDATALEN * 3];
+		EventType  *et;
+
+		/*
+		 * A version registered by another session since this statement
+		 * began must count, as it does for the INSERT (whose locks bring the
+		 * invalidation in): take it in now, before looking the type up.
+		 */
+		AcceptInvalidationMessages();
+		et = activity_lookup_type(text_to_buf(PG_GETARG_DATUM(A_TYPE), type_buf, sizeof(type_buf)));
+
+		if (et != NULL)
+		{
+			args[A_VERSION + 1] = Int32GetDatum(default_version(et));
+			nulls[A_VERSION + 1] = ' ';
+		}
+	}
+	if (PG_ARGISNULL(A_METADATA))
+	{
+		args[A_METADATA + 1] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		nulls[A_METADATA + 1] = ' ';
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
