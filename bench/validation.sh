@@ -210,10 +210,14 @@ BEGIN
         activity.is_valid(metadata, CASE type %s END))$f$, schemas);
 END;
 $$;
--- without partitions: one heap with the same two indexes, no trigger
+-- without partitions: one heap with the same six indexes, no trigger
 CREATE TABLE bench.flat_plain_activities (LIKE bench.plain_activities INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE bench.flat_plain_activities ADD PRIMARY KEY (id, occurred_at);
-CREATE INDEX ON bench.flat_plain_activities (workspace_id, occurred_at DESC, id DESC);
+CREATE INDEX ON bench.flat_plain_activities (workspace_id, occurred_at DESC, id DESC) INCLUDE (type);
+CREATE INDEX ON bench.flat_plain_activities (workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL;
+CREATE INDEX ON bench.flat_plain_activities (workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL;
+CREATE INDEX ON bench.flat_plain_activities (workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL;
+CREATE INDEX ON bench.flat_plain_activities (occurred_at DESC, id DESC) WHERE occurred_at > '-infinity'::timestamptz;
 SQL
 fi
 
