@@ -371,6 +371,7 @@ typedef struct FeedArgs
 	int			nactor_types;
 	char	  **platforms;
 	int			nplatforms;
+	int			guc_nestlevel;	/* > 0 once force_index_seeks() ran */
 } FeedArgs;
 
 /*
@@ -918,24 +919,13 @@ describe_scan(Oid relid, FeedArgs *fa)
 }
 
 /*
- * Read up to "want" rows of a partition after the position: by a direct
- * index scan, or through the partition's cached plan if it has no index for
- * the shape.
- */
-static void
-read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
-{
-	if (!activity_direct_scans || !scan_partition(relid, fa, outdesc, want, rows, n))
-		fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n);
-}
-
-/*
  * Make the feed plans ordered index seeks. A feed query is a keyset range in
  * index order with a small LIMIT, so an index scan in that order is the plan
  * that reads least, whatever the data; but a generic plan built while a
  * filter looks very selective, or a partition small, may prefer to scan and
  * sort. Plans are built (and rebuilt after ANALYZE) when they are executed,
- * so these settings hold for the whole walk. Returns the GUC nest level to
+ * so these settings hold from the first plan a walk runs to its end (a walk
+ * by direct index scans alone never sets them). Returns the GUC nest level to
  * restore with AtEOXact_GUC().
  */
 static int
@@ -952,6 +942,22 @@ force_index_seeks(void)
 								 GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
 }
+
+/*
+ * Read up to "want" rows of a partition after the position: by a direct
+ * index scan, or through the partition's cached plan if it has no index for
+ * the shape.
+ */
+static void
+read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
+{
+	if (activity_direct_scans && scan_partition(relid, fa, outdesc, want, rows, n))
+		return;
+	if (fa->guc_nestlevel == 0)
+		fa->guc_nestlevel = force_index_seeks();
+	fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n);
+}
+
 
 /*
  * activity.page(workspace_id, after, "limit", subject_type, subject_id,
@@ -978,7 +984,6 @@ activity_page(PG_FUNCTION_ARGS)
 	int			di;
 	int			pi;
 	int			emitted;
-	int			nestlevel;
 	ActivityUserContext saved;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
@@ -1015,7 +1020,6 @@ activity_page(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
-	nestlevel = force_index_seeks();
 
 	if (!fa.empty && OidIsValid(parts->default_relid))
 		read_partition(parts->default_relid, &fa, outdesc, want, drows, &nd);
@@ -1069,7 +1073,8 @@ activity_page(PG_FUNCTION_ARGS)
 		emitted++;
 	}
 
-	AtEOXact_GUC(true, nestlevel);
+	if (fa.guc_nestlevel > 0)
+		AtEOXact_GUC(true, fa.guc_nestlevel);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
@@ -1135,7 +1140,6 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	char	  **plans;
 	int			n = 0;
 	int			i;
-	int			nestlevel;
 	ActivityUserContext saved;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
@@ -1170,19 +1174,23 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	}
 	if (fa.empty)
 		n = 0;
-	nestlevel = force_index_seeks();
 	for (i = 0; i < n; i++)
 	{
 		char	   *text = activity_direct_scans ? describe_scan(relids[i], &fa) : NULL;
 
 		if (text == NULL)
+		{
+			if (fa.guc_nestlevel == 0)
+				fa.guc_nestlevel = force_index_seeks();
 			text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
+		}
 
 		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		plans[i] = pstrdup(text);
 		MemoryContextSwitchTo(old);
 	}
-	AtEOXact_GUC(true, nestlevel);
+	if (fa.guc_nestlevel > 0)
+		AtEOXact_GUC(true, fa.guc_nestlevel);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
