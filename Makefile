@@ -9,6 +9,7 @@ OBJS = \
 	src/formats.o \
 	src/ingest.o \
 	src/jsonschema.o \
+	src/maintenance.o \
 	src/page.o \
 	src/partitions.o \
 	src/registry.o \
@@ -26,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/activity.h src/jsonschema.h
+$(OBJS): src/activity.h src/compat.h src/jsonschema.h
 
 .PHONY: prove
 # pgTAP tests (need a running server and the extension installed)

@@ -1,6 +1,14 @@
 -- activity 0.1 -> 0.2: JSON Schemas for activity metadata
 \echo Use "ALTER EXTENSION activity UPDATE TO '0.2'" to load this file. \quit
 
+-- Every lock this upgrade takes is waited for at most lock_timeout (2s
+-- unless the caller set one): behind a long query the upgrade fails with a
+-- clear error instead of queueing the application behind it, and can simply
+-- be run again. Work that grows with the log is not done here (see the end).
+SELECT set_config('activity_upgrade.lock_timeout', current_setting('lock_timeout'), true);
+SELECT set_config('lock_timeout', CASE current_setting('lock_timeout') WHEN '0' THEN '2s'
+                                       ELSE current_setting('lock_timeout') END, true);
+
 --------------------------------------------------------------------------------
 -- The activity.jsonschema type
 --------------------------------------------------------------------------------
@@ -414,69 +422,6 @@ COMMENT ON FUNCTION activity._check_caused_by() IS
 DROP TRIGGER activities_validate ON activity.activities;
 DROP FUNCTION activity._validate();
 
--- The rows already in the log passed the same rules when they were recorded
--- (by 0.1's trigger): they are trusted, not checked again, so that a rule
--- changed since cannot make the upgrade fail. Adding the constraint still
--- reads the whole log once.
-SELECT set_config('activity.trust_existing_rows', 'on', true);
-ALTER TABLE activity.activities ADD CONSTRAINT activities_valid CHECK (
-    activity._valid_activity(workspace_id, platform, type, version, actor_type,
-                             initiator_id, recipient_id, subject_type, subject_id,
-                             metadata, occurred_at, recorded_at));
-SELECT set_config('activity.trust_existing_rows', 'off', true);
-
--- maintain() moves rows out of the default partition without checking them
--- again (they were checked when they were recorded)
-CREATE OR REPLACE FUNCTION activity._create_partition(lower timestamptz, upper timestamptz)
-RETURNS regclass
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-SET datestyle = 'ISO, YMD'
-SET timezone = 'UTC'
-AS $$
-DECLARE
-    part_name text := 'activities_p' || to_char(lower AT TIME ZONE 'UTC', 'YYYYMMDD');
-    part regclass;
-    moved bigint;
-BEGIN
-    -- Rows of the default partition inside [lower, upper) would make a plain
-    -- CREATE ... PARTITION OF fail: move them first, with the default detached
-    -- (a detached default carries no row triggers, so its rows can be deleted).
-    -- Lock first, so that rows still being inserted (uncommitted) into the
-    -- default partition are committed and seen by the check below.
-    LOCK TABLE ONLY activity.activities IN ACCESS EXCLUSIVE MODE;
-    LOCK TABLE activity_partitions.activities_default IN ACCESS EXCLUSIVE MODE;
-    PERFORM 1 FROM activity_partitions.activities_default
-        WHERE occurred_at >= lower AND occurred_at < upper LIMIT 1;
-    IF FOUND THEN
-        ALTER TABLE activity.activities DETACH PARTITION activity_partitions.activities_default;
-        EXECUTE format('CREATE TABLE activity_partitions.%I (LIKE activity.activities INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                       part_name);
-        -- the rows were validated when they were recorded: they move as they are
-        PERFORM set_config('activity.trust_existing_rows', 'on', true);
-        EXECUTE format('INSERT INTO activity_partitions.%I SELECT * FROM activity_partitions.activities_default'
-                       ' WHERE occurred_at >= $1 AND occurred_at < $2', part_name)
-            USING lower, upper;
-        PERFORM set_config('activity.trust_existing_rows', 'off', true);
-        GET DIAGNOSTICS moved = ROW_COUNT;
-        DELETE FROM activity_partitions.activities_default
-            WHERE occurred_at >= lower AND occurred_at < upper;
-        part := format('activity_partitions.%I', part_name)::regclass;
-        PERFORM activity._index_partition(part);
-        EXECUTE format('ALTER TABLE activity.activities ATTACH PARTITION %s'
-                       ' FOR VALUES FROM (%L) TO (%L)', part, lower, upper);
-        ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.activities_default DEFAULT;
-        RAISE DEBUG 'activity: moved % rows from the default partition into %', moved, part_name;
-    ELSE
-        EXECUTE format('CREATE TABLE activity_partitions.%I PARTITION OF activity.activities'
-                       ' FOR VALUES FROM (%L) TO (%L)', part_name, lower, upper);
-        part := format('activity_partitions.%I', part_name)::regclass;
-        PERFORM activity._index_partition(part);
-    END IF;
-    RETURN part;
-END;
-$$;
-
 CREATE TRIGGER activities_complete
     BEFORE INSERT ON activity.activities
     FOR EACH ROW
@@ -488,6 +433,21 @@ CREATE TRIGGER activities_caused_by
     FOR EACH ROW
     WHEN (NEW.caused_by IS NOT NULL)
     EXECUTE FUNCTION activity._check_caused_by();
+
+-- Rows are judged when they are written, not again when they are restored:
+-- the rules may have changed since. A statement trigger on the log (not
+-- cloned to partitions) marks transactions that write through the log; in
+-- the others, rows written straight into a partition by the owner's own
+-- session (pg_restore) are stored as they are (README: Backup and restore).
+CREATE FUNCTION activity._through_log()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'activity_through_log'
+LANGUAGE C;
+COMMENT ON FUNCTION activity._through_log() IS
+    'Internal: BEFORE INSERT statement trigger marking a transaction that writes through activity.activities';
+CREATE TRIGGER activities_through_log
+    BEFORE INSERT ON activity.activities
+    FOR EACH STATEMENT EXECUTE FUNCTION activity._through_log();
 
 --------------------------------------------------------------------------------
 -- The read side for BI tools, DBAs and seed 002's API
@@ -625,66 +585,7 @@ COMMENT ON FUNCTION activity.issue_activity(text, text, int, int) IS
 --------------------------------------------------------------------------------
 -- Every feed an index seek: page() with filters, and the indexes it seeks
 --------------------------------------------------------------------------------
--- Per partition, next to the workspace feed index: the entity, actor and
--- recipient feeds of a workspace (partial: only rows that have one) and the
--- all-workspaces listing by time. (page() with a workspace of 390 rows in 36
--- partitions of 780,000: 16 ms when its generic plans could pick a plain time
--- index and filter on the workspace, 0.2 ms on the feed index.)
-CREATE FUNCTION activity._index_partition_feeds(part regclass)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
-BEGIN
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, subject_type, subject_id, occurred_at DESC, id DESC)'
-                   ' WHERE subject_id IS NOT NULL', name || '_subject_idx', part);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, initiator_id, occurred_at DESC, id DESC)'
-                   ' WHERE initiator_id IS NOT NULL', name || '_initiator_idx', part);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (workspace_id, recipient_id, occurred_at DESC, id DESC)'
-                   ' WHERE recipient_id IS NOT NULL', name || '_recipient_idx', part);
-    -- partial on a condition every row meets (occurred_at is finite), so that
-    -- only queries that name it, page()'s all-workspaces listing, use it: the
-    -- planner would otherwise take it for a sparse workspace's feed too
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (occurred_at DESC, id DESC)'
-                   ' WHERE occurred_at > ''-infinity''::timestamptz', name || '_time_idx', part);
-END;
-$$;
-COMMENT ON FUNCTION activity._index_partition_feeds(regclass) IS
-    'Internal: creates the entity, actor, recipient and time indexes of a partition';
-
-CREATE OR REPLACE FUNCTION activity._index_partition(part regclass)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = part);
-BEGIN
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)', part, name || '_pkey');
-    EXECUTE format('CREATE INDEX %I ON %s (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)', name || '_feed_idx', part);
-    PERFORM activity._index_partition_feeds(part);
-    EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
-                   ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
-END;
-$$;
-
--- the partitions that exist already; their workspace feed index gains the
--- type, so that counts() reads the index alone (index-only scans)
-SELECT activity._index_partition_feeds(p.partition) FROM activity.partitions() p;
-DO $$
-DECLARE
-    p record;
-    name text;
-BEGIN
-    FOR p IN SELECT pp.partition, c.relname FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition LOOP
-        name := p.relname || '_feed_idx';
-        EXECUTE format('DROP INDEX IF EXISTS activity_partitions.%I', name);
-        EXECUTE format('CREATE INDEX %I ON %s (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)', name, p.partition);
-    END LOOP;
-END;
-$$;
+-- (the indexes each feed seeks are defined with the partitions, at the end)
 
 DROP FUNCTION activity.page(text, activity.cursor, int);
 CREATE FUNCTION activity.page(
@@ -745,9 +646,6 @@ AS 'MODULE_PATHNAME', 'activity_page_plans'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
     'How page() reads each partition it may read for the same arguments: its direct index scan, or the plan it runs instead';
-
--- the default partition's time index replaces its occurred_at index
-DROP INDEX activity_partitions.activities_default_occurred_at_idx;
 
 --------------------------------------------------------------------------------
 -- Dashboards: event counts per time bucket
@@ -820,3 +718,417 @@ LANGUAGE sql STABLE
 AS $$ SELECT * FROM activity._counts($1, $2, $3, $4, $5) $$;
 COMMENT ON FUNCTION activity.counts(text, timestamptz, timestamptz, interval, text) IS
     'Event counts per time bucket (UTC) and type or universal type, for a workspace (NULL: all) and a window [since, until)';
+
+--------------------------------------------------------------------------------
+-- Partitions: each one carries its validation constraint and feed indexes
+--------------------------------------------------------------------------------
+-- The validation constraint activities_valid is on each partition, NOT
+-- VALID, rather than on activity.activities: NOT VALID still checks every
+-- row written, but never the rows already there. So adding it to a
+-- partition is instant (the upgrade from 0.1 does not read the log), and
+-- pg_dump restores it after the partition's rows (rows are judged when they
+-- are written, not re-judged by a restore against today's rules).
+
+-- The indexes of a partition, each feed one index seek (page(), counts()).
+-- Per partition, next to the workspace feed index: the entity, actor and
+-- recipient feeds of a workspace (partial: only rows that have one) and the
+-- all-workspaces listing by time, partial on a condition every row meets so
+-- that only queries that name it use it (the planner took a plain time index
+-- for a sparse workspace's feed: 16 ms instead of 0.2 ms on the feed index).
+CREATE FUNCTION activity._index_definitions(part regclass)
+RETURNS TABLE (name text, definition text)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.relname || d.suffix,
+           format('CREATE INDEX%%s %s ON %s %s', quote_ident(c.relname || d.suffix), part, d.body)
+    FROM pg_class c,
+         (VALUES ('_feed_idx', '(workspace_id, occurred_at DESC, id DESC) INCLUDE (type)'),
+                 ('_subject_idx', '(workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL'),
+                 ('_initiator_idx', '(workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL'),
+                 ('_recipient_idx', '(workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL'),
+                 ('_time_idx', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'))
+         AS d(suffix, body)
+    WHERE c.oid = part
+$$;
+COMMENT ON FUNCTION activity._index_definitions(regclass) IS
+    'Internal: name and CREATE INDEX statement (with a %s for options such as CONCURRENTLY) of each feed index of a partition';
+
+CREATE FUNCTION activity._add_validation(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT activities_valid CHECK ('
+                   'activity._valid_activity(workspace_id, platform, type, version, actor_type, '
+                   'initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) '
+                   'NOT VALID', part);
+END;
+$$;
+COMMENT ON FUNCTION activity._add_validation(regclass) IS
+    'Internal: adds the validation constraint activities_valid to a partition (NOT VALID: rows already there are not judged again)';
+
+-- Primary key, feed indexes and TRUNCATE guard of a table about to become a
+-- partition (TRUNCATE triggers are not inherited).
+CREATE OR REPLACE FUNCTION activity._index_partition(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d record;
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)', part,
+                   (SELECT c.relname FROM pg_class c WHERE c.oid = part) || '_pkey');
+    FOR d IN SELECT * FROM activity._index_definitions(part) LOOP
+        EXECUTE format(d.definition, '');
+    END LOOP;
+    EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
+                   ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
+END;
+$$;
+COMMENT ON FUNCTION activity._index_partition(regclass) IS
+    'Internal: creates the primary key, feed indexes and TRUNCATE guard of a new partition';
+
+CREATE FUNCTION activity.pending_indexes()
+RETURNS TABLE (partition regclass, index text, statement text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.partition, d.name, format(d.definition, ' CONCURRENTLY IF NOT EXISTS')
+    FROM activity.partitions() p
+    CROSS JOIN LATERAL activity._index_definitions(p.partition) d
+    WHERE NOT EXISTS (SELECT 1 FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
+                      WHERE i.relname = d.name AND i.relnamespace = 'activity_partitions'::regnamespace
+                        AND x.indrelid = p.partition AND x.indisvalid)
+    UNION ALL
+    -- an index an interrupted CREATE INDEX CONCURRENTLY left invalid goes first
+    SELECT p.partition, i.relname, format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', i.relname)
+    FROM activity.partitions() p
+    JOIN pg_index x ON x.indrelid = p.partition AND NOT x.indisvalid
+    JOIN pg_class i ON i.oid = x.indexrelid
+    ORDER BY 1, 3 DESC
+$$;
+COMMENT ON FUNCTION activity.pending_indexes() IS
+    'Feed indexes that partitions still lack (after an upgrade), as statements to run outside a transaction: SELECT statement FROM activity.pending_indexes() \gexec';
+
+--------------------------------------------------------------------------------
+-- Maintenance that never stalls the application
+--------------------------------------------------------------------------------
+-- Every step takes the weakest lock PostgreSQL allows and waits for it at
+-- most activity.lock_timeout; a step whose lock is not granted is skipped,
+-- reported, and done by a later run. A new partition is built as a plain
+-- table (rows moved in from the default partition under ROW EXCLUSIVE
+-- locks, indexes built where nobody waits for them), then attached, which
+-- holds SHARE on the log (reads go on, inserts wait) and ACCESS EXCLUSIVE on
+-- the default partition for as long as it takes to move rows that arrived
+-- meanwhile and to check that none is left: milliseconds while the default
+-- partition holds only outliers.
+CREATE FUNCTION activity._lock_timeout()
+RETURNS text
+AS 'MODULE_PATHNAME', 'activity_lock_timeout_setting'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity._lock_timeout() IS
+    'Internal: activity.lock_timeout as a value for lock_timeout';
+
+CREATE FUNCTION activity._move_rows(target regclass, lower timestamptz, upper timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'activity_move_rows'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._move_rows(regclass, timestamptz, timestamptz) IS
+    'Internal: moves the rows of the default partition in [lower, upper) into a table about to become their partition';
+
+CREATE FUNCTION activity._expire_default(before timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'activity_expire_default'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._expire_default(timestamptz) IS
+    'Internal: deletes the rows of the default partition that occurred before a time (retention)';
+
+REVOKE ALL ON FUNCTION activity._move_rows(regclass, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION activity._expire_default(timestamptz) FROM PUBLIC;
+
+DROP FUNCTION activity.maintain();
+DROP FUNCTION activity.create_partitions(timestamptz, timestamptz);
+DROP FUNCTION activity._create_partition(timestamptz, timestamptz);
+
+-- Create partition [lower, upper): a plain table first, rows of the default
+-- partition moved in, indexed, then attached. Raises lock_not_available
+-- when a lock is not granted within activity.lock_timeout (the caller's
+-- subtransaction then undoes it all).
+CREATE FUNCTION activity._create_partition(lower timestamptz, upper timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    part_name text := 'activities_p' || to_char(lower AT TIME ZONE 'UTC', 'YYYYMMDD');
+    part regclass;
+    moved bigint;
+    caller_timeout text := current_setting('lock_timeout');
+BEGIN
+    EXECUTE format('CREATE TABLE activity_partitions.%I (LIKE activity.activities INCLUDING DEFAULTS)', part_name);
+    part := format('activity_partitions.%I', part_name)::regclass;
+    -- the rows waiting for it, moved without blocking anyone
+    moved := activity._move_rows(part, lower, upper);
+    PERFORM activity._index_partition(part);
+    -- the bounds as a constraint, so that ATTACH need not read the table
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)',
+                   part, part_name || '_bounds', lower, upper);
+
+    -- The one step that waits for others, never longer than
+    -- activity.lock_timeout. SHARE on the log lets reads go on but waits for
+    -- inserts under way: one that routed a row of [lower, upper) to the
+    -- default partition before the attach would fail after it.
+    PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+    LOCK TABLE ONLY activity.activities IN SHARE MODE;
+    LOCK TABLE activity_partitions.activities_default IN ACCESS EXCLUSIVE MODE;
+    PERFORM set_config('lock_timeout', caller_timeout, true);
+    -- rows that reached the default partition meanwhile (inserts into it
+    -- now wait, for as long as the attach takes)
+    moved := moved + activity._move_rows(part, lower, upper);
+    PERFORM activity._add_validation(part);
+    EXECUTE format('ALTER TABLE activity.activities ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)',
+                   part, lower, upper);
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', part, part_name || '_bounds');
+    RETURN moved;
+END;
+$$;
+COMMENT ON FUNCTION activity._create_partition(timestamptz, timestamptz) IS
+    'Internal: creates one range partition, moving into it the rows of the default partition it covers; returns how many';
+
+-- Create the missing partitions of [since, until) (aligned on the partition
+-- interval, clipped to partitions that exist), each in its own
+-- subtransaction, so that one whose lock is not granted is reported as
+-- skipped and the others are still made. "only_needed": only ranges that
+-- rows of the default partition need.
+CREATE FUNCTION activity._create_partitions(since timestamptz, until timestamptz, only_needed boolean)
+RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    step interval := (activity._settings()).partition_interval;
+    c timestamptz := activity.partition_start(since);
+    hi timestamptz;
+    covering timestamptz;
+    moved bigint;
+BEGIN
+    WHILE c < until LOOP
+        -- already covered: skip to the end of the partition holding c
+        SELECT p.upper INTO covering FROM activity.partitions() p
+         WHERE NOT p.is_default AND coalesce(p.lower, '-infinity') <= c
+           AND coalesce(p.upper, 'infinity') > c;
+        IF FOUND THEN
+            c := coalesce(covering, 'infinity');
+            CONTINUE;
+        END IF;
+        -- the next aligned boundary, or the next existing partition if sooner
+        hi := (activity.partition_start(c) AT TIME ZONE 'UTC' + step) AT TIME ZONE 'UTC';
+        hi := least(hi, (SELECT min(p.lower) FROM activity.partitions() p
+                         WHERE NOT p.is_default AND p.lower > c));
+        IF only_needed AND NOT EXISTS (SELECT 1 FROM activity_partitions.activities_default d
+                                       WHERE d.occurred_at >= c AND d.occurred_at < hi) THEN
+            c := hi;
+            CONTINUE;
+        END IF;
+        BEGIN
+            moved := activity._create_partition(c, hi);
+            action := 'created'; detail := NULL;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            moved := NULL;
+            action := 'skipped';
+            detail := format('%s (activity.lock_timeout is %s); a later run creates it', SQLERRM, activity._lock_timeout());
+        END;
+        partition := format('activity_partitions.%I', 'activities_p' || to_char(c AT TIME ZONE 'UTC', 'YYYYMMDD'));
+        lower := c; upper := hi; "rows" := moved;
+        RETURN NEXT;
+        c := hi;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity._create_partitions(timestamptz, timestamptz, boolean) IS
+    'Internal: creates the missing partitions of a range, each in a subtransaction, reporting those skipped for a lock';
+
+CREATE FUNCTION activity.create_partitions(since timestamptz, until timestamptz)
+RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    step interval := (activity._settings()).partition_interval;
+    c timestamptz;
+    n int := 0;
+BEGIN
+    IF since IS NULL OR until IS NULL THEN
+        RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF NOT isfinite(since) OR NOT isfinite(until) THEN
+        RAISE EXCEPTION 'since and until must be finite timestamps' USING ERRCODE = '22023';
+    END IF;
+    IF since >= until THEN
+        RAISE EXCEPTION 'since (%) must be earlier than until (%)', since, until USING ERRCODE = '22023';
+    END IF;
+    -- refuse a runaway range before creating anything
+    c := activity.partition_start(since);
+    WHILE c < until LOOP
+        n := n + 1;
+        IF n > 1000 THEN
+            RAISE EXCEPTION 'too many partitions requested'
+                USING ERRCODE = '54000',
+                      DETAIL = format('[%s, %s) spans more than 1000 partitions of %s.', since, until, step);
+        END IF;
+        c := (c AT TIME ZONE 'UTC' + step) AT TIME ZONE 'UTC';
+    END LOOP;
+    -- one maintenance at a time; ingestion goes on meanwhile
+    IF NOT pg_try_advisory_xact_lock('activity.activities'::regclass::oid::bigint) THEN
+        RAISE EXCEPTION 'another activity.maintain() or activity.create_partitions() is running'
+            USING ERRCODE = '55P03', HINT = 'Run it again when that one has finished.';
+    END IF;
+    RETURN QUERY SELECT * FROM activity._create_partitions(since, until, false);
+END;
+$$;
+COMMENT ON FUNCTION activity.create_partitions(timestamptz, timestamptz) IS
+    'Creates the missing partitions covering [since, until), e.g. before a backfill, moving in rows waiting in the default partition; reports each partition created or skipped';
+
+CREATE FUNCTION activity.maintain()
+RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    cfg activity.settings := activity._settings();
+    caller_timeout text := current_setting('lock_timeout');
+    current_start timestamptz := activity.partition_start(now());
+    horizon timestamptz := current_start;
+    recent timestamptz := current_start;
+    expired_before timestamptz;
+    p record;
+    n bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock('activity.activities'::regclass::oid::bigint) THEN
+        action := 'skipped';
+        detail := 'another activity.maintain() or activity.create_partitions() is running';
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. cfg.premake + 1 LOOP
+        horizon := (horizon AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC';
+    END LOOP;
+    FOR i IN 1 .. cfg.premake LOOP
+        recent := (recent AT TIME ZONE 'UTC' - cfg.partition_interval) AT TIME ZONE 'UTC';
+    END LOOP;
+    IF cfg.retention IS NOT NULL THEN
+        expired_before := now() - cfg.retention;
+    END IF;
+
+    -- Partitions for the current interval and "premake" ahead; and for
+    -- recent rows (at most "premake" intervals old) waiting in the default
+    -- partition. Older and later outliers stay in the default partition, so
+    -- a stray date never creates decades of partitions, and no range gets an
+    -- empty partition that no row needs.
+    RETURN QUERY SELECT * FROM activity._create_partitions(current_start, horizon, false);
+    RETURN QUERY SELECT * FROM activity._create_partitions(greatest(recent, coalesce(activity.partition_start(expired_before), recent)),
+                                                           current_start, true);
+
+    -- a partition attached by hand without the validation constraint
+    FOR p IN SELECT pp.partition FROM activity.partitions() pp
+              WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k
+                                WHERE k.conrelid = pp.partition AND k.conname = 'activities_valid' AND k.contype = 'c')
+    LOOP
+        BEGIN
+            PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+            PERFORM activity._add_validation(p.partition);
+            PERFORM set_config('lock_timeout', caller_timeout, true);
+            action := 'validation added'; detail := NULL;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            action := 'skipped'; detail := format('adding its validation constraint: %s', SQLERRM);
+        END;
+        partition := p.partition::text; lower := NULL; upper := NULL; "rows" := NULL;
+        RETURN NEXT;
+    END LOOP;
+
+    IF expired_before IS NOT NULL THEN
+        -- Retention: whole partitions leave (dropping one needs ACCESS
+        -- EXCLUSIVE on the log, for a moment, if granted in time) ...
+        FOR p IN SELECT pp.partition, pp.lower, pp.upper, c.reltuples
+                 FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition
+                 WHERE NOT pp.is_default AND pp.upper <= expired_before
+        LOOP
+            partition := p.partition::text; lower := p.lower; upper := p.upper;
+            BEGIN
+                PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+                EXECUTE format('DROP TABLE %s', p.partition);
+                PERFORM set_config('lock_timeout', caller_timeout, true);
+                action := 'dropped'; "rows" := NULL;
+                detail := CASE WHEN p.reltuples >= 0 THEN format('about %s rows', p.reltuples::bigint) END;
+            EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                action := 'skipped'; "rows" := NULL;
+                detail := format('%s (activity.lock_timeout is %s); a later run drops it', SQLERRM, activity._lock_timeout());
+            END;
+            RETURN NEXT;
+        END LOOP;
+        -- ... and so do the default partition's outliers older than that,
+        -- deleted under ROW EXCLUSIVE locks
+        n := activity._expire_default(expired_before);
+        IF n > 0 THEN
+            action := 'expired'; partition := 'activity_partitions.activities_default';
+            lower := NULL; upper := expired_before; "rows" := n; detail := NULL;
+            RETURN NEXT;
+        END IF;
+    END IF;
+
+    -- indexes an upgrade left to build online
+    SELECT count(*) INTO n FROM activity.pending_indexes();
+    IF n > 0 THEN
+        action := 'pending'; partition := NULL; lower := NULL; upper := NULL; "rows" := n;
+        detail := 'indexes to build online: SELECT statement FROM activity.pending_indexes() \gexec';
+        RETURN NEXT;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION activity.maintain() IS
+    'Creates partitions ahead of time and for recent rows waiting in the default partition, and applies retention, never waiting longer than activity.lock_timeout for a lock; reports each step';
+
+--------------------------------------------------------------------------------
+-- The partitions of a 0.1 log
+--------------------------------------------------------------------------------
+-- Nothing here reads the log: its rows were checked when written (the
+-- constraints are NOT VALID), and the feed indexes of partitions with rows
+-- are built online afterwards (activity.pending_indexes(); page() reads a
+-- partition without them through a plan meanwhile).
+DO $$
+DECLARE
+    p record;
+    d record;
+    n bigint;
+BEGIN
+    FOR p IN SELECT pp.partition, c.relname FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition LOOP
+        PERFORM activity._add_validation(p.partition);
+        -- partitions made ahead of time (empty) and small ones are indexed now
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 10001) x', p.partition) INTO n;
+        IF n <= 10000 THEN
+            -- 0.1's workspace feed index lacks the type that counts() reads
+            EXECUTE format('DROP INDEX IF EXISTS activity_partitions.%I', p.relname || '_feed_idx');
+            FOR d IN SELECT * FROM activity._index_definitions(p.partition) LOOP
+                EXECUTE format(d.definition, ' IF NOT EXISTS');
+            END LOOP;
+        END IF;
+    END LOOP;
+    -- the default partition's time index replaces 0.1's occurred_at index
+    IF to_regclass('activity_partitions.activities_default_time_idx') IS NOT NULL THEN
+        DROP INDEX IF EXISTS activity_partitions.activities_default_occurred_at_idx;
+    END IF;
+END;
+$$;
+
+SELECT set_config('lock_timeout', current_setting('activity_upgrade.lock_timeout'), true);

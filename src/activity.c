@@ -8,12 +8,14 @@
 #include "utils/guc.h"
 
 #include "activity.h"
+#include "compat.h"
 
 PG_MODULE_MAGIC;
 
 int			activity_max_metadata_bytes = 256 * 1024;
 int			activity_max_metadata_depth = 32;
-bool		activity_trust_existing_rows = false;
+bool		activity_restoring = false;
+int			activity_lock_timeout = 500;
 bool		activity_direct_scans = true;
 
 void		_PG_init(void);
@@ -50,19 +52,26 @@ _PG_init(void)
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomBoolVariable("activity.trust_existing_rows",
-							 "Lets the validation constraint accept rows already in the log without checking them again.",
-							 "Set by activity.maintain() while it moves rows between partitions, and by the "
-							 "upgrade to 0.2 while it adds the constraint; it has effect only for the owner "
-							 "of activity.activities.",
-							 &activity_trust_existing_rows,
+	DefineCustomIntVariable("activity.lock_timeout",
+							"Longest wait of activity.maintain() for each lock it takes.",
+							"A step whose lock is not granted in time is skipped and done by a later run, "
+							"so that inserts and pages never queue behind maintenance for longer.",
+							&activity_lock_timeout,
+							500, 1, 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("activity.restoring",
+							 "Stores the rows this session writes into the log as they are, as a restore does.",
+							 "For pg_restore --data-only of a dump made with --load-via-partition-root: "
+							 "rows were validated when they were first written. Has effect only in a session "
+							 "of the owner of activity.activities, outside SECURITY DEFINER functions.",
+							 &activity_restoring,
 							 false,
-							 PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 
-#if PG_VERSION_NUM >= 150000
-	MarkGUCPrefixReserved("activity");
-#else
-	EmitWarningsOnPlaceholders("activity");
-#endif
+	activity_ingest_init();
+
+	activity_reserve_guc_prefix("activity");
 }

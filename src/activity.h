@@ -24,8 +24,15 @@
 /* GUCs (activity.c) */
 extern int	activity_max_metadata_bytes;
 extern int	activity_max_metadata_depth;
-extern bool activity_trust_existing_rows;
+extern bool activity_restoring;
+extern int	activity_lock_timeout;
 extern bool activity_direct_scans;
+
+/* ingest.c */
+extern void activity_ingest_init(void);
+
+/* maintenance.c */
+extern bool activity_maintenance_delete(Relation rel);
 
 /* uuidv7.c */
 extern void activity_uuidv7_generate(pg_uuid_t *uuid);
@@ -99,11 +106,12 @@ typedef struct ActivityPartitionList
 
 extern ActivityPartitionList *activity_partition_list(Relation parent);
 extern ActivityPartition *activity_partition_for(ActivityPartitionList *list, TimestampTz ts);
+extern void activity_check_partitions_validated(Relation parent);
 
 /* the queries run on single partitions, each cached as one plan per partition */
 typedef enum PartPlanKind
 {
-	PART_PLAN_FIND_ID			/* the workspace of an activity, by id */
+	PART_PLAN_FIND_ID			/* an activity, by id and workspace */
 } PartPlanKind;
 
 /*

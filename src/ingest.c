@@ -3,11 +3,18 @@
  *		The one validation point of every ingestion path, activity.record(),
  *		and the append-only guard.
  *
- * activity_validate() is a BEFORE INSERT row trigger on activity.activities
- * (cloned to every partition), so record(), INSERT, INSERT ... SELECT and COPY
- * are all checked by the same code. It completes the row (id, version,
- * recorded_at, metadata) and refuses it with a specific SQLSTATE and a message
- * naming the field when a rule is broken; a refused row is never written.
+ * Every partition carries the CHECK constraint activities_valid, calling
+ * activity_valid_activity(), so record(), INSERT, INSERT ... SELECT and COPY
+ * are all checked by the same code; it refuses a row with a specific SQLSTATE
+ * and a message naming the field when a rule is broken, and a refused row is
+ * never written. activity_complete() fills in what an omitted column means.
+ *
+ * Rows are judged when they are written, not again when they are restored or
+ * moved (the rules may have changed since). Who may store rows as they are:
+ * the owner of the log, in its own session (not through a SECURITY DEFINER
+ * function another role calls), writing straight into a partition, as
+ * pg_restore and maintain() do, never through activity.activities; or with
+ * activity.restoring on, for a restore that loads through the log.
  */
 #include "postgres.h"
 
@@ -15,6 +22,7 @@
 #include "access/table.h"
 #include "access/detoast.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -26,6 +34,7 @@
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -38,6 +47,7 @@ PG_FUNCTION_INFO_V1(activity_complete);
 PG_FUNCTION_INFO_V1(activity_check_caused_by);
 PG_FUNCTION_INFO_V1(activity_append_only);
 PG_FUNCTION_INFO_V1(activity_record);
+PG_FUNCTION_INFO_V1(activity_through_log);
 
 /* Longest identifier (workspace, initiator, ...) an activity may carry */
 #define MAX_ID_BYTES	1024
@@ -73,6 +83,93 @@ static Oid	attnums_relid = InvalidOid;
 static int	attnums[NUM_COLS];
 
 static SPIPlanPtr record_plan = NULL;
+
+/*
+ * Whether a statement of the current transaction has written through
+ * activity.activities (its BEFORE INSERT statement trigger sets it). Rows of
+ * such a transaction are always validated.
+ */
+static bool wrote_through_log = false;
+
+/* whether (trust_outer, trust_current) may store rows as they are */
+static Oid	trust_outer = InvalidOid;
+static Oid	trust_current = InvalidOid;
+static bool trust_result = false;
+
+static void
+ingest_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			wrote_through_log = false;
+			trust_outer = InvalidOid;
+			trust_current = InvalidOid;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Called from _PG_init: forget per-transaction state at transaction end.
+ */
+void
+activity_ingest_init(void)
+{
+	RegisterXactCallback(ingest_xact_callback, NULL);
+}
+
+/*
+ * Does role have the privileges of the owner of activity.activities?
+ */
+static bool
+role_owns_log(Oid role)
+{
+	Oid			relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return has_privs_of_role(role, owner);
+}
+
+/*
+ * May the row being written be stored as it is, without checking it again?
+ * Only in the owner's own session: the role that logged in (or SET ROLE) and
+ * the current role both have the owner's privileges, and no SECURITY DEFINER
+ * function or restricted operation is running, so that a function the owner
+ * wrote for other roles cannot be used to skip validation. And only for rows
+ * written straight into a partition (a restore, a move), unless
+ * activity.restoring is on.
+ */
+static bool
+row_taken_as_written(void)
+{
+	Oid			outer;
+	Oid			current;
+
+	if (wrote_through_log && !activity_restoring)
+		return false;
+	if (InLocalUserIdChange() || InSecurityRestrictedOperation())
+		return false;
+	outer = GetOuterUserId();
+	current = GetUserId();
+	if (outer != trust_outer || current != trust_current)
+	{
+		trust_result = role_owns_log(outer) && (current == outer || role_owns_log(current));
+		trust_outer = outer;
+		trust_current = current;
+	}
+	return trust_result;
+}
 
 /*
  * Find our columns in rel's tuple descriptor; partitions attached from
@@ -268,35 +365,30 @@ check_metadata(Datum d)
 }
 
 /*
- * Look for activity id in one partition: 1 if it is there and belongs to
- * workspace, -1 if it is there and belongs to another, 0 if it is not there.
+ * Is activity id, of that workspace, in partition relid?
  */
-static int
-find_in_partition(Oid relid, Datum id, text *workspace)
+static bool
+find_in_partition(Oid relid, Datum id, Datum workspace)
 {
+	Datum		args[2] = {id, workspace};
 	int			ret;
-	int			result = 0;
+	bool		found;
 
-	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), &id, NULL, false, 1);
+	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-		text	   *ws = DatumGetTextPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-		result = (VARSIZE_ANY_EXHDR(ws) == VARSIZE_ANY_EXHDR(workspace) &&
-				  memcmp(VARDATA_ANY(ws), VARDATA_ANY(workspace), VARSIZE_ANY_EXHDR(ws)) == 0) ? 1 : -1;
-	}
+	found = SPI_processed > 0;
 	SPI_freetuptable(SPI_tuptable);
-	return result;
+	return found;
 }
 
 /*
- * caused_by must name an activity of the same workspace. The id's UUIDv7
- * time says when the cause was recorded, which for live events is when it
- * occurred: its partition is probed first, then the default partition, then
- * the others newest first, each with one primary-key seek.
+ * caused_by must name an activity of the same workspace: the cause is
+ * looked up by id within the workspace, so that another workspace's activity
+ * never stands in for it nor hides it. The id's UUIDv7 time says when the
+ * cause was recorded, which for live events is when it occurred: its
+ * partition is probed first, then the default partition, then the others
+ * newest first, each with one primary-key seek.
  */
 static void
 check_caused_by(Datum caused_by, Datum workspace)
@@ -306,7 +398,7 @@ check_caused_by(Datum caused_by, Datum workspace)
 	ActivityPartitionList *parts;
 	ActivityPartition *guess = NULL;
 	TimestampTz ts;
-	int			found = 0;
+	bool		found = false;
 	int			i;
 
 	ActivityUserContext saved;
@@ -321,19 +413,20 @@ check_caused_by(Datum caused_by, Datum workspace)
 	if (activity_uuidv7_timestamp(DatumGetUUIDP(caused_by), &ts))
 		guess = activity_partition_for(parts, ts);
 	if (guess)
-		found = find_in_partition(guess->relid, caused_by, ws);
-	if (found == 0 && OidIsValid(parts->default_relid))
-		found = find_in_partition(parts->default_relid, caused_by, ws);
-	for (i = parts->nparts - 1; i >= 0 && found == 0; i--)
+		found = find_in_partition(guess->relid, caused_by, workspace);
+	if (!found && OidIsValid(parts->default_relid))
+		found = find_in_partition(parts->default_relid, caused_by, workspace);
+	for (i = parts->nparts - 1; i >= 0 && !found; i--)
 	{
+		CHECK_FOR_INTERRUPTS();
 		if (&parts->parts[i] != guess)
-			found = find_in_partition(parts->parts[i].relid, caused_by, ws);
+			found = find_in_partition(parts->parts[i].relid, caused_by, workspace);
 	}
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
-	if (found != 1)
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("caused_by %s is not an activity of workspace \"%s\"",
@@ -398,18 +491,24 @@ default_version(EventType *et)
 }
 
 /*
- * An explicit version must be registered, and not retired before the
- * activity was recorded (a restored activity keeps its old version).
+ * An explicit version must be registered and not retired; version 0 means
+ * "no schema", for types that have none. (Rows restored or moved keep their
+ * version without being judged again: see row_taken_as_written().)
  */
 static int
-check_version(EventType *et, int version, TimestampTz recorded_at)
+check_version(EventType *et, int version)
 {
 	SchemaVersion *sv;
 
-	/* version 0: recorded while the type had no schema (kept by a restore) */
-	if (version == 0 &&
-		(et->nversions == 0 || et->versions[0].schema == NULL || recorded_at < et->versions[0].created_at))
+	if (version == 0 && et->latest_version == 0)
 		return 0;
+	if (version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("activity type \"%s\" has a schema: version 0 is not allowed", et->name),
+				 errdetail("Version 0 is for types without a schema; the latest version of type \"%s\" is %d.",
+						   et->name, et->latest_version),
+				 errhint("Omit the version to record the latest one.")));
 	if (version < 1 || version > et->nversions || et->versions[version - 1].schema == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -418,7 +517,7 @@ check_version(EventType *et, int version, TimestampTz recorded_at)
 				 errdetail("No schema is registered for type \"%s\"; its activities have version 0.", et->name) :
 				 errdetail("The latest version of type \"%s\" is %d.", et->name, et->latest_version)));
 	sv = &et->versions[version - 1];
-	if (sv->retired && recorded_at >= sv->retired_at)
+	if (sv->retired)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("schema version %d of activity type \"%s\" is retired", version, et->name),
@@ -480,7 +579,6 @@ validate_row(const Datum *values, const bool *nulls)
 	int			actor_bit;
 	EventType  *et;
 	TimestampTz occurred_at;
-	TimestampTz recorded_at;
 	int			version;
 	int			c;
 
@@ -574,9 +672,8 @@ validate_row(const Datum *values, const bool *nulls)
 
 	/* which version, and what */
 	check_not_null(nulls[COL_RECORDED_AT], "recorded_at");
-	recorded_at = DatumGetTimestampTz(values[COL_RECORDED_AT]);
 	check_not_null(nulls[COL_VERSION], "version");
-	version = check_version(et, DatumGetInt16(values[COL_VERSION]), recorded_at);
+	version = check_version(et, DatumGetInt16(values[COL_VERSION]));
 	check_not_null(nulls[COL_METADATA], "metadata");
 	check_metadata(values[COL_METADATA]);
 	if (version > 0)
@@ -681,21 +778,6 @@ completed_tuple(TriggerData *trigdata, TupleTableSlot *slot,
 	return heap_form_tuple(desc, all_values, all_nulls);
 }
 
-/*
- * Does the current user own activity.activities (or is a superuser)?
- */
-static bool
-owns_activities(void)
-{
-	Oid			relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
-
-#if PG_VERSION_NUM >= 160000
-	return object_ownercheck(RelationRelationId, relid, GetUserId());
-#else
-	return pg_class_ownercheck(relid, GetUserId());
-#endif
-}
-
 static void
 check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
 {
@@ -732,14 +814,8 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	if (PG_NARGS() != lengthof(arg_cols))
 		elog(ERROR, "activity._valid_activity takes %d arguments", (int) lengthof(arg_cols));
 
-	/*
-	 * Rows already in the log, moved between partitions by maintain() or
-	 * checked by ALTER TABLE when the constraint is added, passed these rules
-	 * when they were recorded; the rules may have changed since (a type's
-	 * platforms, the size limit), and refusing them now would only make the
-	 * maintenance fail. Only the table's owner can have them trusted.
-	 */
-	if (activity_trust_existing_rows && owns_activities())
+	/* a restore: rows judged when they were first written */
+	if (row_taken_as_written())
 		PG_RETURN_BOOL(true);
 	for (i = 0; i < NUM_COLS; i++)
 		nulls[i] = true;
@@ -788,7 +864,7 @@ activity_check_caused_by(PG_FUNCTION_ARGS)
 
 	check_trigger_call(fcinfo, "activity_check_caused_by", false);
 	trigger_row(trigdata, values, nulls);
-	if (nulls[COL_CAUSED_BY])
+	if (nulls[COL_CAUSED_BY] || row_taken_as_written())
 		PG_RETURN_POINTER(NULL);
 	if (!nulls[COL_ID] &&
 		memcmp(DatumGetUUIDP(values[COL_ID]), DatumGetUUIDP(values[COL_CAUSED_BY]), UUID_LEN) == 0)
@@ -797,6 +873,24 @@ activity_check_caused_by(PG_FUNCTION_ARGS)
 				 errmsg("activity %s cannot be caused by itself",
 						DatumGetCString(DirectFunctionCall1(uuid_out, values[COL_ID])))));
 	check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * BEFORE INSERT statement trigger on activity.activities (statement triggers
+ * are not cloned to partitions): this transaction writes through the log, so
+ * each of its rows is validated, whoever writes it.
+ */
+Datum
+activity_through_log(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		elog(ERROR, "activity_through_log must be a BEFORE ... FOR EACH STATEMENT trigger");
+	wrote_through_log = true;
+	activity_check_partitions_validated(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }
 
@@ -835,6 +929,11 @@ activity_append_only(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "activity_append_only: not called by trigger manager");
+
+	/* maintenance moving or expiring rows of the default partition */
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		activity_maintenance_delete(trigdata->tg_relation))
+		return PointerGetDatum(trigdata->tg_trigtuple);
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		op = "UPDATE";

@@ -48,6 +48,7 @@
 #include "utils/uuid.h"
 
 #include "activity.h"
+#include "compat.h"
 
 PG_FUNCTION_INFO_V1(activity_page);
 PG_FUNCTION_INFO_V1(activity_page_plans);
@@ -1108,11 +1109,7 @@ explain_spi_plan(SPIPlanPtr plan)
 	ExplainPrintPlan(es, qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
-#if PG_VERSION_NUM >= 140000
-	ReleaseCachedPlan(cplan, CurrentResourceOwner);
-#else
-	ReleaseCachedPlan(cplan, true);
-#endif
+	activity_release_cached_plan(cplan);
 	if (es->str->len > 0 && es->str->data[es->str->len - 1] == '\n')
 		es->str->data[--es->str->len] = '\0';
 	return es->str->data;

@@ -10,7 +10,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
@@ -25,12 +27,8 @@
 #include "utils/timestamp.h"
 
 #include "activity.h"
+#include "compat.h"
 
-#if PG_VERSION_NUM >= 140000
-#define GetPartitionDesc(rel) RelationGetPartitionDesc((rel), true)
-#else
-#define GetPartitionDesc(rel) RelationGetPartitionDesc(rel)
-#endif
 
 static MemoryContext parts_cxt = NULL;
 static ActivityPartitionList *parts_cache = NULL;
@@ -38,11 +36,27 @@ static bool parts_valid = false;
 static bool parts_callback_registered = false;
 static uint64 parts_generation = 0;
 
+/* every partition of parts_cache was seen carrying the validation constraint */
+static bool parts_checked = false;
+
 static void
 parts_inval_callback(Datum arg, Oid relid)
 {
+	int			i;
+
 	if (relid == InvalidOid || (parts_cache != NULL && relid == parts_cache->parent))
+	{
 		parts_valid = false;
+		parts_checked = false;
+	}
+	if (!parts_checked || parts_cache == NULL)
+		return;
+	/* a partition changed: look at its constraints again */
+	if (relid == parts_cache->default_relid)
+		parts_checked = false;
+	for (i = 0; i < parts_cache->nparts && parts_checked; i++)
+		if (parts_cache->parts[i].relid == relid)
+			parts_checked = false;
 }
 
 static int
@@ -94,8 +108,9 @@ activity_partition_list(Relation parent)
 	MemoryContextReset(parts_cxt);
 	parts_cache = NULL;
 	parts_valid = true;
+	parts_checked = false;
 
-	pd = GetPartitionDesc(parent);
+	pd = activity_partition_desc(parent);
 	old = MemoryContextSwitchTo(parts_cxt);
 	list = palloc0(sizeof(ActivityPartitionList));
 	list->parent = RelationGetRelid(parent);
@@ -131,6 +146,89 @@ activity_partition_list(Relation parent)
 
 	parts_cache = list;
 	return list;
+}
+
+/*
+ * Does partition relid carry the validation constraint: a CHECK constraint
+ * named activities_valid calling activity._valid_activity() on the columns
+ * of the same names, in order?
+ */
+static bool
+partition_validated(Oid relid)
+{
+	static const char *const args[] = {
+		"workspace_id", "platform", "type", "version", "actor_type", "initiator_id",
+		"recipient_id", "subject_type", "subject_id", "metadata", "occurred_at", "recorded_at"
+	};
+	Oid			conoid = get_relation_constraint_oid(relid, "activities_valid", true);
+	HeapTuple	tup;
+	Form_pg_constraint con;
+	bool		isnull;
+	Datum		bin;
+	Node	   *expr;
+	FuncExpr   *fexpr;
+	ListCell   *lc;
+	int			i = 0;
+	bool		ok;
+
+	if (!OidIsValid(conoid))
+		return false;
+	tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	bin = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conbin, &isnull);
+	ok = con->contype == CONSTRAINT_CHECK && !isnull;
+	expr = ok ? stringToNode(TextDatumGetCString(bin)) : NULL;
+	ReleaseSysCache(tup);
+	if (!ok || !IsA(expr, FuncExpr))
+		return false;
+	fexpr = (FuncExpr *) expr;
+	if (list_length(fexpr->args) != lengthof(args) ||
+		strcmp(get_func_name(fexpr->funcid), "_valid_activity") != 0 ||
+		get_func_namespace(fexpr->funcid) != get_namespace_oid(ACTIVITY_SCHEMA, false))
+		return false;
+	foreach(lc, fexpr->args)
+	{
+		Var		   *var = (Var *) lfirst(lc);
+		char	   *name;
+
+		if (!IsA(var, Var))
+			return false;
+		name = get_attname(relid, var->varattno, true);
+		if (name == NULL || strcmp(name, args[i++]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Refuse to write through the log while one of its partitions lacks the
+ * validation constraint (a table attached by hand): its rows would not be
+ * checked. Looked at again only when the partitions or their constraints
+ * change.
+ */
+void
+activity_check_partitions_validated(Relation parent)
+{
+	ActivityPartitionList *list = activity_partition_list(parent);
+	int			i;
+
+	if (parts_checked)
+		return;
+	for (i = -1; i < list->nparts; i++)
+	{
+		Oid			relid = i < 0 ? list->default_relid : list->parts[i].relid;
+
+		if (OidIsValid(relid) && !partition_validated(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("partition \"%s\" of activity.activities has no validation constraint",
+							get_rel_name(relid)),
+					 errdetail("Rows written into it would not be checked, so the log refuses writes until it has one."),
+					 errhint("Run activity.maintain(), which adds the constraint to every partition that lacks it.")));
+	}
+	parts_checked = true;
 }
 
 /*
@@ -263,10 +361,11 @@ partition_plan(Oid relid, uint32 query)
 		}
 		else
 		{
-			Oid			types[1] = {UUIDOID};
+			Oid			types[2] = {UUIDOID, TEXTOID};
 
-			plan = SPI_prepare_cursor(psprintf("SELECT workspace_id FROM %s WHERE id OPERATOR(pg_catalog.=) $1 LIMIT 1", rel),
-									  1, types, CURSOR_OPT_GENERIC_PLAN);
+			plan = SPI_prepare_cursor(psprintf("SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1 "
+											   "AND workspace_id OPERATOR(pg_catalog.=) $2 LIMIT 1", rel),
+									  2, types, CURSOR_OPT_GENERIC_PLAN);
 		}
 		if (plan == NULL)
 		{

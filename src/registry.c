@@ -5,8 +5,16 @@
  * The whole registry (a few hundred types at most) is loaded with one query on
  * first use and kept until a registry table changes. Changes reach every
  * session through relcache invalidations: a statement trigger on the registry
- * tables calls CacheInvalidateRelcache(), which other backends process before
- * their next statement, and which our callback turns into a reload.
+ * tables calls CacheInvalidateRelcache(), and our callback turns the message
+ * into a reload.
+ *
+ * Like PostgreSQL's own catalog caches, the registry is read with a fresh
+ * snapshot, never the transaction's: a REPEATABLE READ transaction, or a long
+ * statement that takes in invalidations halfway, must not load a stale copy
+ * and keep it as current. Every lookup first takes in pending invalidations
+ * (a test of one shared flag when there are none), so that a row is checked
+ * against the registry committed before it was written, even halfway through
+ * a long COPY.
  */
 #include "postgres.h"
 
@@ -21,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
@@ -136,6 +145,23 @@ text_array_to_cstrings(Datum d, int *n)
 static void registry_fill(void);
 
 /*
+ * Run a read-only query of the registry with the latest snapshot (not the
+ * transaction's), as the catalog caches do.
+ */
+static void
+registry_query(const char *sql, const char *what)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	int			ret;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the query of %s: %s", what, SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s: %s", what, SPI_result_code_string(ret));
+}
+
+/*
  * Load every registered type into a fresh hash table.
  */
 static void
@@ -191,14 +217,11 @@ static void
 registry_fill(void)
 {
 	uint64		i;
-	int			ret;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT name, universal_type, recipient, actor_types, platforms "
-					  "FROM activity.event_types", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read activity.event_types: %s", SPI_result_code_string(ret));
+	registry_query("SELECT name, universal_type, recipient, actor_types, platforms "
+				   "FROM activity.event_types", "activity.event_types");
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -246,10 +269,8 @@ registry_fill(void)
 
 	if (OidIsValid(schemas_relid))
 	{
-		ret = SPI_execute("SELECT type, version, schema, retired_at, created_at FROM activity.schemas "
-						  "ORDER BY type, version", true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read activity.schemas: %s", SPI_result_code_string(ret));
+		registry_query("SELECT type, version, schema, retired_at, created_at FROM activity.schemas "
+					   "ORDER BY type, version", "activity.schemas");
 		for (i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -297,6 +318,7 @@ activity_lookup_type(const char *name)
 {
 	if (strlen(name) >= sizeof(((EventType *) NULL)->name))
 		return NULL;
+	AcceptInvalidationMessages();
 	if (!registry_valid || type_cache == NULL)
 		registry_load();
 	return (EventType *) hash_search(type_cache, name, HASH_FIND, NULL);
@@ -351,6 +373,7 @@ activity_all_types(int *n)
 	EventType **all;
 	int			i = 0;
 
+	AcceptInvalidationMessages();
 	if (!registry_valid || type_cache == NULL)
 		registry_load();
 	all = palloc(sizeof(EventType *) * (hash_get_num_entries(type_cache) + 1));

@@ -213,11 +213,34 @@ ip-batch	ip.plain	u1	[1]	2032-01-05 00:00:00+00
 COPY activity.activities (workspace_id, type, initiator_id, occurred_at) FROM STDIN;
 ip-batch	ip.plain	u1	\N
 \.
--- COPY into the default partition directly is validated too
-COPY activity_partitions.activities_default (workspace_id, type, initiator_id, occurred_at) FROM STDIN;
-ip-batch	ip.plain	u1	2090-01-05 00:00:00+00
-ip-batch	ip.award	u1	2090-01-05 00:00:00+00
+-- Straight into a partition, rows are validated unless the log's owner
+-- writes them in its own session, as pg_restore does (they were validated
+-- when first written): a role that was granted INSERT on a partition is
+-- checked like any other
+BEGIN;
+CREATE ROLE ip_loader;
+GRANT USAGE ON SCHEMA activity, activity_partitions TO ip_loader;
+GRANT INSERT ON activity_partitions.activities_default, activity_partitions.activities_p20320101 TO ip_loader;
+SET LOCAL ROLE ip_loader;
+SELECT pg_temp.expect_error($$
+    INSERT INTO activity_partitions.activities_default (workspace_id, type, version, initiator_id, occurred_at)
+    VALUES ('ip-batch', 'ip.award', 0, 'u1', '2090-01-05')$$) AS other_role_into_default;
+SELECT pg_temp.expect_error($$
+    INSERT INTO activity_partitions.activities_p20320101 (workspace_id, type, version, initiator_id, occurred_at)
+    VALUES ('ip-batch', 'ip.nope', 0, 'u1', '2032-01-05')$$) AS other_role_into_range_partition;
+RESET ROLE;
+-- the owner's COPY of restored rows, each carrying its version: stored as written
+COPY activity_partitions.activities_default (workspace_id, type, version, initiator_id, occurred_at) FROM STDIN;
+ip-batch	ip.plain	0	u1	2090-01-05 00:00:00+00
+ip-batch	ip.award	0	u1	2090-01-05 00:00:00+00
 \.
+SELECT type, recipient_id FROM activity_partitions.activities_default WHERE workspace_id = 'ip-batch' ORDER BY type;
+-- but once the transaction has written through the log, every row is checked
+INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at) VALUES ('ip-batch', 'ip.plain', 'u1', '2032-01-05');
+SELECT pg_temp.expect_error($$
+    INSERT INTO activity_partitions.activities_default (workspace_id, type, version, initiator_id, occurred_at)
+    VALUES ('ip-batch', 'ip.award', 0, 'u1', '2090-01-05')$$) AS owner_after_writing_through_the_log;
+ROLLBACK;
 -- the same refused COPYs, run by the server, with their SQLSTATE
 SELECT label, pg_temp.copy_error(target, options, data) AS error
 FROM (VALUES
@@ -229,9 +252,7 @@ FROM (VALUES
     ('metadata not an object', 'activity.activities (workspace_id, type, initiator_id, metadata, occurred_at)', '',
      E'ip-batch\tip.plain\tu1\t{}\t2032-01-05 00:00:00+00\nip-batch\tip.plain\tu1\t[1]\t2032-01-05 00:00:00+00\n'),
     ('occurred_at NULL', 'activity.activities (workspace_id, type, initiator_id, occurred_at)', '',
-     E'ip-batch\tip.plain\tu1\t\\N\n'),
-    ('into the default partition', 'activity_partitions.activities_default (workspace_id, type, initiator_id, occurred_at)', '',
-     E'ip-batch\tip.plain\tu1\t2090-01-05 00:00:00+00\nip-batch\tip.award\tu1\t2090-01-05 00:00:00+00\n')
+     E'ip-batch\tip.plain\tu1\t\\N\n')
 ) t(label, target, options, data);
 -- and a good one, to show the helper does load rows (rolled back)
 BEGIN;
@@ -302,14 +323,19 @@ CREATE TABLE activity_partitions.hand_made (
     recipient_id text, initiator_id text, actor_type text NOT NULL DEFAULT 'user', version int2 NOT NULL,
     type text NOT NULL, platform text, workspace_id text NOT NULL, id uuid NOT NULL DEFAULT activity.uuidv7());
 ALTER TABLE activity_partitions.hand_made DROP COLUMN junk;
--- a table joins the log only with the validation constraint of the log
-SELECT pg_temp.expect_error($$ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made
-                              FOR VALUES FROM ('2038-01-01') TO ('2038-02-01')$$) AS attach_unvalidated;
+ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made FOR VALUES FROM ('2038-01-01') TO ('2038-02-01');
+-- while a partition lacks the validation constraint, the log refuses every
+-- write through it (its rows would not be checked) ...
+SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS unvalidated_partition;
+-- ... and so it does when the constraint calls the validator on other columns
 ALTER TABLE activity_partitions.hand_made ADD CONSTRAINT activities_valid CHECK (
     activity._valid_activity(workspace_id, platform, type, version, actor_type,
-                             initiator_id, recipient_id, subject_type, subject_id,
-                             metadata, occurred_at, recorded_at));
-ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made FOR VALUES FROM ('2038-01-01') TO ('2038-02-01');
+                             initiator_id, initiator_id, subject_type, subject_id,
+                             metadata, occurred_at, recorded_at)) NOT VALID;
+SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS wrong_constraint;
+ALTER TABLE activity_partitions.hand_made DROP CONSTRAINT activities_valid;
+-- maintain() adds it
+SELECT action, partition FROM activity.maintain() WHERE action = 'validation added';
 INSERT INTO activity.activities (id, workspace_id, type, version, initiator_id, recipient_id, metadata, occurred_at, recorded_at)
 VALUES (NULL, 'ip-hand', 'ip.award', NULL, 'u1', 'u2', NULL, '2038-01-05', NULL),
        (DEFAULT, 'ip-hand', 'ip.plain', DEFAULT, 'u1', NULL, '{"a": 1}', '1990-01-05', DEFAULT);

@@ -10,7 +10,7 @@
 -- "permission denied for schema activity_partitions". The extension's
 -- internal reads now run as the table owner.
 BEGIN;
-SELECT plan(14);
+SELECT plan(18);
 SET LOCAL TIME ZONE 'UTC';
 
 CREATE ROLE activity_test_app;
@@ -42,14 +42,46 @@ SELECT throws_ok($$SELECT activity.create_partitions('2042-02-01', '2042-03-01')
                  'the application role cannot create partitions');
 SELECT throws_ok($$SELECT activity.configure(premake => 5)$$, '42501', NULL,
                  'the application role cannot change the settings');
--- activity.trust_existing_rows (set by maintain() while it moves rows) does
--- nothing for a role that does not own the log
-SET LOCAL activity.trust_existing_rows = on;
+-- Only the owner's own session can store rows without validation (a
+-- restore): activity.restoring does nothing for another role, nor through a
+-- SECURITY DEFINER function the owner wrote for it, whether that function
+-- writes through the log or straight into a partition
+SET LOCAL activity.restoring = on;
 SELECT throws_ok($$INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
                    VALUES ('priv-ws', 'priv.unknown', 'u1', '2042-01-05')$$, '23503', 'unknown activity type "priv.unknown"',
-                 'activity.trust_existing_rows does not let the application role skip validation');
-RESET activity.trust_existing_rows;
+                 'activity.restoring does not let the application role skip validation');
 RESET ROLE;
+CREATE FUNCTION pg_temp.api_insert(type text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO activity.activities (workspace_id, type, version, initiator_id, occurred_at)
+    VALUES ('priv-ws', type, 0, 'u1', '2042-01-06')
+$$;
+CREATE FUNCTION pg_temp.api_insert_partition(type text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO activity_partitions.activities_p20420101 (workspace_id, type, version, initiator_id, occurred_at)
+    VALUES ('priv-ws', type, 0, 'u1', '2042-01-06')
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.api_insert(text), pg_temp.api_insert_partition(text) TO activity_test_app;
+SET LOCAL ROLE activity_test_app;
+SELECT throws_ok($$SELECT pg_temp.api_insert('priv.unknown')$$, '23503', 'unknown activity type "priv.unknown"',
+                 'a SECURITY DEFINER function of the owner, writing through the log, validates what the application role passes');
+SELECT throws_ok($$SELECT pg_temp.api_insert_partition('priv.unknown')$$, '23503', 'unknown activity type "priv.unknown"',
+                 'a SECURITY DEFINER function of the owner, writing straight into a partition, validates too');
+RESET ROLE;
+RESET activity.restoring;
+-- the owner's own session may: straight into a partition (as pg_restore
+-- does; test/sql/ingest_paths.sql), though not in a transaction that has
+-- written through the log, as this one has ...
+SAVEPOINT restoring;
+SELECT throws_ok($$INSERT INTO activity_partitions.activities_p20420101 (workspace_id, type, version, initiator_id, occurred_at)
+                  VALUES ('priv-ws', 'priv.restored', 0, 'u1', '2042-01-07')$$, '23503', 'unknown activity type "priv.restored"',
+                 'the owner''s rows are checked in a transaction that wrote through the log');
+-- ... or with activity.restoring on
+SET LOCAL activity.restoring = on;
+SELECT lives_ok($$INSERT INTO activity.activities (workspace_id, type, version, initiator_id, occurred_at)
+                  VALUES ('priv-ws', 'priv.restored', 0, 'u1', '2042-01-07')$$,
+                'and through the log with activity.restoring on (pg_restore --data-only of a root-loaded dump)');
+ROLLBACK TO SAVEPOINT restoring;
 
 -- maintain() moves rows out of the default partition as they are, even when
 -- a rule has changed since they were recorded; a new row is checked by the

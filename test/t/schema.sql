@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(121);
+SELECT plan(124);
 
 -- schemas
 SELECT has_schema('activity');
@@ -114,13 +114,17 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
 WHERE p.prosecdef;
 
 -- triggers
-SELECT col_has_check('activity', 'activities', ARRAY['workspace_id', 'platform', 'type', 'version', 'actor_type',
+SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['workspace_id', 'platform', 'type', 'version', 'actor_type',
                       'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at']::name[],
                       'the validation constraint covers every column a rule reads');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
-           WHERE conrelid = 'activity.activities'::regclass AND conname = 'activities_valid'),
-          'CHECK (activity._valid_activity(workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at))',
-          'validation is the CHECK constraint activities_valid');
+           WHERE conrelid = 'activity_partitions.activities_default'::regclass AND conname = 'activities_valid'),
+          'CHECK (activity._valid_activity(workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) NOT VALID',
+          'validation is the CHECK constraint activities_valid of each partition, NOT VALID (rows are not judged again)');
+SELECT is((SELECT count(*) FROM pg_constraint WHERE conrelid = 'activity.activities'::regclass AND contype = 'c'),
+          0::bigint, 'activity.activities itself has no CHECK constraint (partitions carry it, so that a restore does not re-judge rows)');
+SELECT has_trigger('activity', 'activities', 'activities_through_log', 'the through-the-log statement trigger is on activity.activities');
+SELECT trigger_is('activity', 'activities', 'activities_through_log', 'activity', '_through_log');
 SELECT has_trigger('activity', 'activities', 'activities_complete', 'the completion trigger is on activity.activities');
 SELECT trigger_is('activity', 'activities', 'activities_complete', 'activity', '_complete');
 SELECT has_trigger('activity', 'activities', 'activities_caused_by', 'the caused_by trigger is on activity.activities');
@@ -135,8 +139,8 @@ SELECT triggers_are('activity_partitions', 'activities_default',
     ARRAY['activities_complete', 'activities_caused_by', 'activities_append_only', 'activities_no_truncate'],
     'the default partition carries the completion, caused_by, append-only and TRUNCATE triggers');
 SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'activity_partitions.activities_default'::regclass
-                  AND conname = 'activities_valid' AND NOT conislocal AND convalidated),
-          'the default partition inherits the validation constraint');
+                  AND conname = 'activities_valid' AND conislocal AND NOT convalidated),
+          'the default partition carries its own validation constraint, NOT VALID');
 SELECT is(pg_get_triggerdef(oid),
           'CREATE TRIGGER activities_complete BEFORE INSERT ON activity.activities FOR EACH ROW WHEN (((new.version IS NULL) OR (new.metadata IS NULL) OR (new.id IS NULL) OR (new.recorded_at IS NULL) OR (new.workspace_id IS NULL) OR (new.type IS NULL) OR (new.actor_type IS NULL) OR (new.occurred_at IS NULL))) EXECUTE FUNCTION activity._complete()',
           'completion is a BEFORE INSERT row trigger fired only for rows with a NULL to complete or refuse')

@@ -1,0 +1,175 @@
+/*
+ * maintenance.c
+ *		The row work of activity.maintain(): moving rows out of the default
+ *		partition and expiring old ones, the only deletes the append-only
+ *		guard lets through.
+ *
+ * maintain() itself (SQL, sql/) decides what to create, move and drop, and
+ * takes every lock with a short timeout. These functions do the part that
+ * must bypass the append-only guard, and nothing else: each checks that its
+ * caller owns the log, deletes only from the default partition, and lifts
+ * the guard for its own statement alone.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "activity.h"
+#include "compat.h"
+
+PG_FUNCTION_INFO_V1(activity_move_rows);
+PG_FUNCTION_INFO_V1(activity_expire_default);
+PG_FUNCTION_INFO_V1(activity_lock_timeout_setting);
+
+/* set only while one of the statements below runs */
+static bool deleting_from_default = false;
+
+/*
+ * Is this DELETE one of maintenance's own, on the default partition?
+ */
+bool
+activity_maintenance_delete(Relation rel)
+{
+	return deleting_from_default &&
+		RelationGetRelid(rel) == activity_relid(ACTIVITY_PART_SCHEMA, "activities_default", true);
+}
+
+/*
+ * The caller must own activity.activities, as it must to create or drop
+ * partitions.
+ */
+static void
+check_owner(const char *what)
+{
+	Oid			relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
+
+	if (!activity_rel_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Only the owner of activity.activities may run maintenance.")));
+}
+
+/*
+ * Run one statement with the append-only guard lifted for the default
+ * partition; returns the number of rows it processed.
+ */
+static uint64
+run_guarded_delete(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	uint64		n = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	deleting_from_default = true;
+	PG_TRY();
+	{
+		int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+
+		if (ret < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		n = SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		deleting_from_default = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return n;
+}
+
+/*
+ * activity._move_rows(target regclass, lower timestamptz, upper timestamptz)
+ * returns bigint: moves the rows of the default partition in [lower, upper)
+ * into target, a table of maintain()'s that is not yet a partition, in one
+ * statement (whatever it deletes, it inserts). Rows are moved as they are:
+ * they were validated when written, and target has no validation constraint
+ * yet. Takes no lock stronger than ROW EXCLUSIVE on the default partition.
+ */
+Datum
+activity_move_rows(PG_FUNCTION_ARGS)
+{
+	Oid			target;
+	HeapTuple	tup;
+	Form_pg_class form;
+	char	   *sql;
+	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target, lower and upper must not be null")));
+	check_owner("move activities between partitions");
+	target = PG_GETARG_OID(0);
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(target));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", target)));
+	form = (Form_pg_class) GETSTRUCT(tup);
+	if (form->relkind != RELKIND_RELATION || form->relispartition ||
+		form->relnamespace != get_namespace_oid(ACTIVITY_PART_SCHEMA, false))
+	{
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table of %s waiting to become a partition",
+						get_rel_name(target), ACTIVITY_PART_SCHEMA)));
+	}
+	ReleaseSysCache(tup);
+
+	values[0] = PG_GETARG_DATUM(1);
+	values[1] = PG_GETARG_DATUM(2);
+	sql = psprintf("WITH moved AS (DELETE FROM %s.activities_default "
+				   "WHERE occurred_at OPERATOR(pg_catalog.>=) $1 AND occurred_at OPERATOR(pg_catalog.<) $2 "
+				   "RETURNING " FEED_COLUMNS ") "
+				   "INSERT INTO %s (" FEED_COLUMNS ") SELECT " FEED_COLUMNS " FROM moved",
+				   ACTIVITY_PART_SCHEMA,
+				   quote_qualified_identifier(ACTIVITY_PART_SCHEMA, get_rel_name(target)));
+	PG_RETURN_INT64((int64) run_guarded_delete(sql, 2, types, values));
+}
+
+/*
+ * activity._expire_default(before timestamptz) returns bigint: deletes the
+ * rows of the default partition that occurred before "before" (retention),
+ * under a ROW EXCLUSIVE lock, never an exclusive one.
+ */
+Datum
+activity_expire_default(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("before must not be null")));
+	check_owner("expire activities");
+	values[0] = PG_GETARG_DATUM(0);
+	PG_RETURN_INT64((int64) run_guarded_delete(psprintf("DELETE FROM %s.activities_default "
+														"WHERE occurred_at OPERATOR(pg_catalog.<) $1",
+														ACTIVITY_PART_SCHEMA),
+											   1, types, values));
+}
+
+/*
+ * activity._lock_timeout() returns text: activity.lock_timeout as a value for
+ * PostgreSQL's lock_timeout.
+ */
+Datum
+activity_lock_timeout_setting(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%dms", activity_lock_timeout)));
+}
