@@ -75,8 +75,11 @@ COMMENT ON CAST (jsonb AS activity.jsonschema) IS 'Compiles a jsonb document as 
 --------------------------------------------------------------------------------
 -- Versioned schemas of event types
 --------------------------------------------------------------------------------
+-- No foreign key to activity.event_types: pg_restore -j may load the two
+-- tables' rows in either order. register_schema() checks the type, and a
+-- type with schema versions can be neither deleted nor renamed (below).
 CREATE TABLE activity.schemas (
-    type text NOT NULL REFERENCES activity.event_types (name) ON UPDATE CASCADE,
+    type text NOT NULL,
     version int2 NOT NULL CONSTRAINT schemas_version_check CHECK (version >= 1),
     schema activity.jsonschema NOT NULL,
     compatibility text NOT NULL
@@ -85,6 +88,8 @@ CREATE TABLE activity.schemas (
              'backward_transitive', 'forward_transitive', 'full_transitive')),
     retired_at timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT current_user,
+    retired_by name,
     PRIMARY KEY (type, version)
 );
 COMMENT ON TABLE activity.schemas IS
@@ -96,6 +101,8 @@ COMMENT ON COLUMN activity.schemas.compatibility IS 'The compatibility mode this
 COMMENT ON COLUMN activity.schemas.retired_at IS
     'When the version was retired: activities recorded later may no longer use it';
 COMMENT ON COLUMN activity.schemas.created_at IS 'When the version was registered';
+COMMENT ON COLUMN activity.schemas.created_by IS 'The role that registered the version';
+COMMENT ON COLUMN activity.schemas.retired_by IS 'The role that retired the version';
 
 SELECT pg_catalog.pg_extension_config_dump('activity.schemas', '');
 
@@ -115,9 +122,9 @@ BEGIN
             USING ERRCODE = '0A000',
                   HINT = 'Retire it with activity.retire_schema() instead.';
     END IF;
-    IF (NEW.type, NEW.version, NEW.schema::jsonb, NEW.compatibility, NEW.created_at)
-       IS DISTINCT FROM (OLD.type, OLD.version, OLD.schema::jsonb, OLD.compatibility, OLD.created_at)
-       OR (OLD.retired_at IS NOT NULL AND NEW.retired_at IS DISTINCT FROM OLD.retired_at) THEN
+    IF (NEW.type, NEW.version, NEW.schema::jsonb, NEW.compatibility, NEW.created_at, NEW.created_by)
+       IS DISTINCT FROM (OLD.type, OLD.version, OLD.schema::jsonb, OLD.compatibility, OLD.created_at, OLD.created_by)
+       OR (OLD.retired_at IS NOT NULL AND (NEW.retired_at, NEW.retired_by) IS DISTINCT FROM (OLD.retired_at, OLD.retired_by)) THEN
         RAISE EXCEPTION 'schema version % of activity type "%" is immutable', OLD.version, OLD.type
             USING ERRCODE = '0A000',
                   HINT = 'Register a new version with activity.register_schema().';
@@ -130,6 +137,183 @@ COMMENT ON FUNCTION activity._schemas_immutable() IS
 CREATE TRIGGER schemas_immutable
     BEFORE UPDATE OR DELETE ON activity.schemas
     FOR EACH ROW EXECUTE FUNCTION activity._schemas_immutable();
+
+--------------------------------------------------------------------------------
+-- The rules of a type: changed only where asked, every change kept
+--------------------------------------------------------------------------------
+-- Each registry row keeps the history of its rules (who changed what, when),
+-- so that a restore brings it back with the row instead of recording the
+-- restore as a change.
+ALTER TABLE activity.event_types ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
+COMMENT ON COLUMN activity.event_types.history IS
+    'Every change of the type''s rules, oldest first: {"at", "by", "change": "registered" or "changed", "rules" or "changes"}';
+UPDATE activity.event_types t SET history = jsonb_build_array(jsonb_build_object(
+    'at', t.created_at, 'by', NULL, 'change', 'registered',
+    'rules', jsonb_build_object('description', t.description, 'universal_type', t.universal_type,
+                                'recipient', t.recipient, 'platforms', t.platforms, 'actor_types', t.actor_types)));
+
+CREATE FUNCTION activity._event_types_history()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old_rules jsonb;
+    new_rules jsonb := jsonb_build_object('description', NEW.description, 'universal_type', NEW.universal_type,
+                                          'recipient', NEW.recipient, 'platforms', NEW.platforms,
+                                          'actor_types', NEW.actor_types);
+    changes jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        -- a restored row brings its history; a new type starts one
+        IF NEW.history = '[]' THEN
+            NEW.history := jsonb_build_array(jsonb_build_object(
+                'at', now(), 'by', current_user, 'change', 'registered', 'rules', new_rules));
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.name IS DISTINCT FROM OLD.name AND EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = OLD.name) THEN
+        RAISE EXCEPTION 'activity type "%" has schema versions and cannot be renamed', OLD.name
+            USING ERRCODE = '23503';
+    END IF;
+    old_rules := jsonb_build_object('description', OLD.description, 'universal_type', OLD.universal_type,
+                                    'recipient', OLD.recipient, 'platforms', OLD.platforms,
+                                    'actor_types', OLD.actor_types);
+    SELECT jsonb_object_agg(n.key, jsonb_build_object('old', old_rules -> n.key, 'new', n.value))
+      INTO changes
+      FROM jsonb_each(new_rules) n
+     WHERE n.value IS DISTINCT FROM old_rules -> n.key;
+    IF changes IS NOT NULL AND NEW.history = OLD.history THEN
+        NEW.history := OLD.history || jsonb_build_array(jsonb_build_object(
+            'at', now(), 'by', current_user, 'change', 'changed', 'changes', changes));
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION activity._event_types_history() IS
+    'Internal: keeps the history of a type''s rules in its registry row, and refuses renaming a type that has schema versions';
+CREATE TRIGGER event_types_history
+    BEFORE INSERT OR UPDATE ON activity.event_types
+    FOR EACH ROW EXECUTE FUNCTION activity._event_types_history();
+
+CREATE FUNCTION activity._event_types_referenced()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = OLD.name) THEN
+        RAISE EXCEPTION 'activity type "%" has schema versions and cannot be deleted', OLD.name
+            USING ERRCODE = '23503',
+                  HINT = 'Its activities and schema versions stay valid; stop recording it instead.';
+    END IF;
+    RETURN OLD;
+END;
+$$;
+COMMENT ON FUNCTION activity._event_types_referenced() IS
+    'Internal: refuses deleting a type that has schema versions';
+CREATE TRIGGER event_types_referenced
+    BEFORE DELETE ON activity.event_types
+    FOR EACH ROW EXECUTE FUNCTION activity._event_types_referenced();
+
+DROP FUNCTION activity.register_type(text, text, text, text, text[], text[]);
+CREATE FUNCTION activity.register_type(
+    name text,
+    description text DEFAULT NULL,
+    universal_type text DEFAULT NULL,
+    recipient text DEFAULT NULL,
+    platforms text[] DEFAULT NULL,
+    actor_types text[] DEFAULT NULL)
+RETURNS activity.event_types
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.event_types;
+    -- '' and '{}' clear a value; NULL (omitted) keeps it
+    new_platforms text[] := (SELECT array_agg(DISTINCT p ORDER BY p) FROM unnest(register_type.platforms) p);
+    new_actors text[] := (SELECT array_agg(DISTINCT a ORDER BY a) FROM unnest(register_type.actor_types) a);
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'event type name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF NOT (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'
+            OR name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$') THEN
+        RAISE EXCEPTION 'invalid event type name "%"', name
+            USING ERRCODE = '22023',
+                  DETAIL = 'A type name is lower-case words separated by dots (post.created) or upper snake case (USER_JOIN).';
+    END IF;
+    IF length(name) > 128 THEN
+        RAISE EXCEPTION 'event type name "%" is too long', name
+            USING ERRCODE = '22023', DETAIL = 'Type names are at most 128 characters.';
+    END IF;
+    IF universal_type <> '' AND universal_type !~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$' THEN
+        RAISE EXCEPTION 'invalid universal type "%"', universal_type
+            USING ERRCODE = '22023',
+                  DETAIL = 'A universal type is upper snake case, such as USER_JOIN ('''' removes it).';
+    END IF;
+    IF recipient NOT IN ('required', 'forbidden', 'optional') THEN
+        RAISE EXCEPTION 'invalid recipient rule "%"', recipient
+            USING ERRCODE = '22023',
+                  DETAIL = 'The recipient rule is one of required, forbidden or optional.';
+    END IF;
+    IF array_position(platforms, NULL) IS NOT NULL OR array_position(platforms, '') IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid platforms %', platforms
+            USING ERRCODE = '22023',
+                  DETAIL = 'platforms is a list of non-empty names, or ''{}'' for any platform.';
+    END IF;
+    IF cardinality(actor_types) = 0 OR NOT actor_types <@ '{user,agent,system}'::text[] THEN
+        RAISE EXCEPTION 'invalid actor types %', actor_types
+            USING ERRCODE = '22023',
+                  DETAIL = 'actor_types is a non-empty list drawn from user, agent and system.';
+    END IF;
+
+    -- a new type takes the defaults for what is not given; a registered
+    -- one changes only what is given
+    INSERT INTO activity.event_types AS t
+        (name, description, universal_type, recipient, platforms, actor_types)
+    VALUES (register_type.name, nullif(register_type.description, ''), nullif(register_type.universal_type, ''),
+            coalesce(register_type.recipient, 'optional'),
+            nullif(new_platforms, '{}'),
+            coalesce(new_actors, '{agent,system,user}'))
+    ON CONFLICT ON CONSTRAINT event_types_pkey DO UPDATE
+        SET description = CASE WHEN register_type.description IS NULL THEN t.description
+                               ELSE nullif(register_type.description, '') END,
+            universal_type = CASE WHEN register_type.universal_type IS NULL THEN t.universal_type
+                                  ELSE nullif(register_type.universal_type, '') END,
+            recipient = coalesce(register_type.recipient, t.recipient),
+            platforms = CASE WHEN register_type.platforms IS NULL THEN t.platforms
+                             ELSE nullif(new_platforms, '{}') END,
+            actor_types = coalesce(new_actors, t.actor_types)
+    RETURNING * INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.register_type(text, text, text, text, text[], text[]) IS
+    'Registers an event type, or changes the rules given (and only those) of a registered one; '''' or ''{}'' clears a value; returns its registry row';
+
+-- The seeds' "Versions" page: what changed in each type, and when
+CREATE VIEW activity.type_history AS
+SELECT t.name AS type, (h ->> 'at')::timestamptz AS at, h ->> 'by' AS by, h ->> 'change' AS change,
+       NULL::int2 AS schema_version, coalesce(h -> 'changes', h -> 'rules') AS details
+FROM activity.event_types t CROSS JOIN LATERAL jsonb_array_elements(t.history) h
+UNION ALL
+SELECT s.type, s.created_at, s.created_by, 'schema registered', s.version,
+       jsonb_build_object('compatibility', s.compatibility, 'schema', s.schema::jsonb)
+FROM activity.schemas s
+UNION ALL
+SELECT s.type, s.retired_at, s.retired_by, 'schema retired', s.version, NULL
+FROM activity.schemas s WHERE s.retired_at IS NOT NULL;
+COMMENT ON VIEW activity.type_history IS
+    'Every change of every event type: registration, each change of its rules (old and new values), each schema version registered or retired, with time and role';
+COMMENT ON COLUMN activity.type_history.type IS 'The event type';
+COMMENT ON COLUMN activity.type_history.at IS 'When the change was made';
+COMMENT ON COLUMN activity.type_history.by IS 'The role that made it (NULL for types registered before 0.2)';
+COMMENT ON COLUMN activity.type_history.change IS 'registered, changed, schema registered or schema retired';
+COMMENT ON COLUMN activity.type_history.schema_version IS 'The schema version registered or retired';
+COMMENT ON COLUMN activity.type_history.details IS
+    'The rules at registration; for a change, each changed rule with its old and new value; for a schema, its compatibility mode and the schema';
 
 -- What makes "new" refuse a document that "old" accepts, one change per row,
 -- for the supported keywords. Conservative: where acceptance cannot be
@@ -372,7 +556,8 @@ AS $$
 DECLARE
     result activity.schemas;
 BEGIN
-    UPDATE activity.schemas s SET retired_at = coalesce(s.retired_at, now())
+    UPDATE activity.schemas s SET retired_at = coalesce(s.retired_at, now()),
+                                  retired_by = CASE WHEN s.retired_at IS NULL THEN current_user ELSE s.retired_by END
      WHERE s.type = retire_schema.type AND s.version = retire_schema.version
     RETURNING * INTO result;
     IF NOT FOUND THEN

@@ -55,7 +55,7 @@ SELECT throws_ok(format('SELECT pg_temp.rec(%L)', 'cache_' || :'tag' || '.fresh'
                  '23502', format('activity type "%s" requires a recipient_id', 'cache_' || :'tag' || '.fresh'),
                  'app refuses an activity without recipient right after');
 SELECT ok(pg_temp.rec('cache_' || :'tag' || '.fresh', ', recipient_id => ''r''') IS NOT NULL, 'and accepts one with a recipient');
-SELECT lives_ok(format('SELECT pg_temp.reg(%L, %L)', 'cache_' || :'tag' || '.fresh', ', platforms => ''{discord}'', actor_types => ''{agent}'''),
+SELECT lives_ok(format('SELECT pg_temp.reg(%L, %L)', 'cache_' || :'tag' || '.fresh', ', platforms => ''{discord}'', actor_types => ''{agent}'', recipient => ''optional'''),
                 'admin limits the type to discord agents');
 SELECT throws_ok(format('SELECT pg_temp.rec(%L, %L)', 'cache_' || :'tag' || '.fresh', ', actor_type => ''agent'''),
                  '23502', format('platform of an activity of type "%s" must not be null', 'cache_' || :'tag' || '.fresh'),

@@ -45,7 +45,7 @@ SELECT col_default_is('activity', 'activities', 'metadata', '{}'::jsonb, 'metada
 
 -- registry and settings columns
 SELECT columns_are('activity', 'event_types', ARRAY[
-    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at']);
+    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at', 'history']);
 SELECT col_is_pk('activity', 'event_types', 'name', 'event_types is keyed by name');
 SELECT col_type_is('activity', 'event_types', 'platforms', 'text[]', 'event_types.platforms is text[]');
 SELECT col_type_is('activity', 'event_types', 'actor_types', 'text[]', 'event_types.actor_types is text[]');

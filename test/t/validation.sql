@@ -102,7 +102,7 @@ SELECT throws_ok($$SELECT activity.register_type('post.created.')$$, '22023', 'i
 SELECT throws_ok($$SELECT activity.register_type('USER__JOIN')$$, '22023', 'invalid event type name "USER__JOIN"');
 SELECT throws_ok($$SELECT activity.register_type('val.x', universal_type => 'user_join')$$, '22023', 'invalid universal type "user_join"');
 SELECT throws_ok($$SELECT activity.register_type('val.x', recipient => 'always')$$, '22023', 'invalid recipient rule "always"');
-SELECT throws_ok($$SELECT activity.register_type('val.x', platforms => '{}')$$, '22023', 'invalid platforms {}');
+SELECT throws_ok($$SELECT activity.register_type('val.x', platforms => '{""}')$$, '22023', 'invalid platforms {""}');
 SELECT throws_ok($$SELECT activity.register_type('val.x', actor_types => '{bot}')$$, '22023', 'invalid actor types {bot}');
 SELECT results_eq(
     $$SELECT recipient, platforms, actor_types FROM activity.register_type('val.plain', recipient => 'required', platforms => '{b,a,b}', actor_types => '{user}')$$,
