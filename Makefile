@@ -6,6 +6,7 @@ MODULE_big = activity
 OBJS = \
 	src/activity.o \
 	src/cursor.o \
+	src/drop_guard.o \
 	src/formats.o \
 	src/ingest.o \
 	src/jsonschema.o \

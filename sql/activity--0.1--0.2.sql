@@ -1252,7 +1252,9 @@ BEGIN
             partition := p.partition::text; lower := p.lower; upper := p.upper;
             BEGIN
                 PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+                PERFORM set_config('activity.drop_events', 'on', true);
                 EXECUTE format('DROP TABLE %s', p.partition);
+                PERFORM set_config('activity.drop_events', 'off', true);
                 PERFORM set_config('lock_timeout', caller_timeout, true);
                 action := 'dropped'; "rows" := NULL;
                 detail := CASE WHEN p.reltuples >= 0 THEN format('about %s rows', p.reltuples::bigint) END;
@@ -1283,6 +1285,24 @@ END;
 $$;
 COMMENT ON FUNCTION activity.maintain() IS
     'Creates partitions ahead of time and for recent rows waiting in the default partition, and applies retention, never waiting longer than activity.lock_timeout for a lock; reports each step';
+
+--------------------------------------------------------------------------------
+-- DROP never deletes events silently
+--------------------------------------------------------------------------------
+-- DROP EXTENSION activity, DROP SCHEMA activity / activity_partitions and
+-- DROP TABLE of a partition are refused while they would delete events,
+-- unless the transaction sets activity.drop_events = on.
+CREATE FUNCTION activity._guard_drop()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'activity_guard_drop'
+LANGUAGE C;
+COMMENT ON FUNCTION activity._guard_drop() IS
+    'Internal: event trigger refusing a DROP that would delete events, unless activity.drop_events is on';
+CREATE EVENT TRIGGER activity_guard_drop ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP TABLE')
+    EXECUTE FUNCTION activity._guard_drop();
+COMMENT ON EVENT TRIGGER activity_guard_drop IS
+    'Refuses DROP EXTENSION activity, DROP SCHEMA of its schemas and DROP TABLE of a partition while they would delete events';
 
 --------------------------------------------------------------------------------
 -- The partitions of a 0.1 log

@@ -16,6 +16,7 @@ int			activity_max_metadata_bytes = 256 * 1024;
 int			activity_max_metadata_depth = 32;
 bool		activity_restoring = false;
 int			activity_lock_timeout = 500;
+bool		activity_drop_events = false;
 bool		activity_direct_scans = true;
 
 void		_PG_init(void);
@@ -60,6 +61,15 @@ _PG_init(void)
 							500, 1, 60 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("activity.drop_events",
+							 "Lets DROP EXTENSION, DROP SCHEMA and DROP TABLE delete events of the activity log.",
+							 "Off: they are refused while the log (or the partition dropped) holds events. "
+							 "Set it in the transaction that drops deliberately.",
+							 &activity_drop_events,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("activity.restoring",
 							 "Stores the rows this session writes into the log as they are, as a restore does.",

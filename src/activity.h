@@ -26,6 +26,7 @@ extern int	activity_max_metadata_bytes;
 extern int	activity_max_metadata_depth;
 extern bool activity_restoring;
 extern int	activity_lock_timeout;
+extern bool activity_drop_events;
 extern bool activity_direct_scans;
 
 /* ingest.c */

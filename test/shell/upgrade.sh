@@ -16,7 +16,7 @@ comments="SELECT count(*) FROM pg_depend d WHERE refclassid = 'pg_extension'::re
             AND obj_description(objid, (SELECT relname FROM pg_class WHERE oid = classid)) IS NULL
             AND NOT (classid = 'pg_type'::regclass AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = objid AND (t.typelem <> 0 OR t.typrelid <> 0)))"
 
-echo "1..5"
+echo "1..6"
 for db in $fresh $old; do dropdb --if-exists "$db" >/dev/null 2>&1; createdb "$db"; done
 q "$fresh" "CREATE EXTENSION activity"
 q "$old" "CREATE EXTENSION activity VERSION '0.1'"
@@ -29,4 +29,6 @@ ok "$(q "$old" "$members")" "$(q "$fresh" "$members")" "the updated extension ha
 ok "$(q "$old" "SELECT count(*) FROM activity.page('ws', \"limit\" => 50)")" "10" "data recorded before the update is still paged"
 ok "$(q "$old" "SELECT activity.is_valid('{\"a\": 1}', '{\"required\": [\"a\"]}')")" "t" "functions added by the update work"
 ok "$(q "$fresh" "$comments")" "0" "every function, type and table of the extension has a comment"
+ok "$(q "$fresh" "DROP EXTENSION activity; SELECT count(*) FROM pg_extension WHERE extname = 'activity'")" "0" \
+   "DROP EXTENSION of an empty log needs no confirmation"
 dropdb "$fresh"; dropdb "$old"

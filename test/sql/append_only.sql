@@ -87,3 +87,44 @@ MERGE INTO activity.activities a USING (SELECT 'ao-merge' AS w) s ON a.workspace
 WHEN NOT MATCHED THEN INSERT (workspace_id, type, initiator_id, occurred_at) VALUES (s.w, 'ao.event', 'u1', '2033-01-12');
 SELECT workspace_id, type, version, metadata FROM activity.activities WHERE workspace_id = 'ao-merge';
 
+
+---------------------------------------------------------------------------
+-- DROP never deletes events silently: DROP EXTENSION, DROP SCHEMA of the
+-- log's schemas and DROP TABLE of a partition are refused while they would
+-- delete events, saying how many and how to proceed
+---------------------------------------------------------------------------
+SELECT count(*) AS events_before FROM activity.activities \gset
+SELECT regexp_replace(pg_temp.expect_error(sql), '\d+ events', 'N events', 'g') AS error
+FROM (VALUES ($$DROP EXTENSION activity$$),
+             ($$DROP EXTENSION IF EXISTS activity CASCADE$$),
+             ($$DROP SCHEMA activity_partitions CASCADE$$),
+             ($$DROP SCHEMA activity CASCADE$$),
+             ($$DROP TABLE activity_partitions.activities_p20330101$$)) t(sql);
+-- the counts are exact
+SELECT substring(pg_temp.expect_error($$DROP EXTENSION activity$$) FROM 'delete (\d+) events')::bigint = :events_before AS extension_count_exact,
+       substring(pg_temp.expect_error($$DROP TABLE activity_partitions.activities_p20330101$$) FROM 'delete (\d+) events')::bigint
+         = (SELECT count(*) FROM activity_partitions.activities_p20330101) AS partition_count_exact;
+-- the hint, as a client sees it
+\set VERBOSITY default
+DROP TABLE activity_partitions.activities_p20330101;
+\set VERBOSITY terse
+-- deliberately, in one transaction (rolled back here)
+BEGIN;
+SET LOCAL activity.drop_events = on;
+DROP TABLE activity_partitions.activities_p20330101;
+SELECT count(*) < :events_before AS partition_dropped FROM activity.activities;
+ROLLBACK;
+BEGIN;
+SET LOCAL activity.drop_events = on;
+DROP EXTENSION activity;
+SELECT count(*) AS extension_gone FROM pg_extension WHERE extname = 'activity';
+ROLLBACK;
+-- nothing was lost
+SELECT count(*) = :events_before AS same_count FROM activity.activities;
+-- an empty partition can be dropped as any table
+CREATE TABLE activity_partitions.ao_empty (LIKE activity.activities INCLUDING DEFAULTS);
+ALTER TABLE activity_partitions.ao_empty ADD CONSTRAINT activities_valid CHECK (
+    activity._valid_activity(workspace_id, platform, type, version, actor_type, initiator_id, recipient_id,
+                             subject_type, subject_id, metadata, occurred_at, recorded_at)) NOT VALID;
+ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.ao_empty FOR VALUES FROM ('2045-01-01') TO ('2045-02-01');
+DROP TABLE activity_partitions.ao_empty;
