@@ -8,6 +8,7 @@ OBJS = \
 	src/cursor.o \
 	src/drop_guard.o \
 	src/formats.o \
+	src/ids.o \
 	src/ingest.o \
 	src/jsonschema.o \
 	src/maintenance.o \

@@ -581,14 +581,14 @@ COMMENT ON FUNCTION activity.retire_schema(text, int) IS
 -- caused_by rule, which looks at other rows, runs after the statement's rows
 -- are in place, as a foreign key does.
 CREATE FUNCTION activity._valid_activity(
-    workspace_id text, platform text, type text, version int2, actor_type text,
+    id uuid, workspace_id text, platform text, type text, version int2, actor_type text,
     initiator_id text, recipient_id text, subject_type text, subject_id text,
     metadata jsonb, occurred_at timestamptz, recorded_at timestamptz)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'activity_valid_activity'
-LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION activity._valid_activity(text, text, text, int2, text, text, text, text, text, jsonb, timestamptz, timestamptz) IS
-    'Internal: the CHECK constraint of activity.activities; true, or the error of the first rule the row breaks';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, jsonb, timestamptz, timestamptz) IS
+    'Internal: the CHECK constraint of each partition; true, or the error of the first rule the row breaks; registers the id in activity.event_ids';
 
 CREATE FUNCTION activity._complete()
 RETURNS trigger
@@ -618,6 +618,42 @@ CREATE TRIGGER activities_caused_by
     FOR EACH ROW
     WHEN (NEW.caused_by IS NOT NULL)
     EXECUTE FUNCTION activity._check_caused_by();
+
+-- Every id once: a unique index on the partitioned log must include
+-- occurred_at, so a retry carrying another occurred_at would be stored twice.
+-- This table holds every id under one unique index; the validation of each
+-- row written registers its id here (src/ids.c).
+CREATE TABLE activity.event_ids (
+    id uuid PRIMARY KEY,
+    occurred_at timestamptz NOT NULL
+);
+COMMENT ON TABLE activity.event_ids IS
+    'Every activity id, once, with its occurred_at: the unique index that partitions cannot have; kept by validation and retention';
+COMMENT ON COLUMN activity.event_ids.id IS 'An activity id';
+COMMENT ON COLUMN activity.event_ids.occurred_at IS 'The occurred_at of that activity, which says its partition';
+SELECT pg_catalog.pg_extension_config_dump('activity.event_ids', '');
+REVOKE ALL ON activity.event_ids FROM PUBLIC;
+
+DROP FUNCTION activity.record(text, text, text, jsonb, text, text, int, timestamptz, text, text, text, uuid);
+CREATE FUNCTION activity.record(
+    workspace_id text,
+    type text,
+    initiator_id text DEFAULT NULL,
+    metadata jsonb DEFAULT '{}',
+    recipient_id text DEFAULT NULL,
+    actor_type text DEFAULT 'user',
+    version int DEFAULT NULL,
+    occurred_at timestamptz DEFAULT NULL,
+    platform text DEFAULT NULL,
+    subject_type text DEFAULT NULL,
+    subject_id text DEFAULT NULL,
+    caused_by uuid DEFAULT NULL,
+    id uuid DEFAULT NULL)
+RETURNS uuid
+AS 'MODULE_PATHNAME', 'activity_record'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity.record(text, text, text, jsonb, text, text, int, timestamptz, text, text, text, uuid, uuid) IS
+    'Records one activity and returns its id; occurred_at defaults to now(), version to the type''s latest; with an id, a retry of an activity already recorded returns its id and records nothing';
 
 -- Rows are judged when they are written, not again when they are restored:
 -- the rules may have changed since. A statement trigger on the log (not
@@ -946,7 +982,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT activities_valid CHECK ('
-                   'activity._valid_activity(workspace_id, platform, type, version, actor_type, '
+                   'activity._valid_activity(id, workspace_id, platform, type, version, actor_type, '
                    'initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) '
                    'NOT VALID', part);
 END;

@@ -32,6 +32,9 @@ extern bool activity_direct_scans;
 /* ingest.c */
 extern void activity_ingest_init(void);
 
+/* ids.c */
+extern void activity_register_id(Datum id, Datum occurred_at);
+
 /* maintenance.c */
 extern bool activity_maintenance_delete(Relation rel);
 

@@ -791,7 +791,7 @@ check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
 }
 
 /*
- * activity._valid_activity(workspace_id, platform, type, version, actor_type,
+ * activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
  * initiator_id, recipient_id, subject_type, subject_id, metadata,
  * occurred_at, recorded_at): the CHECK constraint of activity.activities.
  * Returns true or raises the error of the first rule the row breaks. A CHECK
@@ -803,7 +803,7 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 {
 	/* argument order of activity._valid_activity() */
 	static const int arg_cols[] = {
-		COL_WORKSPACE, COL_PLATFORM, COL_TYPE, COL_VERSION, COL_ACTOR_TYPE,
+		COL_ID, COL_WORKSPACE, COL_PLATFORM, COL_TYPE, COL_VERSION, COL_ACTOR_TYPE,
 		COL_INITIATOR, COL_RECIPIENT, COL_SUBJECT_TYPE, COL_SUBJECT_ID,
 		COL_METADATA, COL_OCCURRED_AT, COL_RECORDED_AT
 	};
@@ -826,6 +826,8 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 			values[arg_cols[i]] = PG_GETARG_DATUM(i);
 	}
 	validate_row(values, nulls);
+	check_not_null(nulls[COL_ID], "id");
+	activity_register_id(values[COL_ID], values[COL_OCCURRED_AT]);
 	PG_RETURN_BOOL(true);
 }
 
@@ -974,6 +976,63 @@ strip_insert_context(MemoryContext cxt)
 }
 
 /*
+ * Is activity id recorded already? True if it is, of that workspace and
+ * type (a retry); an error if it is another activity; false if it is not in
+ * the log. Read as the owner: the caller needs no privilege on event_ids.
+ */
+static bool
+recorded_already(Datum id, text *workspace, text *type)
+{
+	static SPIPlanPtr plan = NULL;
+	ActivityUserContext saved;
+	Relation	log;
+	bool		found = false;
+	bool		same = false;
+
+	log = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	activity_become_owner(RelationGetRelid(log), &saved);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan == NULL)
+	{
+		Oid			types[3] = {UUIDOID, TEXTOID, TEXTOID};
+
+		plan = SPI_prepare("SELECT a.workspace_id OPERATOR(pg_catalog.=) $2 AND a.type OPERATOR(pg_catalog.=) $3 "
+						   "FROM activity.event_ids e JOIN activity.activities a "
+						   "ON a.id OPERATOR(pg_catalog.=) e.id AND a.occurred_at OPERATOR(pg_catalog.=) e.occurred_at "
+						   "WHERE e.id OPERATOR(pg_catalog.=) $1",
+						   3, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+	}
+	{
+		Datum		values[3] = {id, PointerGetDatum(workspace), PointerGetDatum(type)};
+		int			ret = SPI_execute_plan(plan, values, NULL, true, 1);
+
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
+
+			found = true;
+			same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+	}
+	SPI_finish();
+	activity_restore_user(&saved);
+	table_close(log, NoLock);
+	if (found && !same)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("activity %s is already in the log, of another workspace or type",
+						DatumGetCString(DirectFunctionCall1(uuid_out, id))),
+				 errdetail("A retry must carry the workspace_id and type of the activity it repeats.")));
+	return found;
+}
+
+/*
  * activity.record(...) returns uuid: insert one activity. Validation happens
  * in the trigger, exactly as for a plain INSERT.
  */
@@ -985,7 +1044,8 @@ activity_record(PG_FUNCTION_ARGS)
 	{
 		A_WORKSPACE, A_TYPE, A_INITIATOR, A_METADATA, A_RECIPIENT, A_ACTOR_TYPE,
 		A_VERSION, A_OCCURRED_AT, A_PLATFORM, A_SUBJECT_TYPE, A_SUBJECT_ID,
-		A_CAUSED_BY, NUM_ARGS
+		A_CAUSED_BY, NUM_ARGS,
+		A_ID = NUM_ARGS			/* not an insert argument; absent at 0.1 */
 	};
 	Datum		args[NUM_ARGS + 1];
 	char		nulls[NUM_ARGS + 1];
@@ -994,7 +1054,19 @@ activity_record(PG_FUNCTION_ARGS)
 	int			ret = 0;
 	int			i;
 
-	activity_uuidv7_generate(id);
+	/* a client-chosen id: a retry of an event already recorded returns it */
+	if (PG_NARGS() > A_ID && !PG_ARGISNULL(A_ID))
+	{
+		if (PG_ARGISNULL(A_WORKSPACE) || PG_ARGISNULL(A_TYPE))
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("workspace_id and type of an activity must not be null")));
+		if (recorded_already(PG_GETARG_DATUM(A_ID), PG_GETARG_TEXT_PP(A_WORKSPACE), PG_GETARG_TEXT_PP(A_TYPE)))
+			PG_RETURN_DATUM(PG_GETARG_DATUM(A_ID));
+		memcpy(id, PG_GETARG_UUID_P(A_ID), sizeof(pg_uuid_t));
+	}
+	else
+		activity_uuidv7_generate(id);
 	args[0] = UUIDPGetDatum(id);
 	nulls[0] = ' ';
 	for (i = 0; i < NUM_ARGS; i++)

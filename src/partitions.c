@@ -157,7 +157,7 @@ static bool
 partition_validated(Oid relid)
 {
 	static const char *const args[] = {
-		"workspace_id", "platform", "type", "version", "actor_type", "initiator_id",
+		"id", "workspace_id", "platform", "type", "version", "actor_type", "initiator_id",
 		"recipient_id", "subject_type", "subject_id", "metadata", "occurred_at", "recorded_at"
 	};
 	Oid			conoid = get_relation_constraint_oid(relid, "activities_valid", true);

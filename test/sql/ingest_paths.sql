@@ -278,22 +278,48 @@ SELECT count(*) - :rows_before AS rows_written FROM activity.activities;
 SELECT count(*) AS ip_batch_rows FROM activity.activities WHERE workspace_id = 'ip-batch';
 
 ---------------------------------------------------------------------------
--- Client-chosen ids: a duplicate (id, occurred_at) is refused
+-- Client-chosen ids: an id is stored once, whatever occurred_at or
+-- workspace a retry carries, on every path
 ---------------------------------------------------------------------------
+SELECT count(*) AS rows_before FROM activity.activities WHERE workspace_id IN ('ip-ids', 'ip-other') \gset
 INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
 VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-07');
-SELECT pg_temp.expect_error($$
-    INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
-    VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-07')$$) AS duplicate;
-SELECT pg_temp.expect_error($$
-    INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
-    VALUES ('01890000-0000-7000-8000-0000000000fe', 'ip-ids', 'ip.plain', 'u1', '2090-01-07'),
-           ('01890000-0000-7000-8000-0000000000fe', 'ip-ids', 'ip.plain', 'u1', '2090-01-07')$$) AS duplicate_in_default_partition;
--- a retry that skips duplicates
-INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
-VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-07')
-ON CONFLICT DO NOTHING;
-SELECT count(*) AS ip_ids_rows FROM activity.activities WHERE workspace_id = 'ip-ids';
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('same occurred_at',      $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-07')$$),
+    ('another partition',     $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-08')$$),
+    ('the default partition', $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2090-01-07')$$),
+    ('another workspace',     $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-other', 'ip.plain', 'u1', '2032-01-07')$$),
+    ('twice in one INSERT',   $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000fe', 'ip-ids', 'ip.plain', 'u1', '2090-01-07'),
+                                       ('01890000-0000-7000-8000-0000000000fe', 'ip-ids', 'ip.plain', 'u1', '1990-01-07')$$),
+    ('ON CONFLICT DO NOTHING', $$INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at)
+                                VALUES ('01890000-0000-7000-8000-0000000000ff', 'ip-ids', 'ip.plain', 'u1', '2032-01-09')
+                                ON CONFLICT DO NOTHING$$),
+    ('record() of another type', $$SELECT activity.record('ip-ids', 'ip.chat', 'u1', platform => 'discord',
+                                                          id => '01890000-0000-7000-8000-0000000000ff')$$),
+    ('record() of another workspace', $$SELECT activity.record('ip-other', 'ip.plain', 'u1',
+                                                               id => '01890000-0000-7000-8000-0000000000ff')$$)
+) t(label, sql);
+SELECT pg_temp.copy_error('activity.activities (id, workspace_id, type, initiator_id, occurred_at)', '',
+    E'01890000-0000-7000-8000-0000000000ff\tip-ids\tip.plain\tu1\t2033-01-07 00:00:00+00\n') AS copy;
+-- record() with an id is the way to retry: it returns the id and records nothing
+SELECT activity.record('ip-ids', 'ip.plain', 'u1', occurred_at => '2032-01-10',
+                       id => '01890000-0000-7000-8000-0000000000ff') AS retried;
+SELECT activity.record('ip-ids', 'ip.plain', 'u1', occurred_at => '2032-01-10',
+                       id => '01890000-0000-7000-8000-0000000000fd') AS first_time;
+SELECT activity.record('ip-ids', 'ip.plain', 'u1', occurred_at => '2090-01-10',
+                       id => '01890000-0000-7000-8000-0000000000fd') AS retried_with_another_time;
+SELECT count(*) - :rows_before AS rows_written,
+       count(DISTINCT id) = count(*) AS ids_unique
+FROM activity.activities WHERE workspace_id IN ('ip-ids', 'ip-other');
+SELECT id, occurred_at FROM activity.event_ids
+WHERE id IN ('01890000-0000-7000-8000-0000000000ff', '01890000-0000-7000-8000-0000000000fe', '01890000-0000-7000-8000-0000000000fd')
+ORDER BY id;
 
 ---------------------------------------------------------------------------
 -- caused_by is checked once the statement's rows are in place, as a foreign
@@ -329,7 +355,7 @@ ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made F
 SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS unvalidated_partition;
 -- ... and so it does when the constraint calls the validator on other columns
 ALTER TABLE activity_partitions.hand_made ADD CONSTRAINT activities_valid CHECK (
-    activity._valid_activity(workspace_id, platform, type, version, actor_type,
+    activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
                              initiator_id, initiator_id, subject_type, subject_id,
                              metadata, occurred_at, recorded_at)) NOT VALID;
 SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS wrong_constraint;

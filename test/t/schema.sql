@@ -70,7 +70,7 @@ FROM (VALUES
     ('cursor_eq', '{activity.cursor,activity.cursor}'),
     ('cursor_info', '{activity.cursor}'),
     ('register_type', '{text,text,text,text,text[],text[]}'),
-    ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid}'),
+    ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'),
     ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'),
     ('partition_start', '{"timestamp with time zone"}'),
     ('partitions', '{}'),
@@ -81,15 +81,15 @@ FROM (VALUES
 SELECT function_returns('activity', 'uuidv7', '{}'::name[], 'uuid');
 SELECT function_returns('activity', 'uuidv7_time', '{uuid}'::name[], 'timestamp with time zone');
 SELECT function_returns('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid}'::name[], 'uuid');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'uuid');
 SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[]}'::name[], 'activity.event_types');
 SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'setof record');
 SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean}'::name[], 'activity.settings');
 SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text)'::regprocedure),
           'TABLE(id uuid, workspace_id text, platform text, type text, version smallint, actor_type text, initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid, metadata jsonb, occurred_at timestamp with time zone, recorded_at timestamp with time zone, cursor activity.cursor, has_more boolean)',
           'page() returns the log columns, a cursor and has_more');
-SELECT is(pg_get_function_arguments('activity.record(text,text,text,jsonb,text,text,integer,timestamp with time zone,text,text,text,uuid)'::regprocedure),
-          'workspace_id text, type text, initiator_id text DEFAULT NULL::text, metadata jsonb DEFAULT ''{}''::jsonb, recipient_id text DEFAULT NULL::text, actor_type text DEFAULT ''user''::text, version integer DEFAULT NULL::integer, occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, platform text DEFAULT NULL::text, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, caused_by uuid DEFAULT NULL::uuid',
+SELECT is(pg_get_function_arguments('activity.record(text,text,text,jsonb,text,text,integer,timestamp with time zone,text,text,text,uuid,uuid)'::regprocedure),
+          'workspace_id text, type text, initiator_id text DEFAULT NULL::text, metadata jsonb DEFAULT ''{}''::jsonb, recipient_id text DEFAULT NULL::text, actor_type text DEFAULT ''user''::text, version integer DEFAULT NULL::integer, occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, platform text DEFAULT NULL::text, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, caused_by uuid DEFAULT NULL::uuid, id uuid DEFAULT NULL::uuid',
           'record() argument names and defaults');
 SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text)'::regprocedure),
           'workspace_id text, after activity.cursor DEFAULT NULL::activity.cursor, "limit" integer DEFAULT 50, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, initiator_id text DEFAULT NULL::text, recipient_id text DEFAULT NULL::text, types text[] DEFAULT NULL::text[], universal_types text[] DEFAULT NULL::text[], actor_types text[] DEFAULT NULL::text[], platforms text[] DEFAULT NULL::text[], since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, direction text DEFAULT ''desc''::text',
@@ -97,16 +97,16 @@ SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, intege
 SELECT volatility_is('activity', 'uuidv7', '{}'::name[], 'volatile');
 SELECT volatility_is('activity', 'uuidv7_time', '{uuid}'::name[], 'immutable');
 SELECT volatility_is('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid}'::name[], 'volatile');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'volatile');
 SELECT volatility_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'stable');
 SELECT is_strict('activity', 'uuidv7_time', '{uuid}'::name[]);
 SELECT isnt_strict('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid}'::name[],
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[],
     'record() is not strict (NULL arguments mean defaults or are validated)');
 SELECT isnt_strict('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[],
     'page() is not strict (a NULL cursor means the first page)');
 SELECT function_lang_is('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid}'::name[], 'c');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'c');
 SELECT function_lang_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'c');
 SELECT is(count(*), 0::bigint, 'no function of the extension is SECURITY DEFINER')
 FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
@@ -114,12 +114,12 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
 WHERE p.prosecdef;
 
 -- triggers
-SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['workspace_id', 'platform', 'type', 'version', 'actor_type',
+SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['id', 'workspace_id', 'platform', 'type', 'version', 'actor_type',
                       'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at']::name[],
                       'the validation constraint covers every column a rule reads');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
            WHERE conrelid = 'activity_partitions.activities_default'::regclass AND conname = 'activities_valid'),
-          'CHECK (activity._valid_activity(workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) NOT VALID',
+          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) NOT VALID',
           'validation is the CHECK constraint activities_valid of each partition, NOT VALID (rows are not judged again)');
 SELECT is((SELECT count(*) FROM pg_constraint WHERE conrelid = 'activity.activities'::regclass AND contype = 'c'),
           0::bigint, 'activity.activities itself has no CHECK constraint (partitions carry it, so that a restore does not re-judge rows)');
@@ -172,7 +172,7 @@ SELECT is(pg_get_indexdef('activity_partitions.activities_default_feed_idx'::reg
 -- pg_dump keeps the registry, the settings and the default partition's rows
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
-    ARRAY['activity.event_types', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
+    ARRAY['activity.event_ids', 'activity.event_types', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
 -- GUCs (defined when the library is loaded, i.e. on first use in a session)

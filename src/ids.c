@@ -1,0 +1,88 @@
+/*
+ * ids.c
+ *		Every activity id is stored once, across all partitions.
+ *
+ * A unique index on a partitioned table must include the partition key, so
+ * the partitions' primary keys, (id, occurred_at), cannot see a retried event
+ * that carries another occurred_at. activity.event_ids holds every id with
+ * its occurred_at under one unique index; the validation of each row written
+ * registers its id there, in the same transaction, with btree's own
+ * uniqueness check (which waits for a concurrent writer of the same id to
+ * commit or abort). The insert is done directly, heap tuple and index entry,
+ * as PostgreSQL does for its catalogs: no executor or SPI per row.
+ *
+ * Rows stored as they are (a restore, maintain() moving rows) are not
+ * registered again: their ids come with the dump, or are there already.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/execnodes.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/uuid.h"
+
+#include "activity.h"
+
+/*
+ * Register the id of an activity being written; ERROR (23505) if it is in
+ * the log already. A no-op while activity.event_ids does not exist (an
+ * extension still at 0.1).
+ */
+void
+activity_register_id(Datum id, Datum occurred_at)
+{
+	Oid			relid = activity_relid(ACTIVITY_SCHEMA, "event_ids", true);
+	Relation	rel;
+	Relation	index;
+	Oid			pk;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	HeapTuple	tup;
+	IndexInfo  *ii;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!OidIsValid(relid))
+		return;
+	rel = table_open(relid, RowExclusiveLock);
+	pk = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pk))
+		elog(ERROR, "activity.event_ids has no primary key");
+	index = index_open(pk, RowExclusiveLock);
+
+	values[0] = id;
+	values[1] = occurred_at;
+	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	simple_heap_insert(rel, tup);
+	ii = BuildIndexInfo(index);
+	PG_TRY();
+	{
+		index_insert(index, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("activity %s is already in the log",
+						DatumGetCString(DirectFunctionCall1(uuid_out, id))),
+				 errdetail("An activity id is stored once, whatever occurred_at a retry carries."),
+				 errhint("To retry an event safely, record it with activity.record(..., id => ...), "
+						 "which returns the id of the activity already there.")));
+	}
+	PG_END_TRY();
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	heap_freetuple(tup);
+}
