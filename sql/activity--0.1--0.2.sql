@@ -1012,27 +1012,63 @@ $$;
 COMMENT ON FUNCTION activity._index_partition(regclass) IS
     'Internal: creates the primary key, feed indexes and TRUNCATE guard of a new partition';
 
-CREATE FUNCTION activity.pending_indexes()
-RETURNS TABLE (partition regclass, index text, statement text)
+-- Partitions whose ids an upgrade from 0.1 left to register in
+-- activity.event_ids (online, activity.pending_steps())
+CREATE TABLE activity.pending_ids (
+    partition text PRIMARY KEY
+);
+COMMENT ON TABLE activity.pending_ids IS
+    'Partitions of a log upgraded from 0.1 whose ids are not yet registered in activity.event_ids';
+COMMENT ON COLUMN activity.pending_ids.partition IS 'The partition, schema-qualified';
+SELECT pg_catalog.pg_extension_config_dump('activity.pending_ids', '');
+
+CREATE FUNCTION activity.register_ids(part regclass)
+RETURNS TABLE (registered bigint, already_registered bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    total bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM activity.partitions() p WHERE p.partition = part) THEN
+        RAISE EXCEPTION '% is not a partition of activity.activities', part USING ERRCODE = '42809';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', part) INTO total;
+    EXECUTE format('INSERT INTO activity.event_ids (id, occurred_at) SELECT id, occurred_at FROM %s'
+                   ' ON CONFLICT (id) DO NOTHING', part);
+    GET DIAGNOSTICS registered = ROW_COUNT;
+    already_registered := total - registered;
+    DELETE FROM activity.pending_ids p WHERE p.partition = part::text;
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION activity.register_ids(regclass) IS
+    'Registers the ids of a partition in activity.event_ids (after an upgrade from 0.1); already_registered counts ids there before, a repeated id among them';
+
+CREATE FUNCTION activity.pending_steps()
+RETURNS TABLE (partition regclass, step text, statement text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT p.partition, d.name, format(d.definition, ' CONCURRENTLY IF NOT EXISTS')
+    -- an index an interrupted CREATE INDEX CONCURRENTLY left invalid goes first
+    SELECT p.partition, 'drop invalid index', format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', i.relname)
+    FROM activity.partitions() p
+    JOIN pg_index x ON x.indrelid = p.partition AND NOT x.indisvalid
+    JOIN pg_class i ON i.oid = x.indexrelid
+    UNION ALL
+    SELECT p.partition, 'build index', format(d.definition, ' CONCURRENTLY IF NOT EXISTS')
     FROM activity.partitions() p
     CROSS JOIN LATERAL activity._index_definitions(p.partition) d
     WHERE NOT EXISTS (SELECT 1 FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
                       WHERE i.relname = d.name AND i.relnamespace = 'activity_partitions'::regnamespace
                         AND x.indrelid = p.partition AND x.indisvalid)
     UNION ALL
-    -- an index an interrupted CREATE INDEX CONCURRENTLY left invalid goes first
-    SELECT p.partition, i.relname, format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', i.relname)
+    SELECT p.partition, 'register ids', format('SELECT * FROM activity.register_ids(%L)', p.partition::text)
     FROM activity.partitions() p
-    JOIN pg_index x ON x.indrelid = p.partition AND NOT x.indisvalid
-    JOIN pg_class i ON i.oid = x.indexrelid
-    ORDER BY 1, 3 DESC
+    WHERE p.partition::text IN (SELECT q.partition FROM activity.pending_ids q)
 $$;
-COMMENT ON FUNCTION activity.pending_indexes() IS
-    'Feed indexes that partitions still lack (after an upgrade), as statements to run outside a transaction: SELECT statement FROM activity.pending_indexes() \gexec';
+COMMENT ON FUNCTION activity.pending_steps() IS
+    'Work an upgrade left to do online, as statements to run one by one outside a transaction block: SELECT statement FROM activity.pending_steps() \gexec';
 
 --------------------------------------------------------------------------------
 -- Maintenance that never stalls the application
@@ -1308,13 +1344,23 @@ BEGIN
             lower := NULL; upper := expired_before; "rows" := n; detail := NULL;
             RETURN NEXT;
         END IF;
+        -- the ids of the rows gone: those older than every row left
+        DELETE FROM activity.event_ids e
+         WHERE e.occurred_at < least(expired_before, (SELECT min(pp.lower) FROM activity.partitions() pp
+                                                      WHERE NOT pp.is_default));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            action := 'ids released'; partition := 'activity.event_ids';
+            lower := NULL; upper := expired_before; "rows" := n; detail := NULL;
+            RETURN NEXT;
+        END IF;
     END IF;
 
-    -- indexes an upgrade left to build online
-    SELECT count(*) INTO n FROM activity.pending_indexes();
+    -- what an upgrade left to do online
+    SELECT count(*) INTO n FROM activity.pending_steps();
     IF n > 0 THEN
         action := 'pending'; partition := NULL; lower := NULL; upper := NULL; "rows" := n;
-        detail := 'indexes to build online: SELECT statement FROM activity.pending_indexes() \gexec';
+        detail := format('%s steps left by an upgrade, to run online: SELECT statement FROM activity.pending_steps() \gexec', n);
         RETURN NEXT;
     END IF;
 END;
@@ -1344,9 +1390,10 @@ COMMENT ON EVENT TRIGGER activity_guard_drop IS
 -- The partitions of a 0.1 log
 --------------------------------------------------------------------------------
 -- Nothing here reads the log: its rows were checked when written (the
--- constraints are NOT VALID), and the feed indexes of partitions with rows
--- are built online afterwards (activity.pending_indexes(); page() reads a
--- partition without them through a plan meanwhile).
+-- constraints are NOT VALID); the feed indexes of partitions with rows are
+-- built, and their ids registered, online afterwards
+-- (activity.pending_steps(); page() reads a partition without its indexes
+-- through a plan meanwhile).
 DO $$
 DECLARE
     p record;
@@ -1355,7 +1402,8 @@ DECLARE
 BEGIN
     FOR p IN SELECT pp.partition, c.relname FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition LOOP
         PERFORM activity._add_validation(p.partition);
-        -- partitions made ahead of time (empty) and small ones are indexed now
+        -- partitions made ahead of time (empty) and small ones are done now;
+        -- the others online afterwards
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 10001) x', p.partition) INTO n;
         IF n <= 10000 THEN
             -- 0.1's workspace feed index lacks the type that counts() reads
@@ -1363,6 +1411,10 @@ BEGIN
             FOR d IN SELECT * FROM activity._index_definitions(p.partition) LOOP
                 EXECUTE format(d.definition, ' IF NOT EXISTS');
             END LOOP;
+            EXECUTE format('INSERT INTO activity.event_ids (id, occurred_at) SELECT id, occurred_at FROM %s'
+                           ' ON CONFLICT (id) DO NOTHING', p.partition);
+        ELSE
+            INSERT INTO activity.pending_ids VALUES (p.partition::text);
         END IF;
     END LOOP;
     -- the default partition's time index replaces 0.1's occurred_at index

@@ -12,9 +12,10 @@
  * Rows are judged when they are written, not again when they are restored or
  * moved (the rules may have changed since). Who may store rows as they are:
  * the owner of the log, in its own session (not through a SECURITY DEFINER
- * function another role calls), writing straight into a partition, as
- * pg_restore and maintain() do, never through activity.activities; or with
- * activity.restoring on, for a restore that loads through the log.
+ * function another role calls), COPYing straight into a partition, as
+ * pg_restore does, never through activity.activities; or with
+ * activity.restoring on, for a restore that loads through the log. Their ids
+ * are restored with activity.event_ids.
  */
 #include "postgres.h"
 
@@ -29,10 +30,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/portal.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -147,7 +150,8 @@ role_owns_log(Oid role)
  * the current role both have the owner's privileges, and no SECURITY DEFINER
  * function or restricted operation is running, so that a function the owner
  * wrote for other roles cannot be used to skip validation. And only for rows
- * written straight into a partition (a restore, a move), unless
+ * that a COPY writes straight into a partition, as pg_restore does (a
+ * transaction that wrote through the log is never trusted), unless
  * activity.restoring is on.
  */
 static bool
@@ -156,7 +160,8 @@ row_taken_as_written(void)
 	Oid			outer;
 	Oid			current;
 
-	if (wrote_through_log && !activity_restoring)
+	if (!activity_restoring &&
+		(wrote_through_log || ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY))
 		return false;
 	if (InLocalUserIdChange() || InSecurityRestrictedOperation())
 		return false;

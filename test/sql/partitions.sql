@@ -239,7 +239,11 @@ WHERE occurred_at < now() - interval '6 months' \gset
 CREATE TEMP TABLE retained AS SELECT * FROM activity.maintain();
 -- the default partition's expired rows are deleted, and counted
 SELECT action, partition, count(*), sum("rows") = :default_rows_to_expire AS all_expired_rows_counted
-FROM retained WHERE action NOT IN ('created', 'dropped') GROUP BY 1, 2 ORDER BY 1;
+FROM retained WHERE action = 'expired' GROUP BY 1, 2 ORDER BY 1;
+-- the ids of the rows gone are released, and only those: every id left has its row
+SELECT count(*) AS id_release_steps FROM retained WHERE action = 'ids released' AND "rows" > 0;
+SELECT (SELECT count(*) FROM activity.event_ids) = (SELECT count(*) FROM activity.activities) AS as_many_ids_as_rows,
+       NOT EXISTS (SELECT 1 FROM activity.activities a WHERE NOT EXISTS (SELECT 1 FROM activity.event_ids e WHERE e.id = a.id)) AS every_row_has_its_id;
 -- dropped partitions are reported by name
 SELECT count(*) AS dropped, bool_and(partition ~ '^activity_partitions\.activities_p\d{8}$') AS named
 FROM retained WHERE action = 'dropped';

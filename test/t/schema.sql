@@ -172,7 +172,7 @@ SELECT is(pg_get_indexdef('activity_partitions.activities_default_feed_idx'::reg
 -- pg_dump keeps the registry, the settings and the default partition's rows
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
-    ARRAY['activity.event_ids', 'activity.event_types', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
+    ARRAY['activity.event_ids', 'activity.event_types', 'activity.pending_ids', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
 -- GUCs (defined when the library is loaded, i.e. on first use in a session)
