@@ -1103,8 +1103,7 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION activity._expire_default(timestamptz) IS
     'Internal: deletes the rows of the default partition that occurred before a time (retention)';
 
-REVOKE ALL ON FUNCTION activity._move_rows(regclass, timestamptz, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION activity._expire_default(timestamptz) FROM PUBLIC;
+-- (both check that their caller owns the log, as DDL on it would)
 
 DROP FUNCTION activity.maintain();
 DROP FUNCTION activity.create_partitions(timestamptz, timestamptz);
@@ -1367,6 +1366,34 @@ END;
 $$;
 COMMENT ON FUNCTION activity.maintain() IS
     'Creates partitions ahead of time and for recent rows waiting in the default partition, and applies retention, never waiting longer than activity.lock_timeout for a lock; reports each step';
+
+-- Who owns the log owns everything maintenance and a restore touch: the
+-- schemas, the log and its partitions, the registry. A superuser installs the
+-- extension (C functions, an event trigger) and may then hand the log to the
+-- role that runs maintenance and restores.
+CREATE FUNCTION activity.set_owner(owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+BEGIN
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'owner must not be null' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE format('ALTER SCHEMA activity OWNER TO %s', owner);
+    EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
+    FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
+                                 'activity.settings', 'activity.event_ids', 'activity.pending_ids']::regclass[])
+             UNION ALL SELECT p.partition FROM activity.partitions() p
+    LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity.set_owner(regrole) IS
+    'Makes a role the owner of the log, its partitions, its registry and its schemas (it may then run maintenance and restores); run by a superuser';
 
 --------------------------------------------------------------------------------
 -- DROP never deletes events silently

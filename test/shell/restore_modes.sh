@@ -3,7 +3,8 @@
 # column, with the registry, schema versions (retired too) and settings:
 # custom format serial and -j 4, directory format -j 4, plain SQL through
 # psql, --data-only into a database where the extension exists, and
-# --section=pre-data/data/post-data in order. The log holds rows written
+# --section=pre-data/data/post-data in order, and a restore by a role that
+# is not a superuser. The log holds rows written
 # under rules that changed since, rows of retired schema versions and of
 # version 0 from before the type had a schema, a default-partition row whose
 # cause lies in a range partition, and rows dated 1990 and 2090. Restored
@@ -25,7 +26,7 @@ registry="SELECT md5(concat((SELECT string_agg(t::text, E'\n' ORDER BY name) FRO
                             (SELECT string_agg(s::text, E'\n') FROM activity.settings s)))"
 feed="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('ws1', \"limit\" => 200)"
 
-echo "1..47"
+echo "1..55"
 fresh "$src"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 CREATE EXTENSION activity;
@@ -122,8 +123,23 @@ ok "$maintained" 4002 "data-only: create_partitions() moves the 4002 rows of 202
 check $dst "data-only"
 
 
-for db in $src activity_restore_serial activity_restore_parallel activity_restore_directory \
+# a non-superuser restore: a superuser installs the extension and hands the
+# log to the restoring role, which restores everything but the schema and
+# the extension themselves
+dst=activity_restore_nonsuper; fresh $dst
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS activity_restorer" -c "CREATE ROLE activity_restorer LOGIN" >/dev/null 2>&1
+q $dst "CREATE EXTENSION activity; SELECT activity.set_owner('activity_restorer')" >/dev/null
+pg_restore -l "$work/log.dump" | grep -Ev '(SCHEMA - activity|EXTENSION - activity|COMMENT - EXTENSION activity) ' > "$work/list"
+pg_restore -U activity_restorer --no-owner --exit-on-error -L "$work/list" -d $dst "$work/log.dump" 2>"$work/err"
+ok "$?" 0 "a non-superuser owner of the log restores with --no-owner --exit-on-error -L (schema and extension left out)"
+sed 's/^/# /' "$work/err"
+check $dst "non-superuser"
+ok "$(psql -X -q -At -U activity_restorer -d $dst -c "SELECT count(*) >= 0 FROM activity.maintain()")" t \
+   "non-superuser: the restoring role runs maintain()"
+
+for db in $src activity_restore_nonsuper activity_restore_serial activity_restore_parallel activity_restore_directory \
           activity_restore_plain activity_restore_sections activity_restore_dataonly; do
     dropdb --if-exists "$db"
 done
 rm -rf "$work"
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS activity_restorer" >/dev/null
