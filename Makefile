@@ -1,6 +1,6 @@
 # activity: a PostgreSQL extension for append-only, validated, paged activity logs.
 EXTENSION = activity
-EXTVERSION = 0.1
+EXTVERSION = 0.2
 
 MODULE_big = activity
 OBJS = \
@@ -25,6 +25,11 @@ REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
 REGRESS_OPTS = --inputdir=test --load-extension=activity
 
 PG_CONFIG ?= pg_config
+# PostgreSQL 14 to 18 (src/compat.h holds every difference)
+PG_MAJOR := $(shell $(PG_CONFIG) --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+ifeq ($(shell test "$(PG_MAJOR)" -ge 14 2>/dev/null && echo ok),)
+$(error activity needs PostgreSQL 14 or later; $(PG_CONFIG) is PostgreSQL $(PG_MAJOR))
+endif
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
