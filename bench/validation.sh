@@ -98,7 +98,10 @@ copy_into() {
     out=$LOGDIR/copy.$label.$n.log
     # TRUNCATE: session_replication_role = replica silences the extension's
     # append-only guard (and every other trigger) for this one statement
-    q -c 'SET session_replication_role = replica' -c "TRUNCATE $table" -c CHECKPOINT
+    # (and the id registry, which validation fills)
+    q -c 'SET session_replication_role = replica' -c "TRUNCATE $table" \
+      -c "DO 'BEGIN IF to_regclass(''activity.event_ids'') IS NOT NULL THEN TRUNCATE activity.event_ids; END IF; END'" \
+      -c CHECKPOINT
     psql -X -q -At -v ON_ERROR_STOP=1 > "$out" 2>&1 <<SQL &
 \timing on
 SELECT pg_backend_pid();
@@ -190,7 +193,7 @@ CREATE TRIGGER noop BEFORE INSERT ON bench.noop_plpgsql_set_activities
 -- without its completion trigger
 SELECT bench.create_equivalent('check_c_activities');
 ALTER TABLE bench.check_c_activities ADD CONSTRAINT valid CHECK (
-    activity._valid_activity(workspace_id, platform, type, version, actor_type,
+    activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
                              initiator_id, recipient_id, subject_type, subject_id,
                              metadata, occurred_at, recorded_at));
 -- the JSON Schema validation alone: activity.is_valid() against each type's
@@ -229,8 +232,14 @@ fi
 #   (b) plain       the baseline, no trigger
 #   (c) plpgsql     the hand-written PL/pgSQL trigger
 #   (d) noschema    activity.activities, the twin types without schema: version 0
+#   (e) noids       (a) with the id registry (activity.event_ids) switched off:
+#                   what storing every id once costs
 run_variant() {
     case $1 in
+        noids)     q -c 'ALTER TABLE activity.event_ids RENAME TO event_ids_off'
+                   copy_into noids activity.activities "$FILE" \
+                       "SELECT count(*) FROM activity.activities WHERE version = 1"
+                   q -c 'ALTER TABLE activity.event_ids_off RENAME TO event_ids' ;;
         validated) copy_into validated activity.activities "$FILE" \
                        "SELECT count(*) FROM activity.activities WHERE version = 1" ;;
         nover)     copy_into nover activity.activities "$NV_FILE" \
@@ -243,7 +252,7 @@ run_variant() {
                    q -c 'SET session_replication_role = replica' -c "TRUNCATE bench.$1_activities" ;;
     esac
 }
-VARIANTS="validated nover plain plpgsql noschema"
+VARIANTS="validated nover plain plpgsql noschema noids"
 [ "$BREAKDOWN" = 1 ] && VARIANTS="$VARIANTS $BD_LABELS"
 read -r -a VLIST <<< "$VARIANTS"
 NV=${#VLIST[@]}
@@ -265,7 +274,7 @@ SIZE_PLAIN=$(q -c "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) FRO
 MACHINE=$(machine_description)
 SERVER=$(server_description shared_buffers max_wal_size synchronous_commit wal_level jit)
 N_PARTS=$(q -c "SELECT count(*) FROM activity.partitions() WHERE NOT is_default")
-V=$(best_rate validated); VN=$(best_rate nover); P=$(best_rate plain); L=$(best_rate plpgsql); D=$(best_rate noschema)
+V=$(best_rate validated); VN=$(best_rate nover); P=$(best_rate plain); L=$(best_rate plpgsql); D=$(best_rate noschema); NI=$(best_rate noids)
 # ratio NUM DEN: rows/s of NUM / rows/s of DEN (best runs)
 ratio() { calc "$(best_secs "$2") / $(best_secs "$1")" "${3:-2}"; }
 # over LABEL BASE: backend CPU µs/row of LABEL beyond BASE (best runs)
@@ -293,6 +302,7 @@ echo "| (a') | activity.activities, the same events without their version: the c
 echo "| (b) | equivalent table, no trigger (no validation) | $P | $(runs plain) | $(best_cpu plain) | $(med_wal plain) | $(med_mb plain) MB |"
 echo "| (c) | equivalent table, hand-written PL/pgSQL trigger, same rules | $L | $(runs plpgsql) | $(best_cpu plpgsql) | $(med_wal plpgsql) | $(med_mb plpgsql) MB |"
 echo "| (d) | activity.activities, the same events as twin types without schema (ns.post.created, ...: a second file, version 0): the check constraint without JSON Schemas | $D | $(runs noschema) | $(best_cpu noschema) | $(med_wal noschema) | $(med_mb noschema) MB |"
+echo "| (e) | activity.activities as (a), with the id registry switched off (activity.event_ids renamed away): ids not stored once | $NI | $(runs noids) | $(best_cpu noids) | $(med_wal noids) | $(med_mb noids) MB |"
 echo
 echo "| ratio | value | target | met |"
 echo "|---|---:|---:|---|"
@@ -301,8 +311,9 @@ R=$(ratio nover plain); echo "| validated, version filled in (a') / unvalidated 
 R=$(ratio validated plpgsql 1); echo "| validated (a) / PL/pgSQL (c), rows/s (whole COPY; the 20× target applies to the validation alone, below) | $R | — | — |"
 R=$(ratio noschema plain); echo "| check constraint without schemas (d) / unvalidated (b), rows/s | $R | — | — |"
 R=$(ratio plain plpgsql); echo "| unvalidated (b) / PL/pgSQL (c), rows/s: the most (a) / (c) could be if validation cost nothing | $R | — | — |"
+R=$(ratio validated noids); echo "| the id rule: validated (a) / the same without the id registry (e), rows/s | $R | — | — |"
 echo
-echo "Backend CPU per row added to (b): (d) $(over noschema plain) µs, (a) $(over validated plain) µs, (a') $(over nover plain) µs, (c) $(over plpgsql plain) µs; the schema validation itself, (a) − (d): $(over validated noschema) µs."
+echo "Backend CPU per row added to (b): (d) $(over noschema plain) µs, (a) $(over validated plain) µs, (a') $(over nover plain) µs, (c) $(over plpgsql plain) µs; the schema validation itself, (a) − (d): $(over validated noschema) µs; storing each id once, (a) − (e): $(over validated noids) µs."
 if [ "$BREAKDOWN" = 1 ]; then
     row() { echo "| $3 | $(best_rate "$1") | $(best_cpu "$1") | $(over "$1" "$2") | $(med_wal "$1") | $(med_mb "$1") MB |"; }
     echo

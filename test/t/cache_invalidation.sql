@@ -12,7 +12,7 @@ SELECT 'r' || substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS t
        2200 + floor(random() * 700)::int AS year \gset
 SELECT set_config('activity_test.workspace', 'cache-' || :'tag', false) \g /dev/null
 BEGIN;
-SELECT plan(19);
+SELECT plan(39);
 
 \o /dev/null
 SELECT pg_temp.connect('admin');
@@ -78,6 +78,56 @@ SELECT throws_ok(format('SELECT pg_temp.rec(%L)', 'cache_' || :'tag' || '.intx')
                  '23503', format('unknown activity type "%s"', 'cache_' || :'tag' || '.intx'),
                  'app refuses it right after');
 
+-- A schema registered by another session applies at once, also in a
+-- transaction whose snapshot is older than the registration (REPEATABLE
+-- READ, SERIALIZABLE): the registry is read with a fresh snapshot, never the
+-- transaction's. (A stale registry used to store metadata breaking the new
+-- schema as version 0.)
+SELECT lives_ok(format('SELECT pg_temp.reg(%L)', 'cache_' || :'tag' || '.rr'), 'admin registers a type without schema');
+SELECT ok(pg_temp.rec('cache_' || :'tag' || '.rr', ', metadata => ''{}''') IS NOT NULL, 'app records it (version 0)');
+SELECT lives_ok($$SELECT dblink_exec('app', 'BEGIN ISOLATION LEVEL REPEATABLE READ')$$, 'app opens a REPEATABLE READ transaction ...');
+SELECT is(pg_temp.q('app', 'SELECT count(*)::text FROM activity.event_types WHERE name = ''nothing'''), '0', '... and takes its snapshot');
+SELECT lives_ok(format($$SELECT pg_temp.q('admin', %L)$$,
+                       format('SELECT activity.register_schema(%L, %L)::text', 'cache_' || :'tag' || '.rr', '{"required": ["x"]}')),
+                'admin registers a schema requiring "x"');
+SELECT throws_ok(format('SELECT pg_temp.rec(%L, %L)', 'cache_' || :'tag' || '.rr', ', metadata => ''{}'''),
+                 '23514', format('metadata does not match schema version 1 of activity type "%s"', 'cache_' || :'tag' || '.rr'),
+                 'app, in REPEATABLE READ, checks metadata against the new schema');
+SELECT lives_ok($$SELECT dblink_exec('app', 'ROLLBACK')$$, 'app rolls back');
+SELECT lives_ok($$SELECT dblink_exec('app', 'BEGIN ISOLATION LEVEL SERIALIZABLE')$$, 'app opens a SERIALIZABLE transaction ...');
+SELECT is(pg_temp.q('app', 'SELECT count(*)::text FROM activity.event_types WHERE name = ''nothing'''), '0', '... and takes its snapshot');
+SELECT lives_ok(format($$SELECT pg_temp.q('admin', %L)$$,
+                       format('SELECT activity.register_schema(%L, %L)::text', 'cache_' || :'tag' || '.rr',
+                              '{"required": ["x"], "properties": {"y": {"type": "integer"}}}')),
+                'admin registers version 2');
+SELECT pg_temp.rec('cache_' || :'tag' || '.rr', ', metadata => ''{"x": 1}''') AS serializable_id \gset
+SELECT is(pg_temp.q('app', format('SELECT version::text FROM activity.activities WHERE id = %L', :'serializable_id')),
+          '2', 'app, in SERIALIZABLE, records the new latest version');
+\o /dev/null
+SELECT dblink_exec('app', 'SAVEPOINT before_bad_row');
+\o
+SELECT throws_ok(format('SELECT pg_temp.rec(%L, %L)', 'cache_' || :'tag' || '.rr', ', metadata => ''{"x": 1, "y": "no"}'''),
+                 '23514', format('metadata does not match schema version 2 of activity type "%s"', 'cache_' || :'tag' || '.rr'),
+                 'and checks it against version 2');
+\o /dev/null
+SELECT dblink_exec('app', 'ROLLBACK TO SAVEPOINT before_bad_row');
+\o
+SELECT is(dblink_exec('app', 'COMMIT'), 'COMMIT', 'app commits');
+SELECT is(pg_temp.q('app', format($$SELECT string_agg(version::text, ',' ORDER BY recorded_at) FROM activity.activities
+                                    WHERE type = %L$$, 'cache_' || :'tag' || '.rr')),
+          '0,2', 'the log holds the version-0 row from before the schema and the version-2 row, nothing else');
+-- and in READ COMMITTED inside an open transaction, statement by statement
+SELECT lives_ok($$SELECT dblink_exec('app', 'BEGIN')$$, 'app opens a READ COMMITTED transaction');
+SELECT lives_ok(format('SELECT pg_temp.reg(%L)', 'cache_' || :'tag' || '.rc'), 'admin registers another type');
+SELECT ok(pg_temp.rec('cache_' || :'tag' || '.rc') IS NOT NULL, 'app records it');
+SELECT lives_ok(format($$SELECT pg_temp.q('admin', %L)$$,
+                       format('SELECT activity.register_schema(%L, %L)::text', 'cache_' || :'tag' || '.rc', '{"required": ["x"]}')),
+                'admin gives it a schema');
+SELECT throws_ok(format('SELECT pg_temp.rec(%L)', 'cache_' || :'tag' || '.rc'),
+                 '23514', format('metadata does not match schema version 1 of activity type "%s"', 'cache_' || :'tag' || '.rc'),
+                 'app''s next statement checks against it');
+SELECT lives_ok($$SELECT dblink_exec('app', 'ROLLBACK')$$, 'app rolls back');
+
 -- the partition list: app pages, admin creates a partition that takes rows
 -- out of the default partition and drops an empty one, app pages again
 \o /dev/null
@@ -98,7 +148,9 @@ SELECT is(pg_temp.q('app', format($$SELECT string_agg(to_char(occurred_at, 'MM')
 
 -- clean up the registry
 \o /dev/null
-SELECT dblink_exec('admin', format('DELETE FROM activity.event_types WHERE name LIKE %L', 'cache\_' || :'tag' || '.%'));
+-- (types with schema versions stay: they cannot be deleted)
+SELECT dblink_exec('admin', format('DELETE FROM activity.event_types t WHERE name LIKE %L
+                                    AND NOT EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = t.name)', 'cache\_' || :'tag' || '.%'));
 SELECT dblink_disconnect('admin');
 SELECT dblink_disconnect('app');
 \o
