@@ -1268,6 +1268,7 @@ DECLARE
     horizon timestamptz := current_start;
     recent timestamptz := current_start;
     expired_before timestamptz;
+    removed boolean := false;
     p record;
     n bigint;
 BEGIN
@@ -1327,7 +1328,7 @@ BEGIN
                 EXECUTE format('DROP TABLE %s', p.partition);
                 PERFORM set_config('activity.drop_events', 'off', true);
                 PERFORM set_config('lock_timeout', caller_timeout, true);
-                action := 'dropped'; "rows" := NULL;
+                action := 'dropped'; "rows" := NULL; removed := true;
                 detail := CASE WHEN p.reltuples >= 0 THEN format('about %s rows', p.reltuples::bigint) END;
             EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
                 action := 'skipped'; "rows" := NULL;
@@ -1340,14 +1341,18 @@ BEGIN
         n := activity._expire_default(expired_before);
         IF n > 0 THEN
             action := 'expired'; partition := 'activity_partitions.activities_default';
-            lower := NULL; upper := expired_before; "rows" := n; detail := NULL;
+            lower := NULL; upper := expired_before; "rows" := n; detail := NULL; removed := true;
             RETURN NEXT;
         END IF;
-        -- the ids of the rows gone: those older than every row left
-        DELETE FROM activity.event_ids e
-         WHERE e.occurred_at < least(expired_before, (SELECT min(pp.lower) FROM activity.partitions() pp
-                                                      WHERE NOT pp.is_default));
-        GET DIAGNOSTICS n = ROW_COUNT;
+        -- the ids of the rows gone: those older than every row left (read
+        -- only when this run removed rows)
+        n := 0;
+        IF removed THEN
+            DELETE FROM activity.event_ids e
+             WHERE e.occurred_at < least(expired_before, (SELECT min(pp.lower) FROM activity.partitions() pp
+                                                          WHERE NOT pp.is_default));
+            GET DIAGNOSTICS n = ROW_COUNT;
+        END IF;
         IF n > 0 THEN
             action := 'ids released'; partition := 'activity.event_ids';
             lower := NULL; upper := expired_before; "rows" := n; detail := NULL;
