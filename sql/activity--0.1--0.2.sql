@@ -1,13 +1,16 @@
 -- activity 0.1 -> 0.2: JSON Schemas for activity metadata
 \echo Use "ALTER EXTENSION activity UPDATE TO '0.2'" to load this file. \quit
 
--- Every lock this upgrade takes is waited for at most lock_timeout (2s
+-- Every lock this upgrade takes is waited for at most lock_timeout (1s
 -- unless the caller set one): behind a long query the upgrade fails with a
 -- clear error instead of queueing the application behind it, and can simply
 -- be run again. Work that grows with the log is not done here (see the end).
 SELECT set_config('activity_upgrade.lock_timeout', current_setting('lock_timeout'), true);
-SELECT set_config('lock_timeout', CASE current_setting('lock_timeout') WHEN '0' THEN '2s'
+SELECT set_config('lock_timeout', CASE current_setting('lock_timeout') WHEN '0' THEN '1s'
                                        ELSE current_setting('lock_timeout') END, true);
+-- The locks it needs on the log (its partitions included) and the registry,
+-- all first: waiting for one never happens while holding another.
+LOCK TABLE activity.activities, activity.event_types, activity.settings IN ACCESS EXCLUSIVE MODE;
 
 --------------------------------------------------------------------------------
 -- The activity.jsonschema type
@@ -1050,22 +1053,48 @@ RETURNS TABLE (partition regclass, step text, statement text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- an index an interrupted CREATE INDEX CONCURRENTLY left invalid goes first
-    SELECT p.partition, 'drop invalid index', format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', i.relname)
-    FROM activity.partitions() p
-    JOIN pg_index x ON x.indrelid = p.partition AND NOT x.indisvalid
-    JOIN pg_class i ON i.oid = x.indexrelid
-    UNION ALL
-    SELECT p.partition, 'build index', format(d.definition, ' CONCURRENTLY IF NOT EXISTS')
-    FROM activity.partitions() p
-    CROSS JOIN LATERAL activity._index_definitions(p.partition) d
-    WHERE NOT EXISTS (SELECT 1 FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid
-                      WHERE i.relname = d.name AND i.relnamespace = 'activity_partitions'::regnamespace
-                        AND x.indrelid = p.partition AND x.indisvalid)
-    UNION ALL
-    SELECT p.partition, 'register ids', format('SELECT * FROM activity.register_ids(%L)', p.partition::text)
-    FROM activity.partitions() p
-    WHERE p.partition::text IN (SELECT q.partition FROM activity.pending_ids q)
+    WITH defs AS (
+        SELECT p.partition, d.name, d.definition,
+               -- the index of that name, valid; "outdated" when it is 0.1's
+               -- workspace feed index, without the type that counts() reads
+               (SELECT NOT (d.name LIKE '%\_feed\_idx' AND x.indnatts <> 4)
+                  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                 WHERE x.indrelid = p.partition AND i.relname = d.name AND x.indisvalid) AS current_ok,
+               EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                       WHERE x.indrelid = p.partition AND i.relname = d.name || '_new' AND x.indisvalid) AS has_new
+        FROM activity.partitions() p
+        CROSS JOIN LATERAL activity._index_definitions(p.partition) d
+    ), steps AS (
+        -- an index an interrupted CREATE INDEX CONCURRENTLY left invalid goes first
+        SELECT p.partition, 1 AS ord, i.relname::text AS name, 'drop invalid index' AS step,
+               format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', i.relname) AS statement
+        FROM activity.partitions() p
+        JOIN pg_index x ON x.indrelid = p.partition AND NOT x.indisvalid
+        JOIN pg_class i ON i.oid = x.indexrelid
+        UNION ALL
+        -- a missing index is built
+        SELECT partition, 2, name, 'build index', format(definition, ' CONCURRENTLY IF NOT EXISTS')
+        FROM defs WHERE current_ok IS NULL AND NOT has_new
+        UNION ALL
+        -- an outdated one is replaced: the new one built beside it, the old
+        -- one dropped, the new one renamed (page() reads the partition
+        -- through a plan for the moment the name is missing)
+        SELECT partition, 2, name, 'build index',
+               format(replace(definition, quote_ident(name), quote_ident(name || '_new')), ' CONCURRENTLY IF NOT EXISTS')
+        FROM defs WHERE current_ok = false AND NOT has_new
+        UNION ALL
+        SELECT partition, 3, name, 'drop outdated index', format('DROP INDEX CONCURRENTLY IF EXISTS activity_partitions.%I', name)
+        FROM defs WHERE current_ok = false
+        UNION ALL
+        SELECT partition, 4, name, 'rename index',
+               format('ALTER INDEX IF EXISTS activity_partitions.%I RENAME TO %I', name || '_new', name)
+        FROM defs WHERE (current_ok = false OR current_ok IS NULL) AND (has_new OR current_ok = false)
+        UNION ALL
+        SELECT p.partition, 5, NULL, 'register ids', format('SELECT * FROM activity.register_ids(%L)', p.partition::text)
+        FROM activity.partitions() p
+        WHERE p.partition::text IN (SELECT q.partition FROM activity.pending_ids q)
+    )
+    SELECT partition, step, statement FROM steps ORDER BY partition::text, ord, name
 $$;
 COMMENT ON FUNCTION activity.pending_steps() IS
     'Work an upgrade left to do online, as statements to run one by one outside a transaction block: SELECT statement FROM activity.pending_steps() \gexec';
@@ -1125,6 +1154,7 @@ DECLARE
     part regclass;
     moved bigint;
     caller_timeout text := current_setting('lock_timeout');
+    deadline timestamptz;
 BEGIN
     EXECUTE format('CREATE TABLE activity_partitions.%I (LIKE activity.activities INCLUDING DEFAULTS)', part_name);
     part := format('activity_partitions.%I', part_name)::regclass;
@@ -1141,8 +1171,24 @@ BEGIN
     -- default partition before the attach would fail after it.
     PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
     LOCK TABLE ONLY activity.activities IN SHARE MODE;
-    LOCK TABLE activity_partitions.activities_default IN ACCESS EXCLUSIVE MODE;
     PERFORM set_config('lock_timeout', caller_timeout, true);
+    -- The default partition is never waited for while the log is held: a
+    -- transaction that has read it and now inserts waits for our SHARE, so
+    -- waiting for it would be a deadlock (the deadlock detector would then
+    -- refuse that transaction's event). Tried without waiting, again every
+    -- 10 ms, until activity.lock_timeout has passed.
+    deadline := clock_timestamp() + activity._lock_timeout()::interval;
+    LOOP
+        BEGIN
+            LOCK TABLE activity_partitions.activities_default IN ACCESS EXCLUSIVE MODE NOWAIT;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF clock_timestamp() >= deadline THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
     -- rows that reached the default partition meanwhile (inserts into it
     -- now wait, for as long as the attach takes)
     moved := moved + activity._move_rows(part, lower, upper);
