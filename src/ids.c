@@ -24,10 +24,71 @@
 #include "fmgr.h"
 #include "nodes/execnodes.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/uuid.h"
 
 #include "activity.h"
+
+/*
+ * activity.event_ids, its primary key and the key's IndexInfo, looked up once
+ * per backend and forgotten when either relation changes (or is dropped).
+ */
+static Oid	ids_relid = InvalidOid;
+static Oid	ids_pk = InvalidOid;
+static IndexInfo *ids_ii = NULL;
+static MemoryContext ids_cxt = NULL;
+static bool ids_valid = false;
+static bool ids_callback = false;
+
+static void
+ids_inval_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == ids_relid || relid == ids_pk)
+		ids_valid = false;
+}
+
+/*
+ * Look activity.event_ids up; false if it does not exist (an extension still
+ * at 0.1).
+ */
+static bool
+ids_lookup(void)
+{
+	Relation	rel;
+	Relation	index;
+	MemoryContext old;
+
+	if (ids_valid)
+		return OidIsValid(ids_relid);
+	if (!ids_callback)
+	{
+		CacheRegisterRelcacheCallback(ids_inval_callback, (Datum) 0);
+		ids_callback = true;
+	}
+	ids_relid = activity_relid(ACTIVITY_SCHEMA, "event_ids", true);
+	ids_pk = InvalidOid;
+	ids_ii = NULL;
+	if (ids_cxt == NULL)
+		ids_cxt = AllocSetContextCreate(CacheMemoryContext, "activity event_ids", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(ids_cxt);
+	/* an invalidation arriving from here on makes the next call look again */
+	ids_valid = true;
+	if (!OidIsValid(ids_relid))
+		return false;
+	rel = table_open(ids_relid, AccessShareLock);
+	ids_pk = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(ids_pk))
+		elog(ERROR, "activity.event_ids has no primary key");
+	index = index_open(ids_pk, AccessShareLock);
+	old = MemoryContextSwitchTo(ids_cxt);
+	ids_ii = BuildIndexInfo(index);
+	MemoryContextSwitchTo(old);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return true;
+}
 
 /*
  * Register the id of an activity being written; ERROR (23505) if it is in
@@ -37,32 +98,25 @@
 void
 activity_register_id(Datum id, Datum occurred_at)
 {
-	Oid			relid = activity_relid(ACTIVITY_SCHEMA, "event_ids", true);
 	Relation	rel;
 	Relation	index;
-	Oid			pk;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	HeapTuple	tup;
-	IndexInfo  *ii;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	if (!OidIsValid(relid))
+	if (!ids_lookup())
 		return;
-	rel = table_open(relid, RowExclusiveLock);
-	pk = RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(pk))
-		elog(ERROR, "activity.event_ids has no primary key");
-	index = index_open(pk, RowExclusiveLock);
+	rel = table_open(ids_relid, RowExclusiveLock);
+	index = index_open(ids_pk, RowExclusiveLock);
 
 	values[0] = id;
 	values[1] = occurred_at;
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	simple_heap_insert(rel, tup);
-	ii = BuildIndexInfo(index);
 	PG_TRY();
 	{
-		index_insert(index, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
+		index_insert(index, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ids_ii);
 	}
 	PG_CATCH();
 	{

@@ -94,7 +94,7 @@ static SPIPlanPtr record_plan = NULL;
  */
 static bool wrote_through_log = false;
 
-/* whether (trust_outer, trust_current) may store rows as they are */
+/* whether roles (trust_outer, trust_current) make the owner's own session */
 static Oid	trust_outer = InvalidOid;
 static Oid	trust_current = InvalidOid;
 static bool trust_result = false;
@@ -145,24 +145,18 @@ role_owns_log(Oid role)
 }
 
 /*
- * May the row being written be stored as it is, without checking it again?
- * Only in the owner's own session: the role that logged in (or SET ROLE) and
- * the current role both have the owner's privileges, and no SECURITY DEFINER
- * function or restricted operation is running, so that a function the owner
- * wrote for other roles cannot be used to skip validation. And only for rows
- * that a COPY writes straight into a partition, as pg_restore does (a
- * transaction that wrote through the log is never trusted), unless
- * activity.restoring is on.
+ * Is this the log owner's own session: the role that logged in (or SET
+ * ROLE) and the current role both have the owner's privileges, and no
+ * SECURITY DEFINER function or restricted operation is running, so that a
+ * function the owner wrote for other roles cannot be used to skip
+ * validation?
  */
 static bool
-row_taken_as_written(void)
+owners_own_session(void)
 {
 	Oid			outer;
 	Oid			current;
 
-	if (!activity_restoring &&
-		(wrote_through_log || ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY))
-		return false;
 	if (InLocalUserIdChange() || InSecurityRestrictedOperation())
 		return false;
 	outer = GetOuterUserId();
@@ -174,6 +168,21 @@ row_taken_as_written(void)
 		trust_current = current;
 	}
 	return trust_result;
+}
+
+/*
+ * May the row being written be stored as it is, without checking it again?
+ * Only in the owner's own session, and only for rows that a COPY writes
+ * straight into a partition, as pg_restore does (a transaction that wrote
+ * through the log is never trusted), unless activity.restoring is on.
+ */
+static bool
+row_taken_as_written(void)
+{
+	if (!activity_restoring &&
+		(wrote_through_log || ActivePortal == NULL || ActivePortal->commandTag != CMDTAG_COPY))
+		return false;
+	return owners_own_session();
 }
 
 /*
@@ -897,7 +906,9 @@ activity_through_log(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 		elog(ERROR, "activity_through_log must be a BEFORE ... FOR EACH STATEMENT trigger");
 	wrote_through_log = true;
-	activity_check_partitions_validated(trigdata->tg_relation);
+	/* (a restore through the log comes before the partitions' constraints) */
+	if (!(activity_restoring && owners_own_session()))
+		activity_check_partitions_validated(trigdata->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }
 

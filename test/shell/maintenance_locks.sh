@@ -252,8 +252,8 @@ ok "$copy_sleeping $(q "$(holds mlock_copy RowExclusiveLock activity.activities)
 rows2="$rows WHERE initiator_id !~ '^w3-'"
 before2=$(q "$rows2")
 
-# Session E: page() and inserts under statement_timeout = 2s, about 2 s long
-k2=30
+# Session E: page() and inserts under statement_timeout = 2s, about 4 s long
+k2=60
 {
     echo "SET statement_timeout = '2s';"
     echo '\timing on'

@@ -26,7 +26,7 @@ registry="SELECT md5(concat((SELECT string_agg(t::text, E'\n' ORDER BY name) FRO
                             (SELECT string_agg(s::text, E'\n') FROM activity.settings s)))"
 feed="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('ws1', \"limit\" => 200)"
 
-echo "1..55"
+echo "1..62"
 fresh "$src"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 CREATE EXTENSION activity;
@@ -123,6 +123,16 @@ ok "$maintained" 4002 "data-only: create_partitions() moves the 4002 rows of 202
 check $dst "data-only"
 
 
+# a full dump that loads through the log (--load-via-partition-root): its
+# rows come before the partitions' constraints, so it is restored with
+# activity.restoring on
+dst=activity_restore_viaroot; fresh $dst
+pg_dump -Fc --load-via-partition-root -f "$work/root.dump" "$src" &&
+PGOPTIONS='-c activity.restoring=on' pg_restore --exit-on-error -d $dst "$work/root.dump" 2>"$work/err"
+ok "$?" 0 "a full dump made with --load-via-partition-root restores with activity.restoring on"
+sed 's/^/# /' "$work/err"
+check $dst "via the root"
+
 # a non-superuser restore: a superuser installs the extension and hands the
 # log to the restoring role, which restores everything but the schema and
 # the extension themselves
@@ -137,7 +147,7 @@ check $dst "non-superuser"
 ok "$(psql -X -q -At -U activity_restorer -d $dst -c "SELECT count(*) >= 0 FROM activity.maintain()")" t \
    "non-superuser: the restoring role runs maintain()"
 
-for db in $src activity_restore_nonsuper activity_restore_serial activity_restore_parallel activity_restore_directory \
+for db in $src activity_restore_viaroot activity_restore_nonsuper activity_restore_serial activity_restore_parallel activity_restore_directory \
           activity_restore_plain activity_restore_sections activity_restore_dataonly; do
     dropdb --if-exists "$db"
 done
