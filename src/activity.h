@@ -81,6 +81,7 @@ extern EventType *activity_lookup_type(const char *name);
 extern EventType **activity_all_types(int *n);
 extern int	activity_actor_type_bit(const char *actor_type);
 extern Oid	activity_relid(const char *schema, const char *relname, bool missing_ok);
+extern Oid	activity_rel_owner(Oid relid);
 
 typedef struct ActivityUserContext
 {

@@ -133,15 +133,7 @@ activity_ingest_init(void)
 static bool
 role_owns_log(Oid role)
 {
-	Oid			relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return has_privs_of_role(role, owner);
+	return has_privs_of_role(role, activity_rel_owner(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false)));
 }
 
 /*

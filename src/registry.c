@@ -79,6 +79,22 @@ activity_relid(const char *schema, const char *relname, bool missing_ok)
 }
 
 /*
+ * The owner of relation relid.
+ */
+Oid
+activity_rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
  * Run the extension's internal queries (registry, partitions) as the owner of
  * relid, the way PostgreSQL runs foreign-key checks as the table owner: the
  * caller's privileges were checked on the object it named (the log, or the
@@ -88,13 +104,7 @@ activity_relid(const char *schema, const char *relname, bool missing_ok)
 void
 activity_become_owner(Oid relid, ActivityUserContext *saved)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
+	Oid			owner = activity_rel_owner(relid);
 
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
 	SetUserIdAndSecContext(owner, saved->sec_context |

@@ -137,14 +137,16 @@ check $dst "via the root"
 # log to the restoring role, which restores everything but the schema and
 # the extension themselves
 dst=activity_restore_nonsuper; fresh $dst
-psql -X -q -d postgres -c "DROP ROLE IF EXISTS activity_restorer" -c "CREATE ROLE activity_restorer LOGIN" >/dev/null 2>&1
+# (a password: pg_virtualenv's clusters authenticate TCP connections by password)
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS activity_restorer" \
+     -c "CREATE ROLE activity_restorer LOGIN PASSWORD 'activity-restorer'" >/dev/null 2>&1
 q $dst "CREATE EXTENSION activity; SELECT activity.set_owner('activity_restorer')" >/dev/null
 pg_restore -l "$work/log.dump" | grep -Ev '(SCHEMA - activity|EXTENSION - activity|COMMENT - EXTENSION activity) ' > "$work/list"
-pg_restore -U activity_restorer --no-owner --exit-on-error -L "$work/list" -d $dst "$work/log.dump" 2>"$work/err"
+PGPASSWORD=activity-restorer pg_restore -U activity_restorer --no-owner --exit-on-error -L "$work/list" -d $dst "$work/log.dump" 2>"$work/err"
 ok "$?" 0 "a non-superuser owner of the log restores with --no-owner --exit-on-error -L (schema and extension left out)"
 sed 's/^/# /' "$work/err"
 check $dst "non-superuser"
-ok "$(psql -X -q -At -U activity_restorer -d $dst -c "SELECT count(*) >= 0 FROM activity.maintain()")" t \
+ok "$(PGPASSWORD=activity-restorer psql -X -q -At -U activity_restorer -d $dst -c "SELECT count(*) >= 0 FROM activity.maintain()")" t \
    "non-superuser: the restoring role runs maintain()"
 
 for db in $src activity_restore_viaroot activity_restore_nonsuper activity_restore_serial activity_restore_parallel activity_restore_directory \
