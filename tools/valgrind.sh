@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bin=/usr/lib/postgresql/${PGVER:-15}/bin
 dir=$(mktemp -d /tmp/activity-vg.XXXXXX)
 chown postgres "$dir"
-port=5499
+port=${PORT:-5499}
 su postgres -c "$bin/initdb -A trust -D $dir/data >/dev/null"
 su postgres -c "valgrind --quiet --trace-children=yes --track-origins=yes --read-var-info=no \
     --suppressions=$PWD/tools/valgrind.supp --log-file=$dir/vg.%p.log \
