@@ -18,6 +18,7 @@
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -100,6 +101,7 @@ activity_guard_drop(PG_FUNCTION_ARGS)
 
 	foreach(lc, stmt->objects)
 	{
+		CHECK_FOR_INTERRUPTS();
 		switch (stmt->removeType)
 		{
 			case OBJECT_EXTENSION:

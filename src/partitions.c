@@ -15,6 +15,7 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "partitioning/partdesc.h"
 #include "utils/builtins.h"
@@ -220,6 +221,7 @@ activity_check_partitions_validated(Relation parent)
 	{
 		Oid			relid = i < 0 ? list->default_relid : list->parts[i].relid;
 
+		CHECK_FOR_INTERRUPTS();
 		if (OidIsValid(relid) && !partition_validated(relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
