@@ -965,14 +965,16 @@ LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.relname || d.suffix,
-           format('CREATE INDEX%%s %s ON %s %s', quote_ident(c.relname || d.suffix), part, d.body)
+           format('CREATE %sINDEX%%s %s ON %s %s', d.kind, quote_ident(c.relname || d.suffix), part, d.body)
     FROM pg_class c,
-         (VALUES ('_feed_idx', '(workspace_id, occurred_at DESC, id DESC) INCLUDE (type)'),
-                 ('_subject_idx', '(workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL'),
-                 ('_initiator_idx', '(workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL'),
-                 ('_recipient_idx', '(workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL'),
-                 ('_time_idx', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'))
-         AS d(suffix, body)
+         -- the workspace feed index is unique (ids are): it is the partition's
+         -- replica identity and finds an id whose occurred_at is known
+         (VALUES ('_feed_idx', 'UNIQUE ', '(workspace_id, occurred_at DESC, id DESC) INCLUDE (type)'),
+                 ('_subject_idx', '', '(workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL'),
+                 ('_initiator_idx', '', '(workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL'),
+                 ('_recipient_idx', '', '(workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL'),
+                 ('_time_idx', '', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'))
+         AS d(suffix, kind, body)
     WHERE c.oid = part
 $$;
 COMMENT ON FUNCTION activity._index_definitions(regclass) IS
@@ -993,8 +995,12 @@ $$;
 COMMENT ON FUNCTION activity._add_validation(regclass) IS
     'Internal: adds the validation constraint activities_valid to a partition (NOT VALID: rows already there are not judged again)';
 
--- Primary key, feed indexes and TRUNCATE guard of a table about to become a
--- partition (TRUNCATE triggers are not inherited).
+-- Feed indexes, replica identity and TRUNCATE guard of a table about to
+-- become a partition (TRUNCATE triggers are not inherited). No primary key
+-- (id, occurred_at), as 0.1 had: activity.event_ids keeps every id once
+-- (with its occurred_at, which names the partition and the feed index entry
+-- of an id), and a second unique index per row costs ingestion as much as
+-- the registry does (bench/RESULTS.md).
 CREATE OR REPLACE FUNCTION activity._index_partition(part regclass)
 RETURNS void
 LANGUAGE plpgsql
@@ -1003,17 +1009,32 @@ AS $$
 DECLARE
     d record;
 BEGIN
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, occurred_at)', part,
-                   (SELECT c.relname FROM pg_class c WHERE c.oid = part) || '_pkey');
     FOR d IN SELECT * FROM activity._index_definitions(part) LOOP
         EXECUTE format(d.definition, '');
     END LOOP;
+    PERFORM activity._set_replica_identity(part);
     EXECUTE format('CREATE TRIGGER activities_no_truncate BEFORE TRUNCATE ON %s'
                    ' FOR EACH STATEMENT EXECUTE FUNCTION activity._append_only()', part);
 END;
 $$;
 COMMENT ON FUNCTION activity._index_partition(regclass) IS
-    'Internal: creates the primary key, feed indexes and TRUNCATE guard of a new partition';
+    'Internal: creates the feed indexes, replica identity and TRUNCATE guard of a new partition';
+
+-- Logical replication (a CDC pipeline) needs each partition's replica
+-- identity for the deletes maintenance does (rows moved out of the default
+-- partition): the unique workspace feed index.
+CREATE FUNCTION activity._set_replica_identity(part regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', part,
+                   (SELECT c.relname FROM pg_class c WHERE c.oid = part) || '_feed_idx');
+END;
+$$;
+COMMENT ON FUNCTION activity._set_replica_identity(regclass) IS
+    'Internal: makes the unique workspace feed index the replica identity of a partition';
 
 -- Partitions whose ids an upgrade from 0.1 left to register in
 -- activity.event_ids (online, activity.pending_steps())
@@ -1491,6 +1512,9 @@ BEGIN
             END LOOP;
             EXECUTE format('INSERT INTO activity.event_ids (id, occurred_at) SELECT id, occurred_at FROM %s'
                            ' ON CONFLICT (id) DO NOTHING', p.partition);
+            -- its ids registered, 0.1's primary key is redundant
+            PERFORM activity._set_replica_identity(p.partition);
+            EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', p.partition, p.relname || '_pkey');
         ELSE
             INSERT INTO activity.pending_ids VALUES (p.partition::text);
         END IF;

@@ -34,6 +34,7 @@ extern void activity_ingest_init(void);
 
 /* ids.c */
 extern void activity_register_id(Datum id, Datum occurred_at);
+extern bool activity_ids_available(void);
 
 /* maintenance.c */
 extern bool activity_maintenance_delete(Relation rel);
@@ -116,7 +117,9 @@ extern void activity_check_partitions_validated(Relation parent);
 /* the queries run on single partitions, each cached as one plan per partition */
 typedef enum PartPlanKind
 {
-	PART_PLAN_FIND_ID			/* an activity, by id and workspace */
+	PART_PLAN_FIND_ID,			/* an activity's type and whether it is of the
+								 * workspace, by id (0.1's primary key) */
+	PART_PLAN_FIND_AT			/* the same, by id, workspace and occurred_at */
 } PartPlanKind;
 
 /*

@@ -91,6 +91,15 @@ ids_lookup(void)
 }
 
 /*
+ * Does activity.event_ids exist (the extension is past 0.1)?
+ */
+bool
+activity_ids_available(void)
+{
+	return ids_lookup();
+}
+
+/*
  * Register the id of an activity being written; ERROR (23505) if it is in
  * the log already. A no-op while activity.event_ids does not exist (an
  * extension still at 0.1).

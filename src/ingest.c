@@ -371,30 +371,164 @@ check_metadata(Datum d)
 }
 
 /*
- * Is activity id, of that workspace, in partition relid?
+ * Where an activity looked up by id is.
  */
-static bool
-find_in_partition(Oid relid, Datum id, Datum workspace)
+typedef enum EventPlace
 {
-	Datum		args[2] = {id, workspace};
-	int			ret;
-	bool		found;
+	EVENT_ABSENT,				/* not in the log */
+	EVENT_ELSEWHERE,			/* in the log, of another workspace */
+	EVENT_FOUND,				/* in the log, of that workspace and type */
+	EVENT_OTHER_TYPE			/* in the log, of that workspace, another type */
+} EventPlace;
 
-	ret = SPI_execute_plan(activity_partition_plan(relid, PART_PLAN_FIND_ID), args, NULL, false, 1);
+/*
+ * Look for activity id in partition relid with the plan of that kind
+ * (FIND_AT: occurred_at known, of the workspace only).
+ */
+static EventPlace
+probe_partition(Oid relid, PartPlanKind kind, Datum *args, text *type)
+{
+	EventPlace	place = EVENT_ABSENT;
+	int			ret;
+
+	ret = SPI_execute_plan(activity_partition_plan(relid, kind), args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	found = SPI_processed > 0;
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		text	   *t = DatumGetTextPP(SPI_getbinval(tup, desc, 1, &isnull));
+
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
+			place = EVENT_ELSEWHERE;
+		else if (type == NULL ||
+				 (VARSIZE_ANY_EXHDR(t) == VARSIZE_ANY_EXHDR(type) &&
+				  memcmp(VARDATA_ANY(t), VARDATA_ANY(type), VARSIZE_ANY_EXHDR(t)) == 0))
+			place = EVENT_FOUND;
+		else
+			place = EVENT_OTHER_TYPE;
+	}
 	SPI_freetuptable(SPI_tuptable);
-	return found;
+	return place;
+}
+
+/* the better of two answers: of the workspace over another's over none */
+static EventPlace
+better_place(EventPlace a, EventPlace b)
+{
+	return (a == EVENT_FOUND || a == EVENT_OTHER_TYPE || (a == EVENT_ELSEWHERE && b == EVENT_ABSENT)) ? a : b;
+}
+
+#define PLACE_DECIDED(p) ((p) == EVENT_FOUND || (p) == EVENT_OTHER_TYPE)
+
+/*
+ * Find activity id in workspace (and of that type, if type is not NULL).
+ * Connected to SPI, as the owner. activity.event_ids gives the id's
+ * occurred_at, hence its partition, where the workspace feed index finds it:
+ * partitions need no index on id. Partitions of a log upgraded from 0.1
+ * whose ids are not registered yet (activity.pending_ids) are probed by the
+ * primary key they keep from 0.1; so is every partition of a log still at
+ * 0.1 (no event_ids), newest first, the one the UUIDv7 time names first.
+ */
+static EventPlace
+find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
+{
+	static SPIPlanPtr ids_plan = NULL;
+	static SPIPlanPtr pending_plan = NULL;
+	EventPlace	place = EVENT_ABSENT;
+	Datum		args[3] = {id, workspace, (Datum) 0};
+	int			ret;
+	uint64		i;
+
+	if (!activity_ids_available())
+	{
+		ActivityPartition *guess = NULL;
+		TimestampTz ts;
+		int			j;
+
+		if (activity_uuidv7_timestamp(DatumGetUUIDP(id), &ts))
+			guess = activity_partition_for(parts, ts);
+		if (guess)
+			place = probe_partition(guess->relid, PART_PLAN_FIND_ID, args, type);
+		if (!PLACE_DECIDED(place) && OidIsValid(parts->default_relid))
+			place = better_place(probe_partition(parts->default_relid, PART_PLAN_FIND_ID, args, type), place);
+		for (j = parts->nparts - 1; j >= 0 && !PLACE_DECIDED(place); j--)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (&parts->parts[j] != guess)
+				place = better_place(probe_partition(parts->parts[j].relid, PART_PLAN_FIND_ID, args, type), place);
+		}
+		return place;
+	}
+
+	if (ids_plan == NULL)
+	{
+		Oid			types[1] = {UUIDOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT occurred_at FROM activity.event_ids WHERE id OPERATOR(pg_catalog.=) $1",
+									   1, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		ids_plan = plan;
+	}
+	ret = SPI_execute_plan(ids_plan, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		ActivityPartition *part = activity_partition_for(parts, ts);
+		Oid			relid = part ? part->relid : parts->default_relid;
+
+		SPI_freetuptable(SPI_tuptable);
+		args[2] = TimestampTzGetDatum(ts);
+		if (OidIsValid(relid))
+			place = probe_partition(relid, PART_PLAN_FIND_AT, args, type);
+		return place == EVENT_ABSENT ? EVENT_ELSEWHERE : place;
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	/* not registered: in a partition whose ids are still to register? */
+	if (pending_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.to_regclass(partition)::pg_catalog.oid "
+									   "FROM activity.pending_ids ORDER BY partition DESC", 0, NULL);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		pending_plan = plan;
+	}
+	ret = SPI_execute_plan(pending_plan, NULL, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		SPITupleTable *pending = SPI_tuptable;
+		uint64		n = SPI_processed;
+
+		for (i = 0; i < n && !PLACE_DECIDED(place); i++)
+		{
+			bool		isnull;
+			Datum		relid = SPI_getbinval(pending->vals[i], pending->tupdesc, 1, &isnull);
+
+			CHECK_FOR_INTERRUPTS();
+			if (!isnull)
+				place = better_place(probe_partition(DatumGetObjectId(relid), PART_PLAN_FIND_ID, args, type), place);
+		}
+		SPI_freetuptable(pending);
+	}
+	return place;
 }
 
 /*
  * caused_by must name an activity of the same workspace: the cause is
  * looked up by id within the workspace, so that another workspace's activity
- * never stands in for it nor hides it. The id's UUIDv7 time says when the
- * cause was recorded, which for live events is when it occurred: its
- * partition is probed first, then the default partition, then the others
- * newest first, each with one primary-key seek.
+ * never stands in for it nor hides it.
  */
 static void
 check_caused_by(Datum caused_by, Datum workspace)
@@ -402,11 +536,7 @@ check_caused_by(Datum caused_by, Datum workspace)
 	text	   *ws = DatumGetTextPP(workspace);
 	Relation	parent;
 	ActivityPartitionList *parts;
-	ActivityPartition *guess = NULL;
-	TimestampTz ts;
-	bool		found = false;
-	int			i;
-
+	EventPlace	place;
 	ActivityUserContext saved;
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
@@ -415,24 +545,12 @@ check_caused_by(Datum caused_by, Datum workspace)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
-
-	if (activity_uuidv7_timestamp(DatumGetUUIDP(caused_by), &ts))
-		guess = activity_partition_for(parts, ts);
-	if (guess)
-		found = find_in_partition(guess->relid, caused_by, workspace);
-	if (!found && OidIsValid(parts->default_relid))
-		found = find_in_partition(parts->default_relid, caused_by, workspace);
-	for (i = parts->nparts - 1; i >= 0 && !found; i--)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (&parts->parts[i] != guess)
-			found = find_in_partition(parts->parts[i].relid, caused_by, workspace);
-	}
+	place = find_event(parts, caused_by, workspace, NULL);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
-	if (!found)
+	if (place != EVENT_FOUND)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("caused_by %s is not an activity of workspace \"%s\"",
@@ -991,53 +1109,28 @@ strip_insert_context(MemoryContext cxt)
 static bool
 recorded_already(Datum id, text *workspace, text *type)
 {
-	static SPIPlanPtr plan = NULL;
 	ActivityUserContext saved;
 	Relation	log;
-	bool		found = false;
-	bool		same = false;
+	ActivityPartitionList *parts;
+	EventPlace	place;
 
 	log = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	parts = activity_partition_list(log);
 	activity_become_owner(RelationGetRelid(log), &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (plan == NULL)
-	{
-		Oid			types[3] = {UUIDOID, TEXTOID, TEXTOID};
-
-		plan = SPI_prepare("SELECT a.workspace_id OPERATOR(pg_catalog.=) $2 AND a.type OPERATOR(pg_catalog.=) $3 "
-						   "FROM activity.event_ids e JOIN activity.activities a "
-						   "ON a.id OPERATOR(pg_catalog.=) e.id AND a.occurred_at OPERATOR(pg_catalog.=) e.occurred_at "
-						   "WHERE e.id OPERATOR(pg_catalog.=) $1",
-						   3, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-	}
-	{
-		Datum		values[3] = {id, PointerGetDatum(workspace), PointerGetDatum(type)};
-		int			ret = SPI_execute_plan(plan, values, NULL, true, 1);
-
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed > 0)
-		{
-			bool		isnull;
-
-			found = true;
-			same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		}
-	}
+	activity_forget_stale_plans(parts);
+	place = find_event(parts, id, PointerGetDatum(workspace), type);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(log, NoLock);
-	if (found && !same)
+	if (place == EVENT_ELSEWHERE || place == EVENT_OTHER_TYPE)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("activity %s is already in the log, of another workspace or type",
 						DatumGetCString(DirectFunctionCall1(uuid_out, id))),
 				 errdetail("A retry must carry the workspace_id and type of the activity it repeats.")));
-	return found;
+	return place == EVENT_FOUND;
 }
 
 /*

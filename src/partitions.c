@@ -266,6 +266,7 @@ typedef struct PartPlanKey
 } PartPlanKey;
 
 #define PLAN_FIND_ID	0xFFFFFFFF
+#define PLAN_FIND_AT	0xFFFFFFFE
 
 typedef struct PartPlan
 {
@@ -352,7 +353,17 @@ partition_plan(Oid relid, uint32 query)
 													 get_rel_name(relid));
 		SPIPlanPtr	plan;
 
-		if (query != PLAN_FIND_ID)
+		if (query == PLAN_FIND_AT)
+		{
+			Oid			types[3] = {UUIDOID, TEXTOID, TIMESTAMPTZOID};
+
+			/* the workspace feed index's leading columns, then the id */
+			plan = SPI_prepare_cursor(psprintf("SELECT type, true FROM %s WHERE workspace_id OPERATOR(pg_catalog.=) $2 "
+											   "AND occurred_at OPERATOR(pg_catalog.=) $3 "
+											   "AND id OPERATOR(pg_catalog.=) $1 LIMIT 1", rel),
+									  3, types, CURSOR_OPT_GENERIC_PLAN);
+		}
+		else if (query != PLAN_FIND_ID)
 		{
 			Oid			types[FEED_NPARAMS] = {
 				TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
@@ -365,8 +376,9 @@ partition_plan(Oid relid, uint32 query)
 		{
 			Oid			types[2] = {UUIDOID, TEXTOID};
 
-			plan = SPI_prepare_cursor(psprintf("SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1 "
-											   "AND workspace_id OPERATOR(pg_catalog.=) $2 LIMIT 1", rel),
+			/* of that workspace if there is one (0.1 stored ids twice) */
+			plan = SPI_prepare_cursor(psprintf("SELECT type, workspace_id OPERATOR(pg_catalog.=) $2 FROM %s "
+											   "WHERE id OPERATOR(pg_catalog.=) $1 ORDER BY 2 DESC LIMIT 1", rel),
 									  2, types, CURSOR_OPT_GENERIC_PLAN);
 		}
 		if (plan == NULL)
@@ -383,8 +395,8 @@ partition_plan(Oid relid, uint32 query)
 SPIPlanPtr
 activity_partition_plan(Oid relid, PartPlanKind kind)
 {
-	Assert(kind == PART_PLAN_FIND_ID);
-	return partition_plan(relid, PLAN_FIND_ID);
+	Assert(kind == PART_PLAN_FIND_ID || kind == PART_PLAN_FIND_AT);
+	return partition_plan(relid, kind == PART_PLAN_FIND_ID ? PLAN_FIND_ID : PLAN_FIND_AT);
 }
 
 SPIPlanPtr

@@ -63,7 +63,7 @@ FROM (VALUES
                                          WHEN MATCHED THEN DELETE$$),
     ('ON CONFLICT DO UPDATE (partition)', $$INSERT INTO activity_partitions.activities_p20330101 (id, workspace_id, type, initiator_id, occurred_at)
                                          VALUES ('01890000-0000-7000-8000-00000000a001', 'ao-ws', 'ao.event', 'u1', '2033-01-10')
-                                         ON CONFLICT (id, occurred_at) DO UPDATE SET initiator_id = 'x'$$)
+                                         ON CONFLICT (workspace_id, occurred_at, id) DO UPDATE SET initiator_id = 'x'$$)
 ) t(label, sql);
 
 -- nothing changed

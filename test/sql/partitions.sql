@@ -283,3 +283,28 @@ SET LOCAL datestyle = 'ISO, YMD';
 SET LOCAL TIME ZONE 'UTC';
 SELECT partition, lower, upper FROM activity.partitions() WHERE partition::text LIKE '%p2037%';
 ROLLBACK;
+
+---------------------------------------------------------------------------
+-- A log published for logical replication (a CDC pipeline): the rows that
+-- create_partitions() moves out of the default partition are deleted there,
+-- which a published table allows only with a replica identity. Each
+-- partition's is its unique workspace feed index (partitions have no
+-- primary key: activity.event_ids keeps ids unique).
+---------------------------------------------------------------------------
+BEGIN;
+SET LOCAL client_min_messages = error;   -- "wal_level is insufficient" when not logical
+CREATE PUBLICATION activity_cdc FOR TABLE activity.activities WITH (publish_via_partition_root = true);
+RESET client_min_messages;
+SELECT name FROM activity.register_type('cdc.event');
+INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+SELECT 'cdc-ws', 'cdc.event', 'u' || g, timestamptz '2038-03-01 00:00+00' + g * interval '1 hour' FROM generate_series(1, 5) g;
+SELECT count(*) AS in_default FROM activity_partitions.activities_default WHERE workspace_id = 'cdc-ws';
+SELECT action, partition, "rows" FROM activity.create_partitions('2038-03-01', '2038-04-01');
+SELECT tableoid::regclass AS partition, count(*) FROM activity.activities WHERE workspace_id = 'cdc-ws' GROUP BY 1;
+SELECT c.relname AS partition, i.relname AS replica_identity, x.indisunique AS is_unique
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+WHERE x.indisreplident AND c.relname IN ('activities_default', 'activities_p20380301')
+ORDER BY 1;
+SELECT count(*) AS primary_keys FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
+WHERE x.indisprimary AND c.relnamespace = 'activity_partitions'::regnamespace;
+ROLLBACK;

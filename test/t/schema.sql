@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(124);
+SELECT plan(125);
 
 -- schemas
 SELECT has_schema('activity');
@@ -160,14 +160,17 @@ FROM pg_trigger WHERE tgrelid IN ('activity.activities'::regclass, 'activity.eve
                                    'activity_partitions.activities_default'::regclass)
   AND NOT tgisinternal AND tgenabled <> 'O';
 
--- indexes of the default partition (the feed seek and the primary key)
+-- indexes of the default partition: the feed seek, unique, its replica
+-- identity; no primary key (activity.event_ids keeps ids unique)
 SELECT has_index('activity_partitions', 'activities_default', 'activities_default_feed_idx',
                  ARRAY['workspace_id', 'occurred_at', 'id', 'type'], 'the default partition has the feed index');
-SELECT has_index('activity_partitions', 'activities_default', 'activities_default_pkey',
-                 ARRAY['id', 'occurred_at'], 'the default partition has the primary key');
+SELECT hasnt_index('activity_partitions', 'activities_default', 'activities_default_pkey',
+                   'the default partition has no primary key (0.1 had (id, occurred_at))');
 SELECT is(pg_get_indexdef('activity_partitions.activities_default_feed_idx'::regclass),
-          'CREATE INDEX activities_default_feed_idx ON activity_partitions.activities_default USING btree (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)',
-          'the feed index is (workspace_id, occurred_at DESC, id DESC), with the type for counts()');
+          'CREATE UNIQUE INDEX activities_default_feed_idx ON activity_partitions.activities_default USING btree (workspace_id, occurred_at DESC, id DESC) INCLUDE (type)',
+          'the feed index is unique (workspace_id, occurred_at DESC, id DESC), with the type for counts()');
+SELECT is((SELECT i.indisreplident FROM pg_index i WHERE i.indexrelid = 'activity_partitions.activities_default_feed_idx'::regclass),
+          true, 'the feed index is the default partition''s replica identity');
 
 -- pg_dump keeps the registry, the settings and the default partition's rows
 SELECT set_eq(
