@@ -27,8 +27,8 @@ REGRESS_OPTS = --inputdir=test --load-extension=activity
 PG_CONFIG ?= pg_config
 # PostgreSQL 14 to 18 (src/compat.h holds every difference)
 PG_MAJOR := $(shell $(PG_CONFIG) --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
-ifeq ($(shell test "$(PG_MAJOR)" -ge 14 2>/dev/null && echo ok),)
-$(error activity needs PostgreSQL 14 or later; $(PG_CONFIG) is PostgreSQL $(PG_MAJOR))
+ifeq ($(shell test "$(PG_MAJOR)" -ge 14 -a "$(PG_MAJOR)" -le 18 2>/dev/null && echo ok),)
+$(error activity supports PostgreSQL 14 to 18; $(PG_CONFIG) is PostgreSQL $(PG_MAJOR))
 endif
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PGXS := $(shell $(PG_CONFIG) --pgxs)
