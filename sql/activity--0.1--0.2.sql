@@ -1462,6 +1462,14 @@ BEGIN
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
     END LOOP;
+    -- the maintenance steps maintain() and create_partitions() run, and the
+    -- trigger functions a new partition gets (creating a trigger needs EXECUTE)
+    EXECUTE format('GRANT EXECUTE ON FUNCTION activity._index_partition(regclass), activity._index_definitions(regclass), '
+                   'activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(), '
+                   'activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz), '
+                   'activity._create_partition(timestamptz, timestamptz), '
+                   'activity._create_partitions(timestamptz, timestamptz, boolean), '
+                   'activity._append_only(), activity._complete(), activity._check_caused_by() TO %s', owner);
 END;
 $$;
 COMMENT ON FUNCTION activity.set_owner(regrole) IS
@@ -1525,5 +1533,26 @@ BEGIN
     END IF;
 END;
 $$;
+
+--------------------------------------------------------------------------------
+-- Internal functions are not for applications
+--------------------------------------------------------------------------------
+-- Trigger and event trigger functions are called by PostgreSQL, which checks
+-- no privilege when it fires them; the maintenance steps are for the log's
+-- owner (activity.set_owner() grants them). Left executable, as the
+-- functions that use them run with their caller's rights: _valid_activity
+-- (the validation constraint: every role that inserts calls it, and it
+-- registers ids only for roles that may insert into the log), _counts
+-- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
+-- _narrowing_changes (register_schema()), _settings and _interval_supported.
+REVOKE EXECUTE ON FUNCTION
+    activity._registry_changed(), activity._append_only(), activity._schemas_immutable(),
+    activity._event_types_history(), activity._event_types_referenced(), activity._complete(),
+    activity._check_caused_by(), activity._through_log(), activity._guard_drop(),
+    activity._index_partition(regclass), activity._index_definitions(regclass),
+    activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(),
+    activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
+    activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
+FROM PUBLIC;
 
 SELECT set_config('lock_timeout', current_setting('activity_upgrade.lock_timeout'), true);

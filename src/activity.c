@@ -9,6 +9,7 @@
 
 #include "activity.h"
 #include "compat.h"
+#include "jsonschema.h"
 
 PG_MODULE_MAGIC;
 
@@ -42,6 +43,31 @@ _PG_init(void)
 							&activity_max_metadata_depth,
 							32, 1, 1000,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.max_validation_steps",
+							"Most steps one JSON Schema validation may take before it is stopped with an error.",
+							"A step is one subschema applied to one value; it bounds the time a schema "
+							"that applies subschemas to the same value again and again can take.",
+							&activity_max_validation_steps,
+							1000000, 1000, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.max_validation_errors",
+							"Most violations activity.validation_errors() reports for one document.",
+							"Validation stops at that many.",
+							&activity_max_validation_errors,
+							100, 1, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.regex_cache_size",
+							"Memory the compiled regular expressions of JSON Schemas may keep per session.",
+							"The cache is emptied when it would grow past this size.",
+							&activity_regex_cache_kb,
+							8192, 64, 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("activity.direct_scans",

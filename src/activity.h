@@ -155,7 +155,7 @@ extern SPIPlanPtr activity_feed_plan(Oid relid, uint32 shape);
 extern void activity_forget_stale_plans(ActivityPartitionList *list);
 
 /* cursor.c */
-#define CURSOR_FORMAT_VERSION	1
+#define CURSOR_FORMAT_VERSION	2
 #define CURSOR_FLAG_ASC			0x01
 
 typedef struct ActivityCursor
@@ -164,7 +164,7 @@ typedef struct ActivityCursor
 	uint8		flags;
 	TimestampTz occurred_at;
 	pg_uuid_t	id;
-	uint32		query_hash;
+	uint64		query_hash;		/* format 1: 32 bits */
 } ActivityCursor;
 
 extern Datum activity_cursor_make(const ActivityCursor *c);

@@ -2,12 +2,19 @@
  * cursor.c
  *		The activity.cursor type: an opaque, checksummed keyset position.
  *
- * A cursor is 34 bytes: format version, flags (direction), the row's
- * occurred_at and id, a hash of the query it belongs to, and a CRC-32C of all
- * of that. Its text form is the unpadded URL-safe base64 of those bytes (46
- * characters). The CRC catches truncated, corrupted and hand-edited cursors;
- * it is not a signature: a cursor only says where to resume, and every page
- * still applies the caller's own workspace and filters.
+ * A cursor is 38 bytes: format version, flags (direction), the row's
+ * occurred_at and id, a 64-bit hash of the query it belongs to, and a CRC-32C
+ * of all of that. Its text form is the unpadded URL-safe base64 of those
+ * bytes (51 characters). The CRC catches truncated, corrupted and hand-edited
+ * cursors; it is not a signature: a cursor only says where to resume, and
+ * every page still applies the caller's own workspace and filters. The hash
+ * makes a cursor of another feed (another workspace, filter or direction)
+ * refused: 64 bits, as colliding 32-bit hashes of workspace names are easy
+ * to find.
+ *
+ * Format 1 (extension 0.1 and the first 0.2 builds) had a 32-bit hash in 34
+ * bytes (46 characters); such cursors are still accepted, checked against
+ * the low 32 bits of the same hash.
  */
 #include "postgres.h"
 
@@ -27,9 +34,12 @@ PG_FUNCTION_INFO_V1(activity_cursor_send);
 PG_FUNCTION_INFO_V1(activity_cursor_eq);
 PG_FUNCTION_INFO_V1(activity_cursor_info);
 
-#define CURSOR_PAYLOAD_BYTES	30
+#define CURSOR_PAYLOAD_BYTES	34
 #define CURSOR_BYTES			(CURSOR_PAYLOAD_BYTES + 4)
-#define CURSOR_TEXT_LEN			46	/* unpadded base64 of 34 bytes */
+#define CURSOR_TEXT_LEN			51	/* unpadded base64 of 38 bytes */
+#define CURSOR_V1_PAYLOAD_BYTES	30
+#define CURSOR_V1_BYTES			(CURSOR_V1_PAYLOAD_BYTES + 4)
+#define CURSOR_V1_TEXT_LEN		46	/* unpadded base64 of 34 bytes */
 
 static const char b64url[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -38,12 +48,12 @@ static const char b64url[] =
  * The CRC-32C of the payload, as stored in the last four bytes.
  */
 static uint32
-cursor_crc(const uint8 *bytes)
+cursor_crc(const uint8 *bytes, int payload)
 {
 	pg_crc32c	crc;
 
 	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, bytes, CURSOR_PAYLOAD_BYTES);
+	COMP_CRC32C(crc, bytes, payload);
 	FIN_CRC32C(crc);
 	return (uint32) crc;
 }
@@ -85,8 +95,8 @@ activity_cursor_make(const ActivityCursor *c)
 	b[1] = c->flags;
 	put_be(b + 2, (uint64) c->occurred_at, 8);
 	memcpy(b + 10, c->id.data, UUID_LEN);
-	put_be(b + 26, c->query_hash, 4);
-	put_be(b + 30, cursor_crc(b), 4);
+	put_be(b + 26, c->query_hash, 8);
+	put_be(b + 34, cursor_crc(b, CURSOR_PAYLOAD_BYTES), 4);
 	return PointerGetDatum(result);
 }
 
@@ -96,11 +106,17 @@ activity_cursor_make(const ActivityCursor *c)
 static const char *
 cursor_bytes_problem(const uint8 *b, int len)
 {
-	if (len != CURSOR_BYTES)
+	int			payload;
+
+	if (len == CURSOR_BYTES)
+		payload = CURSOR_PAYLOAD_BYTES;
+	else if (len == CURSOR_V1_BYTES)
+		payload = CURSOR_V1_PAYLOAD_BYTES;
+	else
 		return "The cursor has the wrong length.";
-	if (get_be(b + 30, 4) != cursor_crc(b))
+	if (get_be(b + payload, 4) != cursor_crc(b, payload))
 		return "The cursor's checksum does not match: it was truncated, corrupted or edited.";
-	if (b[0] != CURSOR_FORMAT_VERSION)
+	if (b[0] != (len == CURSOR_BYTES ? CURSOR_FORMAT_VERSION : 1))
 		return psprintf("Cursor format version %d is not supported by this version of the extension.", b[0]);
 	if ((b[1] & ~CURSOR_FLAG_ASC) != 0)
 		return "The cursor has unknown flags set.";
@@ -116,7 +132,9 @@ activity_cursor_read(Datum d, ActivityCursor *c)
 	bytea	   *v = DatumGetByteaPP(d);
 	const uint8 *b = (const uint8 *) VARDATA_ANY(v);
 
-	if (VARSIZE_ANY_EXHDR(v) != CURSOR_BYTES)
+	int			len = VARSIZE_ANY_EXHDR(v);
+
+	if (len != CURSOR_BYTES && len != CURSOR_V1_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("stored activity cursor has the wrong length")));
@@ -124,7 +142,7 @@ activity_cursor_read(Datum d, ActivityCursor *c)
 	c->flags = b[1];
 	c->occurred_at = (TimestampTz) get_be(b + 2, 8);
 	memcpy(c->id.data, b + 10, UUID_LEN);
-	c->query_hash = (uint32) get_be(b + 26, 4);
+	c->query_hash = get_be(b + 26, len == CURSOR_BYTES ? 8 : 4);
 }
 
 /*
@@ -157,11 +175,12 @@ activity_cursor_in(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	size_t		i;
 
-	if (len != CURSOR_TEXT_LEN)
+	if (len != CURSOR_TEXT_LEN && len != CURSOR_V1_TEXT_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid activity cursor: \"%s\"", shorten(str)),
-				 errdetail("A cursor is %d characters long, not %zu.", CURSOR_TEXT_LEN, len),
+				 errdetail("A cursor is %d characters long (%d for cursors of format 1), not %zu.",
+						   CURSOR_TEXT_LEN, CURSOR_V1_TEXT_LEN, len),
 				 errhint("Pass back the cursor column of a row returned by activity.page() unchanged.")));
 
 	for (i = 0; i < len; i++)
@@ -181,7 +200,7 @@ activity_cursor_in(PG_FUNCTION_ARGS)
 			bytes[nbytes++] = (uint8) (acc >> bits);
 		}
 	}
-	/* 46 characters carry 276 bits: 34 bytes and 4 spare bits, which are 0 */
+	/* 51 characters carry 306 bits: 38 bytes and 2 spare bits, which are 0 (46: 34 bytes and 4) */
 	if ((acc & ((1u << bits) - 1)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -195,9 +214,9 @@ activity_cursor_in(PG_FUNCTION_ARGS)
 				 errmsg("invalid activity cursor: \"%s\"", str),
 				 errdetail_internal("%s", problem)));
 
-	result = palloc(VARHDRSZ + CURSOR_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + CURSOR_BYTES);
-	memcpy(VARDATA(result), bytes, CURSOR_BYTES);
+	result = palloc(VARHDRSZ + nbytes);
+	SET_VARSIZE(result, VARHDRSZ + nbytes);
+	memcpy(VARDATA(result), bytes, nbytes);
 	PG_RETURN_BYTEA_P(result);
 }
 
@@ -233,7 +252,8 @@ activity_cursor_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * activity.cursor binary input: the 34 raw bytes, checked like text input.
+ * activity.cursor binary input: the 38 raw bytes (34 of format 1), checked
+ * like text input.
  */
 Datum
 activity_cursor_recv(PG_FUNCTION_ARGS)
@@ -250,15 +270,15 @@ activity_cursor_recv(PG_FUNCTION_ARGS)
 				 errmsg("invalid activity cursor in binary input"),
 				 errdetail_internal("%s", problem)));
 
-	result = palloc(VARHDRSZ + CURSOR_BYTES);
-	SET_VARSIZE(result, VARHDRSZ + CURSOR_BYTES);
-	memcpy(VARDATA(result), b, CURSOR_BYTES);
-	buf->cursor += CURSOR_BYTES;
+	result = palloc(VARHDRSZ + len);
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), b, len);
+	buf->cursor += len;
 	PG_RETURN_BYTEA_P(result);
 }
 
 /*
- * activity.cursor binary output: the 34 raw bytes.
+ * activity.cursor binary output: the raw bytes.
  */
 Datum
 activity_cursor_send(PG_FUNCTION_ARGS)

@@ -271,6 +271,9 @@ check_email(const char *s, int len)
 		}
 	if (at <= 0 || at == len - 1)
 		return false;
+	/* RFC 5321 4.5.3.1: a local part of at most 64 octets, a path of 256 with "<>" */
+	if (at > 64 || len > 254)
+		return false;
 
 	if (s[0] == '"')
 	{

@@ -30,6 +30,7 @@
 #include "utils/uuid.h"
 
 #include "activity.h"
+#include "compat.h"
 
 /*
  * activity.event_ids, its primary key and the key's IndexInfo, looked up once
@@ -78,7 +79,7 @@ ids_lookup(void)
 	if (!OidIsValid(ids_relid))
 		return false;
 	rel = table_open(ids_relid, AccessShareLock);
-	ids_pk = RelationGetPrimaryKeyIndex(rel);
+	ids_pk = activity_primary_key_index(rel);
 	if (!OidIsValid(ids_pk))
 		elog(ERROR, "activity.event_ids has no primary key");
 	index = index_open(ids_pk, AccessShareLock);

@@ -55,6 +55,21 @@ PG_FUNCTION_INFO_V1(activity_through_log);
 /* Longest identifier (workspace, initiator, ...) an activity may carry */
 #define MAX_ID_BYTES	1024
 
+/*
+ * Longest workspace_id, subject_type and subject_id together: the three are
+ * one key of the entity feed's index, and a btree entry must fit in a third
+ * of a page (2,704 bytes with its other columns).
+ */
+#define MAX_SUBJECT_KEY_BYTES	2048
+
+/*
+ * The range of occurred_at: years 1 to 9999, so that every function
+ * (counts()'s year buckets, to_char, ...) works on every accepted event.
+ * Microseconds since 2000-01-01 of 0001-01-01 and 10000-01-01, UTC.
+ */
+#define MIN_OCCURRED_AT		INT64CONST(-63082281600000000)
+#define END_OCCURRED_AT		INT64CONST(252455616000000000)
+
 /* The columns the trigger reads or writes, in this order */
 enum
 {
@@ -589,7 +604,7 @@ lookup_type_or_error(const char *type_name)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown activity type \"%s\"",
-						strlen(type_name) > 128 ? psprintf("%.128s...", type_name) : type_name),
+						activity_clip(type_name, strlen(type_name), 128)),
 				 errhint("Register the type first with activity.register_type().")));
 	return et;
 }
@@ -720,7 +735,7 @@ validate_row(const Datum *values, const bool *nulls)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("invalid actor_type \"%s\"",
-						strlen(actor) > 64 ? psprintf("%.64s...", actor) : actor),
+						activity_clip(actor, strlen(actor), 64)),
 				 errdetail("actor_type is one of user, agent or system.")));
 	if ((et->actor_types & actor_bit) == 0)
 		ereport(ERROR,
@@ -782,8 +797,16 @@ validate_row(const Datum *values, const bool *nulls)
 				 errmsg("subject_type and subject_id of an activity must be given together")));
 	if (!nulls[COL_SUBJECT_TYPE])
 	{
-		check_identifier(values[COL_SUBJECT_TYPE], "subject_type");
-		check_identifier(values[COL_SUBJECT_ID], "subject_id");
+		int			key = VARSIZE_ANY_EXHDR(check_identifier(values[COL_WORKSPACE], "workspace_id")) +
+			VARSIZE_ANY_EXHDR(check_identifier(values[COL_SUBJECT_TYPE], "subject_type")) +
+			VARSIZE_ANY_EXHDR(check_identifier(values[COL_SUBJECT_ID], "subject_id"));
+
+		if (key > MAX_SUBJECT_KEY_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("workspace_id, subject_type and subject_id of an activity are too long together"),
+					 errdetail("They are %d bytes long together; the limit is %d bytes (one key of the entity feed's index).",
+							   key, MAX_SUBJECT_KEY_BYTES)));
 	}
 
 	/* when */
@@ -793,6 +816,11 @@ validate_row(const Datum *values, const bool *nulls)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("occurred_at of an activity must be a finite timestamp")));
+	if (occurred_at < MIN_OCCURRED_AT || occurred_at >= END_OCCURRED_AT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("occurred_at of an activity must be in the years 1 to 9999, not %s",
+						timestamptz_to_str(occurred_at))));
 
 	/* which version, and what */
 	check_not_null(nulls[COL_RECORDED_AT], "recorded_at");
@@ -915,6 +943,33 @@ check_trigger_call(FunctionCallInfo fcinfo, const char *name, bool before)
 }
 
 /*
+ * The validation constraint registers each row's id; called on its own, it
+ * must not let a role that may not insert into the log write ids there.
+ * (Checked once per statement and role.)
+ */
+static void
+check_may_insert(void)
+{
+	static Oid	user = InvalidOid;
+	static TimestampTz xact_start = 0;
+	static CommandId cid = InvalidCommandId;
+	Oid			log;
+
+	if (user == GetUserId() && xact_start == GetCurrentTransactionStartTimestamp() &&
+		cid == GetCurrentCommandId(false))
+		return;
+	log = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false);
+	if (pg_class_aclcheck(log, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to record activities"),
+				 errdetail("Validating an activity registers its id; that needs INSERT on activity.activities.")));
+	user = GetUserId();
+	xact_start = GetCurrentTransactionStartTimestamp();
+	cid = GetCurrentCommandId(false);
+}
+
+/*
  * activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
  * initiator_id, recipient_id, subject_type, subject_id, metadata,
  * occurred_at, recorded_at): the CHECK constraint of activity.activities.
@@ -951,6 +1006,7 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	}
 	validate_row(values, nulls);
 	check_not_null(nulls[COL_ID], "id");
+	check_may_insert();
 	activity_register_id(values[COL_ID], values[COL_OCCURRED_AT]);
 	PG_RETURN_BOOL(true);
 }

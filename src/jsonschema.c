@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_collation.h"
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -23,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "compat.h"
 #include "jsonschema.h"
 
 PG_FUNCTION_INFO_V1(activity_jsonschema_in);
@@ -40,7 +42,6 @@ typedef struct PendingRef
 {
 	uint32		node;
 	char	   *ref;
-	char	   *location;
 } PendingRef;
 
 typedef struct Builder
@@ -52,7 +53,17 @@ typedef struct Builder
 	int			nlists;
 	int			lists_cap;
 	StringInfoData data;
-	char	  **locations;		/* location of each node, for $ref */
+	/*
+	 * Where each node is: its parent node and the JSON pointer suffix from
+	 * there ("/properties/name", "/allOf/0", "/not"), escaped. Full locations
+	 * are built only for an error message or a $ref, so memory stays linear
+	 * in the schema's size however deep it nests.
+	 */
+	uint32	   *parents;
+	char	  **suffixes;
+	int		   *suffix_lens;
+	uint32	   *by_suffix;		/* open-addressing table: (parent, suffix) -> node */
+	uint32		by_suffix_mask;
 	PendingRef *refs;
 	int			nrefs;
 	int			refs_cap;
@@ -66,7 +77,18 @@ typedef struct NamedNode
 	uint32		node;
 } NamedNode;
 
-static uint32 compile_schema(Builder *b, JsonbValue *v, const char *location);
+/*
+ * Where a problem is, for an error message: a node, turned into a JSON
+ * pointer only when reported.
+ */
+typedef struct JsLoc
+{
+	Builder    *b;
+	uint32		node;
+} JsLoc;
+
+static uint32 compile_schema(Builder *b, JsonbValue *v, uint32 parent, char *suffix, int suffix_len);
+static char *node_location(Builder *b, uint32 node);
 
 #define NODE(b, i) (&(b)->nodes[(i)])
 
@@ -95,15 +117,16 @@ jsonschema_vformat(StringInfo msg, const char *fmt, va_list args)
 /*
  * Report a problem with the schema: which keyword, where.
  */
-static void
-schema_error(const char *location, const char *keyword, const char *fmt,...)
-	pg_attribute_printf(3, 4) pg_attribute_noreturn();
+activity_noreturn static void
+schema_error(const JsLoc *loc, const char *keyword, const char *fmt,...)
+	pg_attribute_printf(3, 4);
 
 static void
-schema_error(const char *location, const char *keyword, const char *fmt,...)
+schema_error(const JsLoc *loc, const char *keyword, const char *fmt,...)
 {
 	va_list		args;
 	StringInfoData msg;
+	char	   *location = node_location(loc->b, loc->node);
 
 	va_start(args, fmt);
 	jsonschema_vformat(&msg, fmt, args);
@@ -158,27 +181,64 @@ jsonschema_append_pointer_token(StringInfo s, const char *token, int len)
 	}
 }
 
+/* the suffix "/kw" or "/kw/token" (token escaped) of a child node */
 static char *
-location_join(const char *base, const char *token, int len)
+suffix_of(const char *kw, const char *token, int len, int *out_len)
 {
 	StringInfoData s;
 
+	char	   *result;
+
 	initStringInfo(&s);
-	appendStringInfoString(&s, base);
-	jsonschema_append_pointer_token(&s, token, len);
-	return s.data;
+	jsonschema_append_pointer_token(&s, kw, strlen(kw));
+	if (token)
+		jsonschema_append_pointer_token(&s, token, len);
+	*out_len = s.len;
+	/* kept for every node: exactly its size, not StringInfo's 1 kB */
+	result = pnstrdup(s.data, s.len);
+	pfree(s.data);
+	return result;
 }
 
 static char *
-location_index(const char *base, int i)
+suffix_index(const char *kw, int i, int *out_len)
 {
-	return psprintf("%s/%d", base, i);
+	char	   *s = psprintf("/%s/%d", kw, i);
+
+	*out_len = strlen(s);
+	return s;
+}
+
+/*
+ * The JSON pointer ("#/properties/a/items") of a node.
+ */
+static char *
+node_location(Builder *b, uint32 node)
+{
+	StringInfoData s;
+	int			depth = 0;
+	uint32		n;
+	uint32	   *chain;
+	int			i;
+
+	for (n = node; n != JS_NONE; n = b->parents[n])
+		depth++;
+	chain = palloc(sizeof(uint32) * depth);
+	i = depth;
+	for (n = node; n != JS_NONE; n = b->parents[n])
+		chain[--i] = n;
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '#');
+	for (i = 0; i < depth; i++)
+		appendBinaryStringInfo(&s, b->suffixes[chain[i]], b->suffix_lens[chain[i]]);
+	pfree(chain);
+	return s.data;
 }
 
 /* --- pools --- */
 
 static uint32
-new_node(Builder *b, const char *location)
+new_node(Builder *b, uint32 parent, char *suffix, int suffix_len)
 {
 	JsNode	   *n;
 
@@ -191,7 +251,9 @@ new_node(Builder *b, const char *location)
 	{
 		b->nodes_cap *= 2;
 		b->nodes = repalloc(b->nodes, sizeof(JsNode) * b->nodes_cap);
-		b->locations = repalloc(b->locations, sizeof(char *) * b->nodes_cap);
+		b->parents = repalloc(b->parents, sizeof(uint32) * b->nodes_cap);
+		b->suffixes = repalloc(b->suffixes, sizeof(char *) * b->nodes_cap);
+		b->suffix_lens = repalloc(b->suffix_lens, sizeof(int) * b->nodes_cap);
 	}
 	n = &b->nodes[b->nnodes];
 	memset(n, 0, sizeof(JsNode));
@@ -204,7 +266,9 @@ new_node(Builder *b, const char *location)
 	n->if_ = n->then_ = n->else_ = n->ref = JS_NONE;
 	n->min_contains = 1;
 	n->max_contains = -1;
-	b->locations[b->nnodes] = pstrdup(location);
+	b->parents[b->nnodes] = parent;
+	b->suffixes[b->nnodes] = suffix;
+	b->suffix_lens[b->nnodes] = suffix_len;
 	return (uint32) b->nnodes++;
 }
 
@@ -264,7 +328,7 @@ data_add_wrapped(Builder *b, JsonbValue *v)
 /* --- value readers --- */
 
 static int32
-get_count(JsonbValue *v, const char *location, const char *kw)
+get_count(JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	Numeric		one;
 	int32		n;
@@ -286,7 +350,7 @@ get_count(JsonbValue *v, const char *location, const char *kw)
 }
 
 static uint32
-get_number(Builder *b, JsonbValue *v, const char *location, const char *kw)
+get_number(Builder *b, JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	if (v->type != jbvNumeric)
 		schema_error(location, kw, "must be a number, not %s", json_type_name(v));
@@ -294,7 +358,7 @@ get_number(Builder *b, JsonbValue *v, const char *location, const char *kw)
 }
 
 static bool
-get_bool(JsonbValue *v, const char *location, const char *kw)
+get_bool(JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	if (v->type != jbvBool)
 		schema_error(location, kw, "must be a boolean, not %s", json_type_name(v));
@@ -302,14 +366,14 @@ get_bool(JsonbValue *v, const char *location, const char *kw)
 }
 
 static void
-check_string(JsonbValue *v, const char *location, const char *kw)
+check_string(JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	if (v->type != jbvString)
 		schema_error(location, kw, "must be a string, not %s", json_type_name(v));
 }
 
 static JsonbContainer *
-get_object(JsonbValue *v, const char *location, const char *kw)
+get_object(JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
 		schema_error(location, kw, "must be an object, not %s", json_type_name(v));
@@ -317,7 +381,7 @@ get_object(JsonbValue *v, const char *location, const char *kw)
 }
 
 static JsonbContainer *
-get_array(JsonbValue *v, const char *location, const char *kw, bool nonempty)
+get_array(JsonbValue *v, const JsLoc *location, const char *kw, bool nonempty)
 {
 	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
 		schema_error(location, kw, "must be an array, not %s", json_type_name(v));
@@ -330,10 +394,8 @@ get_array(JsonbValue *v, const char *location, const char *kw, bool nonempty)
  * Check that a regular expression compiles; the validator compiles it again
  * (and caches it) on first use.
  */
-void		jsonschema_check_regex(const char *pattern, int len, const char *location, const char *kw);
-
-void
-jsonschema_check_regex(const char *pattern, int len, const char *location, const char *kw)
+static void
+check_regex(const char *pattern, int len, const JsLoc *location, const char *kw)
 {
 	pg_wchar   *wide = palloc(sizeof(pg_wchar) * (len + 1));
 	int			wlen = pg_mb2wchar_with_len(pattern, wide, len);
@@ -344,8 +406,16 @@ jsonschema_check_regex(const char *pattern, int len, const char *location, const
 	{
 		char		msg[256];
 
+		/* a cancel or timeout stops the regex compiler: report that */
+		CHECK_FOR_INTERRUPTS();
 		pg_regerror(rc, &re, msg, sizeof(msg));
-		schema_error(location, kw, "is not a valid regular expression: %s (\"%.*s\")", msg, len, pattern);
+		schema_error(location, kw, "is not a valid regular expression: %s (\"%s\")", msg, activity_clip(pattern, len, 200));
+	}
+	if (re.re_info & REG_UBACKREF)
+	{
+		pg_regfree(&re);
+		schema_error(location, kw, "uses a back-reference, which this engine does not support "
+					 "(matching one can take exponential time): \"%s\"", activity_clip(pattern, len, 200));
 	}
 	pg_regfree(&re);
 	pfree(wide);
@@ -365,10 +435,9 @@ named_cmp(const void *a, const void *b)
  * name. For patternProperties each name must be a valid regex.
  */
 static uint32
-compile_schema_map(Builder *b, JsonbValue *v, const char *location, const char *kw, bool patterns)
+compile_schema_map(Builder *b, JsonbValue *v, const JsLoc *location, const char *kw, bool patterns)
 {
 	JsonbContainer *obj = get_object(v, location, kw);
-	char	   *kwloc = location_join(location, kw, strlen(kw));
 	int			n = JsonContainerSize(obj);
 	NamedNode  *entries = palloc(sizeof(NamedNode) * Max(n, 1));
 	JsonbIterator *it = JsonbIteratorInit(obj);
@@ -381,17 +450,19 @@ compile_schema_map(Builder *b, JsonbValue *v, const char *location, const char *
 	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
 	{
 		char	   *name;
+		char	   *suffix;
+		int			suffix_len;
 
 		if (tok != WJB_KEY)
 			continue;
 		tok = JsonbIteratorNext(&it, &val, true);
 		name = pnstrdup(key.val.string.val, key.val.string.len);
 		if (patterns)
-			jsonschema_check_regex(key.val.string.val, key.val.string.len, kwloc, kw);
+			check_regex(key.val.string.val, key.val.string.len, location, kw);
 		entries[i].name = name;
 		entries[i].name_off = data_add_string(b, key.val.string.val, key.val.string.len);
-		entries[i].node = compile_schema(b, &val,
-										 location_join(kwloc, key.val.string.val, key.val.string.len));
+		suffix = suffix_of(kw, key.val.string.val, key.val.string.len, &suffix_len);
+		entries[i].node = compile_schema(b, &val, location->node, suffix, suffix_len);
 		i++;
 	}
 	n = i;
@@ -410,10 +481,9 @@ compile_schema_map(Builder *b, JsonbValue *v, const char *location, const char *
  * Compile a non-empty array of subschemas into a [n, node...] list.
  */
 static uint32
-compile_schema_list(Builder *b, JsonbValue *v, const char *location, const char *kw)
+compile_schema_list(Builder *b, JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	JsonbContainer *arr = get_array(v, location, kw, true);
-	char	   *kwloc = location_join(location, kw, strlen(kw));
 	int			n = JsonContainerSize(arr);
 	uint32	   *nodes = palloc(sizeof(uint32) * n);
 	JsonbIterator *it = JsonbIteratorInit(arr);
@@ -424,9 +494,13 @@ compile_schema_list(Builder *b, JsonbValue *v, const char *location, const char 
 
 	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
 	{
+		int			suffix_len;
+		char	   *suffix;
+
 		if (tok != WJB_ELEM)
 			continue;
-		nodes[i] = compile_schema(b, &elem, location_index(kwloc, i));
+		suffix = suffix_index(kw, i, &suffix_len);
+		nodes[i] = compile_schema(b, &elem, location->node, suffix, suffix_len);
 		i++;
 	}
 	off = list_reserve(b, 1 + n);
@@ -435,12 +509,29 @@ compile_schema_list(Builder *b, JsonbValue *v, const char *location, const char 
 	return off;
 }
 
+/* a string of a list being checked for repeats */
+typedef struct ListString
+{
+	const char *s;
+	int			len;
+} ListString;
+
+static int
+list_string_cmp(const void *a, const void *b)
+{
+	const ListString *x = a;
+	const ListString *y = b;
+	int			c = memcmp(x->s, y->s, Min(x->len, y->len));
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 /*
  * An array of distinct strings ("required", dependentRequired's entries) as
- * a [n, name...] list.
+ * a [n, name...] list. Repeats are found by sorting: n log n.
  */
 static uint32
-compile_string_list(Builder *b, JsonbValue *v, const char *location, const char *kw)
+compile_string_list(Builder *b, JsonbValue *v, const JsLoc *location, const char *kw)
 {
 	JsonbContainer *arr = get_array(v, location, kw, false);
 	int			n = JsonContainerSize(arr);
@@ -448,30 +539,34 @@ compile_string_list(Builder *b, JsonbValue *v, const char *location, const char 
 	JsonbValue	elem;
 	JsonbIteratorToken tok;
 	uint32		off = list_reserve(b, 1 + n);
-	char	  **seen = palloc(sizeof(char *) * Max(n, 1));
+	ListString *seen = palloc(sizeof(ListString) * Max(n, 1));
 	int			i = 0;
-	int			j;
 
 	b->lists[off] = n;
 	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
 	{
 		if (tok != WJB_ELEM)
 			continue;
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (elem.type != jbvString)
 			schema_error(location, kw, "must be an array of strings, and element %d is %s", i,
 						 json_type_name(&elem));
-		seen[i] = pnstrdup(elem.val.string.val, elem.val.string.len);
-		for (j = 0; j < i; j++)
-			if (strcmp(seen[j], seen[i]) == 0)
-				schema_error(location, kw, "must not repeat \"%s\"", seen[i]);
+		seen[i].s = elem.val.string.val;
+		seen[i].len = elem.val.string.len;
 		b->lists[off + 1 + i] = data_add_string(b, elem.val.string.val, elem.val.string.len);
 		i++;
 	}
+	qsort(seen, i, sizeof(ListString), list_string_cmp);
+	for (n = 1; n < i; n++)
+		if (list_string_cmp(&seen[n - 1], &seen[n]) == 0)
+			schema_error(location, kw, "must not repeat \"%s\"", activity_clip(seen[n].s, seen[n].len, 200));
+	pfree(seen);
 	return off;
 }
 
 static uint8
-type_bit(const char *name, int len, const char *location)
+type_bit(const char *name, int len, const JsLoc *location)
 {
 	static const struct
 	{
@@ -487,11 +582,11 @@ type_bit(const char *name, int len, const char *location)
 	for (i = 0; i < (int) lengthof(types); i++)
 		if ((int) strlen(types[i].name) == len && memcmp(types[i].name, name, len) == 0)
 			return types[i].bit;
-	schema_error(location, "type", "names an unknown type \"%.*s\"", len, name);
+	schema_error(location, "type", "names an unknown type \"%s\"", activity_clip(name, len, 64));
 }
 
 static uint8
-compile_types(JsonbValue *v, const char *location)
+compile_types(JsonbValue *v, const JsLoc *location)
 {
 	uint8		bits = 0;
 
@@ -526,7 +621,7 @@ compile_types(JsonbValue *v, const char *location)
 }
 
 static uint8
-compile_format(JsonbValue *v, const char *location)
+compile_format(JsonbValue *v, const JsLoc *location)
 {
 	static const struct
 	{
@@ -544,8 +639,8 @@ compile_format(JsonbValue *v, const char *location)
 		if ((int) strlen(formats[i].name) == v->val.string.len &&
 			memcmp(formats[i].name, v->val.string.val, v->val.string.len) == 0)
 			return formats[i].format;
-	schema_error(location, "format", "names a format this engine does not check: \"%.*s\"",
-				 v->val.string.len, v->val.string.val);
+	schema_error(location, "format", "names a format this engine does not check: \"%s\"",
+				 activity_clip(v->val.string.val, v->val.string.len, 64));
 }
 
 static bool
@@ -559,19 +654,23 @@ key_is(JsonbValue *key, const char *name)
  * Compile one schema (an object or a boolean) at location; returns its node.
  */
 static uint32
-compile_schema(Builder *b, JsonbValue *v, const char *location)
+compile_schema(Builder *b, JsonbValue *v, uint32 parent, char *suffix, int suffix_len)
 {
 	uint32		ni;
 	JsonbIterator *it;
 	JsonbValue	key;
 	JsonbValue	val;
 	JsonbIteratorToken tok;
-	bool		root = strcmp(location, "#") == 0;
+	bool		root = parent == JS_NONE;
+	JsLoc		loc;
+	const JsLoc *location = &loc;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 
-	ni = new_node(b, location);
+	ni = new_node(b, parent, suffix, suffix_len);
+	loc.b = b;
+	loc.node = ni;
 	if (v->type == jbvBool)
 	{
 		NODE(b, ni)->kind = v->val.boolean ? JN_TRUE : JN_FALSE;
@@ -586,13 +685,15 @@ compile_schema(Builder *b, JsonbValue *v, const char *location)
 		const char *kw;
 		uint64		bit = 0;
 		uint32		u;
+		char	   *sub_suffix;
+		int			sub_len;
 
 		if (tok != WJB_KEY)
 			continue;
 		tok = JsonbIteratorNext(&it, &val, true);
 		kw = pnstrdup(key.val.string.val, key.val.string.len);
 
-#define SUB(name) compile_schema(b, &val, location_join(location, name, strlen(name)))
+#define SUB(name) (sub_suffix = suffix_of(name, NULL, 0, &sub_len), compile_schema(b, &val, ni, sub_suffix, sub_len))
 		if (key_is(&key, "type"))
 		{
 			NODE(b, ni)->types = compile_types(&val, location);
@@ -630,7 +731,7 @@ compile_schema(Builder *b, JsonbValue *v, const char *location)
 		else if (key_is(&key, "pattern"))
 		{
 			check_string(&val, location, kw);
-			jsonschema_check_regex(val.val.string.val, val.val.string.len, location, kw);
+			check_regex(val.val.string.val, val.val.string.len, location, kw);
 			u = data_add_string(b, val.val.string.val, val.val.string.len);
 			NODE(b, ni)->pattern = u;
 			bit = KW_PATTERN;
@@ -729,7 +830,6 @@ compile_schema(Builder *b, JsonbValue *v, const char *location)
 			}
 			b->refs[b->nrefs].node = ni;
 			b->refs[b->nrefs].ref = pnstrdup(val.val.string.val, val.val.string.len);
-			b->refs[b->nrefs].location = pstrdup(location);
 			b->nrefs++;
 			bit = KW_REF;
 		}
@@ -741,8 +841,8 @@ compile_schema(Builder *b, JsonbValue *v, const char *location)
 			if (!root)
 				schema_error(location, kw, "is only allowed at the root of a schema");
 			if (!key_is(&val, JSON_SCHEMA_2020_12) && !key_is(&val, JSON_SCHEMA_2020_12 "#"))
-				schema_error(location, kw, "names a dialect this engine does not implement: \"%.*s\"",
-							 val.val.string.len, val.val.string.val);
+				schema_error(location, kw, "names a dialect this engine does not implement: \"%s\"",
+							 activity_clip(val.val.string.val, val.val.string.len, 200));
 		}
 		else if (key_is(&key, "$id"))
 		{
@@ -767,55 +867,145 @@ compile_schema(Builder *b, JsonbValue *v, const char *location)
 }
 
 /*
- * Decode a "#..." reference into a location string comparable with the
- * locations recorded for nodes: percent-decoding; the pointer's own ~0/~1
- * escapes are kept, as locations are stored escaped.
+ * Decode a "#..." reference into a JSON pointer comparable with the node
+ * suffixes (percent-decoding; the pointer's own ~0/~1 escapes are kept, as
+ * suffixes are stored escaped). NULL if it decodes to a NUL byte, which no
+ * name in a jsonb document can contain.
  */
 static char *
-decode_ref(const char *ref)
+decode_ref(const char *ref, int *len)
 {
-	StringInfoData s;
+	char	   *out = palloc(strlen(ref) + 1);
+	int			n = 0;
 	const char *p;
 
-	initStringInfo(&s);
 	for (p = ref; *p; p++)
 	{
 		if (*p == '%' && isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
 		{
 			char		hex[3] = {p[1], p[2], '\0'};
+			char		c = (char) strtol(hex, NULL, 16);
 
-			appendStringInfoChar(&s, (char) strtol(hex, NULL, 16));
+			if (c == '\0')
+			{
+				pfree(out);
+				return NULL;
+			}
+			out[n++] = c;
 			p += 2;
 		}
 		else
-			appendStringInfoChar(&s, *p);
+			out[n++] = *p;
 	}
-	/* "#/" with nothing after means the root, as does "#" */
-	return s.data;
+	out[n] = '\0';
+	*len = n;
+	return out;
 }
 
+static uint64
+suffix_hash(uint32 parent, const char *suffix, int len)
+{
+	return hash_bytes_extended((const unsigned char *) suffix, len, parent);
+}
+
+/* the node at suffix below parent, or JS_NONE */
+static uint32
+child_at(Builder *b, uint32 parent, const char *suffix, int len)
+{
+	uint32		h = (uint32) suffix_hash(parent, suffix, len) & b->by_suffix_mask;
+
+	for (;;)
+	{
+		uint32		n = b->by_suffix[h];
+
+		if (n == JS_NONE)
+			return JS_NONE;
+		if (b->parents[n] == parent && b->suffix_lens[n] == len &&
+			memcmp(b->suffixes[n], suffix, len) == 0)
+			return n;
+		h = (h + 1) & b->by_suffix_mask;
+	}
+}
+
+/*
+ * Every $ref names a node by its JSON pointer: walked from the root one
+ * node at a time, each step a one-token suffix ("/not", "/items") or a
+ * two-token one ("/properties/a", "/allOf/0", "/$defs/x"), looked up in a
+ * hash table: linear in the references' length.
+ */
 static void
 resolve_refs(Builder *b)
 {
+	uint32		size = 16;
 	int			r;
+	uint32		i;
+
+	if (b->nrefs == 0)
+		return;
+	while (size < (uint32) b->nnodes * 2)
+		size *= 2;
+	b->by_suffix = palloc(sizeof(uint32) * size);
+	memset(b->by_suffix, 0xFF, sizeof(uint32) * size);
+	b->by_suffix_mask = size - 1;
+	for (i = 1; i < (uint32) b->nnodes; i++)
+	{
+		uint32		h = (uint32) suffix_hash(b->parents[i], b->suffixes[i], b->suffix_lens[i]) & b->by_suffix_mask;
+
+		while (b->by_suffix[h] != JS_NONE)
+			h = (h + 1) & b->by_suffix_mask;
+		b->by_suffix[h] = i;
+	}
 
 	for (r = 0; r < b->nrefs; r++)
 	{
 		PendingRef *pr = &b->refs[r];
+		JsLoc		loc = {b, pr->node};
 		char	   *target;
-		int			i;
-		uint32		found = JS_NONE;
+		int			len;
+		int			pos;
+		uint32		found = 0;	/* the root */
 
+		CHECK_FOR_INTERRUPTS();
 		if (pr->ref[0] != '#')
-			schema_error(pr->location, "$ref",
+			schema_error(&loc, "$ref",
 						 "refers to \"%s\": only references within the schema (\"#\", \"#/$defs/...\") are supported",
-						 pr->ref);
-		target = decode_ref(pr->ref);
-		for (i = 0; i < b->nnodes && found == JS_NONE; i++)
-			if (strcmp(b->locations[i], target) == 0)
-				found = i;
+						 activity_clip(pr->ref, strlen(pr->ref), 200));
+		target = decode_ref(pr->ref, &len);
+		/* "#" and "#/" name the root */
+		pos = 1;
+		if (target == NULL)
+			found = JS_NONE;
+		else if (len == 2 && target[1] == '/')
+			pos = len;
+		while (found != JS_NONE && pos < len)
+		{
+			int			end1;
+			int			end2;
+			uint32		child = JS_NONE;
+
+			if (target[pos] != '/')
+			{
+				found = JS_NONE;
+				break;
+			}
+			for (end1 = pos + 1; end1 < len && target[end1] != '/'; end1++)
+				;
+			child = child_at(b, found, target + pos, end1 - pos);
+			if (child == JS_NONE && end1 < len)
+			{
+				for (end2 = end1 + 1; end2 < len && target[end2] != '/'; end2++)
+					;
+				child = child_at(b, found, target + pos, end2 - pos);
+				end1 = end2;
+			}
+			found = child;
+			pos = end1;
+		}
+		if (target)
+			pfree(target);
 		if (found == JS_NONE)
-			schema_error(pr->location, "$ref", "refers to \"%s\", which is not a schema in this document", pr->ref);
+			schema_error(&loc, "$ref", "refers to \"%s\", which is not a schema in this document",
+						 activity_clip(pr->ref, strlen(pr->ref), 200));
 		NODE(b, pr->node)->ref = found;
 	}
 }
@@ -895,9 +1085,13 @@ check_inplace_cycles(Builder *b)
 			if (child == JS_NONE)
 				continue;
 			if (state[child] == 1)
-				schema_error(b->locations[n], NULL,
+			{
+				JsLoc		loc = {b, n};
+
+				schema_error(&loc, NULL,
 							 "applies itself to the same value through \"%s\" without end ($ref cycle)",
-							 b->locations[child]);
+							 node_location(b, child));
+			}
 			if (state[child] == 0)
 			{
 				state[child] = 1;
@@ -926,7 +1120,9 @@ jsonschema_compile(Jsonb *schema)
 	memset(&b, 0, sizeof(b));
 	b.nodes_cap = 16;
 	b.nodes = palloc(sizeof(JsNode) * b.nodes_cap);
-	b.locations = palloc(sizeof(char *) * b.nodes_cap);
+	b.parents = palloc(sizeof(uint32) * b.nodes_cap);
+	b.suffixes = palloc(sizeof(char *) * b.nodes_cap);
+	b.suffix_lens = palloc(sizeof(int) * b.nodes_cap);
 	b.lists_cap = 64;
 	b.lists = palloc(sizeof(uint32) * b.lists_cap);
 	b.refs_cap = 8;
@@ -941,7 +1137,7 @@ jsonschema_compile(Jsonb *schema)
 		root.val.binary.data = &schema->root;
 		root.val.binary.len = VARSIZE(schema) - VARHDRSZ;
 	}
-	(void) compile_schema(&b, &root, "#");
+	(void) compile_schema(&b, &root, JS_NONE, "", 0);
 	resolve_refs(&b);
 	check_inplace_cycles(&b);
 

@@ -17,6 +17,7 @@
 #include "nodes/pg_list.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -167,6 +168,18 @@ typedef struct JsError
 } JsError;
 
 extern JsonSchema *jsonschema_compile(Jsonb *schema);
+
+/*
+ * s (len bytes) for an error message: at most max bytes, cut at a character
+ * boundary, "..." when cut.
+ */
+static inline char *
+activity_clip(const char *s, int len, int max)
+{
+	if (len <= max)
+		return pnstrdup(s, len);
+	return psprintf("%.*s...", pg_mbcliplen(s, len, max), s);
+}
 extern void jsonschema_append_pointer_token(StringInfo s, const char *token, int len);
 extern void jsonschema_vformat(StringInfo msg, const char *fmt, va_list args) pg_attribute_printf(2, 0);
 
@@ -178,5 +191,10 @@ numeric_signum(Numeric n)
 											 NumericGetDatum(int64_to_numeric(0))));
 }
 extern bool jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors);
+
+/* settings of the validator (GUCs, defined in activity.c) */
+extern int	activity_max_validation_steps;
+extern int	activity_max_validation_errors;
+extern int	activity_regex_cache_kb;
 
 #endif							/* ACTIVITY_JSONSCHEMA_H */

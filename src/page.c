@@ -22,6 +22,9 @@
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
 #include "access/table.h"
+#include "catalog/index.h"
+#include "commands/defrem.h"
+#include "nodes/primnodes.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "common/hashfn.h"
@@ -38,6 +41,7 @@
 #include "utils/guc.h"
 #include "utils/rls.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -49,6 +53,7 @@
 
 #include "activity.h"
 #include "compat.h"
+#include "jsonschema.h"
 
 PG_FUNCTION_INFO_V1(activity_page);
 PG_FUNCTION_INFO_V1(activity_page_plans);
@@ -184,11 +189,11 @@ hash_time_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
  * and direction. A page of a workspace with no filter, newest first, hashes
  * as in version 0.1, so that its cursors stay valid across the upgrade.
  */
-static uint32
+static uint64
 query_hash(FunctionCallInfo fcinfo, uint32 shape)
 {
 	StringInfoData buf;
-	uint32		h;
+	uint64		h;
 
 	initStringInfo(&buf);
 	if (shape == FEED_WORKSPACE)
@@ -215,7 +220,7 @@ query_hash(FunctionCallInfo fcinfo, uint32 shape)
 		hash_time_arg(&buf, '>', fcinfo, A_SINCE);
 		hash_time_arg(&buf, '<', fcinfo, A_UNTIL);
 	}
-	h = (uint32) hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0x61637476);
+	h = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0x61637476);
 	pfree(buf.data);
 	return h;
 }
@@ -261,15 +266,32 @@ strings_to_array(char **strs, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-static bool
-contains_string(char **strs, int n, const char *s)
+static int
+cstring_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* sort strs and drop repeats (n log n: arrays may be long); sets *n */
+static void
+sort_unique(char **strs, int *n)
 {
 	int			i;
+	int			k = 0;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(strs[i], s) == 0)
-			return true;
-	return false;
+	CHECK_FOR_INTERRUPTS();
+	qsort(strs, *n, sizeof(char *), cstring_cmp);
+	for (i = 0; i < *n; i++)
+		if (k == 0 || strcmp(strs[k - 1], strs[i]) != 0)
+			strs[k++] = strs[i];
+	*n = k;
+}
+
+/* is s one of the sorted strs? */
+static bool
+sorted_contains(char **strs, int n, const char *s)
+{
+	return n > 0 && bsearch(&s, strs, n, sizeof(char *), cstring_cmp) != NULL;
 }
 
 /*
@@ -277,7 +299,8 @@ contains_string(char **strs, int n, const char *s)
  * entries of types ending in ".*" are prefixes, matched against the
  * registered types, the others are names; universal_types selects the
  * registered types that map to one of them; given both, a type must satisfy
- * both. Sets *n (0: nothing can match).
+ * both. Sorted, without repeats; sets *n (0: nothing can match). Time
+ * n log n in the arguments' length, plus patterns x registered types.
  */
 static char **
 selected_types(FunctionCallInfo fcinfo, int *n)
@@ -302,8 +325,7 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 
 			if (star == NULL)
 			{
-				if (!contains_string(names, nnames, given[i]))
-					names[nnames++] = given[i];
+				names[nnames++] = given[i];
 				continue;
 			}
 			if (len < 3 || star != given[i] + len - 1 || given[i][len - 2] != '.')
@@ -311,11 +333,17 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid type pattern \"%s\"", given[i]),
 						 errdetail("A pattern is a type name prefix ending in \".*\", such as \"post.*\".")));
+			CHECK_FOR_INTERRUPTS();
 			for (j = 0; j < nall; j++)
-				if (strncmp(all[j]->name, given[i], len - 1) == 0 &&
-					!contains_string(names, nnames, all[j]->name))
+				if (strncmp(all[j]->name, given[i], len - 1) == 0)
+				{
+					/* each type once, whatever number of patterns match it */
+					if (nnames >= ngiven + nall)
+						sort_unique(names, &nnames);
 					names[nnames++] = all[j]->name;
+				}
 		}
+		sort_unique(names, &nnames);
 	}
 	if (arg_given(fcinfo, A_UNIVERSAL_TYPES))
 	{
@@ -324,12 +352,14 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 		char	  **mapped = palloc(sizeof(char *) * (nall + 1));
 		int			nmapped = 0;
 
+		sort_unique(univ, &nuniv);
 		for (j = 0; j < nall; j++)
-			if (all[j]->universal_type && contains_string(univ, nuniv, all[j]->universal_type) &&
-				(names == NULL || contains_string(names, nnames, all[j]->name)))
+			if (all[j]->universal_type && sorted_contains(univ, nuniv, all[j]->universal_type) &&
+				(names == NULL || sorted_contains(names, nnames, all[j]->name)))
 				mapped[nmapped++] = all[j]->name;
 		names = mapped;
 		nnames = nmapped;
+		sort_unique(names, &nnames);
 	}
 	*n = nnames;
 	return names;
@@ -360,7 +390,7 @@ typedef struct FeedArgs
 	bool		asc;
 	bool		empty;			/* nothing can match */
 	int			limit;
-	uint32		qhash;
+	uint64		qhash;
 	TimestampTz pos_ts;			/* the position: after this row */
 	pg_uuid_t	pos_id;
 	TimestampTz since;			/* the window, DT_NOBEGIN/DT_NOEND if open */
@@ -455,6 +485,7 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		int			n;
 		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
 
+		sort_unique(actors, &n);
 		fa->actor_types = actors;
 		fa->nactor_types = n;
 
@@ -474,6 +505,7 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		int			n;
 
 		fa->platforms = array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
+		sort_unique(fa->platforms, &n);
 		fa->nplatforms = n;
 		fa->q.shape |= FEED_PLATFORMS;
 		fa->q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
@@ -513,7 +545,7 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("direction must be 'asc' or 'desc', not \"%s\"",
-							strlen(dir) > 32 ? psprintf("%.32s...", dir) : dir)));
+							activity_clip(dir, strlen(dir), 32))));
 	}
 	if (fa->asc)
 		fa->q.shape |= FEED_ASC;
@@ -527,7 +559,9 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		ActivityCursor c;
 
 		activity_cursor_read(PG_GETARG_DATUM(A_AFTER), &c);
-		if (c.query_hash != fa->qhash || ((c.flags & CURSOR_FLAG_ASC) != 0) != fa->asc)
+		/* a cursor of format 1 carries the hash's low 32 bits */
+		if (c.query_hash != (c.format_version == 1 ? (uint64) (uint32) fa->qhash : fa->qhash) ||
+			((c.flags & CURSOR_FLAG_ASC) != 0) != fa->asc)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cursor does not belong to this query"),
@@ -654,9 +688,110 @@ feed_attnums(Relation rel, AttrNumber *attnums)
 	}
 }
 
+/* the key column of a partial feed index's IS NOT NULL predicate */
+static const int fidx_not_null_col[NUM_FIDX] = {-1, FC_SUBJECT_ID, FC_INITIATOR, FC_RECIPIENT, -1};
+
+/*
+ * Does the index have exactly the shape the direct scan of that kind needs:
+ * key columns in order, each with the default btree operator class of its
+ * type and a deterministic collation, occurred_at and id descending, no
+ * expression, and no predicate but the one its feed always satisfies
+ * ("subject_id IS NOT NULL", ..., "occurred_at > '-infinity'")? A
+ * definition cannot change for an index's OID, so the answer is cached.
+ */
+static HTAB *shape_cache = NULL;
+
+/* an index dropped (its OID may come back) or any relcache reset: forget */
+static void
+shape_cache_inval(Datum arg, Oid relid)
+{
+	if (shape_cache == NULL)
+		return;
+	if (OidIsValid(relid))
+		hash_search(shape_cache, &relid, HASH_REMOVE, NULL);
+	else
+	{
+		HASH_SEQ_STATUS seq;
+		Oid		   *key;
+
+		hash_seq_init(&seq, shape_cache);
+		while ((key = hash_seq_search(&seq)) != NULL)
+			hash_search(shape_cache, key, HASH_REMOVE, NULL);
+	}
+}
+
+static bool
+feed_index_shape_ok(Relation index, FeedIndex kind, const AttrNumber *attnums, int nkeys)
+{
+	HTAB	   *cache = shape_cache;
+	Oid			indexoid = RelationGetRelid(index);
+	bool	   *cached;
+	bool		found;
+	bool		ok = true;
+	List	   *pred;
+	int			i;
+
+	if (cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Oid) + sizeof(bool);
+		ctl.hcxt = CacheMemoryContext;
+		cache = shape_cache = hash_create("activity feed index shapes", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(shape_cache_inval, (Datum) 0);
+	}
+	cached = (bool *) ((char *) hash_search(cache, &indexoid, HASH_FIND, &found) + sizeof(Oid));
+	if (found)
+		return *cached;
+
+	if (RelationGetIndexExpressions(index) != NIL)
+		ok = false;
+	for (i = 0; ok && i < nkeys; i++)
+	{
+		int			col = fidx_cols[kind][i];
+		Oid			type = index->rd_opcintype[i];
+		Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+		bool		ordering = (col == FC_OCCURRED_AT || col == FC_ID);
+
+		ok = OidIsValid(opclass) && get_opclass_family(opclass) == index->rd_opfamily[i] &&
+			(!ordering || (index->rd_indoption[i] & INDOPTION_DESC) != 0) &&
+			(!OidIsValid(index->rd_indcollation[i]) || get_collation_isdeterministic(index->rd_indcollation[i]));
+	}
+	pred = ok ? RelationGetIndexPredicate(index) : NIL;
+	if (ok && pred != NIL)
+	{
+		Node	   *e = linitial(pred);
+
+		ok = list_length(pred) == 1;
+		if (ok && fidx_not_null_col[kind] >= 0)
+			ok = IsA(e, NullTest) && ((NullTest *) e)->nulltesttype == IS_NOT_NULL &&
+				IsA(((NullTest *) e)->arg, Var) &&
+				((Var *) ((NullTest *) e)->arg)->varattno == attnums[fidx_not_null_col[kind]];
+		else if (ok && kind == FIDX_TIME)
+		{
+			OpExpr	   *op = (OpExpr *) e;
+
+			ok = IsA(e, OpExpr) && op->opfuncid == F_TIMESTAMPTZ_GT && list_length(op->args) == 2 &&
+				IsA(linitial(op->args), Var) &&
+				((Var *) linitial(op->args))->varattno == attnums[FC_OCCURRED_AT] &&
+				IsA(lsecond(op->args), Const) && !((Const *) lsecond(op->args))->constisnull &&
+				DatumGetTimestampTz(((Const *) lsecond(op->args))->constvalue) == DT_NOBEGIN;
+		}
+		else
+			ok = false;
+	}
+	cached = (bool *) ((char *) hash_search(cache, &indexoid, HASH_ENTER, NULL) + sizeof(Oid));
+	*cached = ok;
+	return ok;
+}
+
 /*
  * The index of the given kind of partition rel, opened, or NULL if it has
- * none with the expected name and key columns.
+ * none with the expected name and exactly the expected shape (a partition
+ * attached by hand may have an index of that name on other columns, in
+ * another order, or partial): then the partition is read through its plan.
  */
 static Relation
 open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
@@ -684,6 +819,8 @@ open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
 	for (i = 0; ok && i < nkeys; i++)
 		ok = index->rd_index->indkey.values[i] == attnums[fidx_cols[kind][i]] &&
 			attnums[fidx_cols[kind][i]] != 0;
+	if (ok)
+		ok = feed_index_shape_ok(index, kind, attnums, nkeys);
 	if (!ok)
 	{
 		index_close(index, AccessShareLock);
@@ -692,18 +829,32 @@ open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
 	return index;
 }
 
-/* does text datum d equal one of the strings? */
+/* does text datum d equal one of the strings (sorted, as by sort_unique)? */
 static bool
 text_in(Datum d, char **strs, int n)
 {
 	text	   *t = DatumGetTextPP(d);
 	const char *p = VARDATA_ANY(t);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
-	int			i;
+	int			lo = 0;
+	int			hi = n - 1;
 
-	for (i = 0; i < n; i++)
-		if (strlen(strs[i]) == len && memcmp(strs[i], p, len) == 0)
+	/* strcmp order: bytes, then the shorter first */
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		size_t		slen = strlen(strs[mid]);
+		int			c = memcmp(strs[mid], p, Min(slen, len));
+
+		if (c == 0)
+			c = (slen > len) - (slen < len);
+		if (c == 0)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return false;
 }
 
@@ -798,7 +949,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 							   InvalidOid, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(fa->until));
 
 	/* the index is DESC: forward is newest first */
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
+	scan = activity_index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
 	while (got < want && index_getnext_slot(scan, asc ? BackwardScanDirection : ForwardScanDirection, slot))

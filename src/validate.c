@@ -32,17 +32,43 @@ PG_FUNCTION_INFO_V1(activity_validation_errors);
 
 extern bool jsonschema_check_format(JsFormat format, const char *s, int len);
 
-/* at most this many compiled regular expressions are kept per backend */
-#define REGEX_CACHE_MAX 1024
+/* settings (activity.c defines them as GUCs) */
+int			activity_max_validation_steps = 1000000;
+int			activity_max_validation_errors = 100;
+int			activity_regex_cache_kb = 8192;
 
+/*
+ * Memory one validation may use besides the document and the schema: a
+ * fixed allowance plus a multiple of their sizes. The walk itself needs
+ * memory in proportion to the document's depth and the errors it reports;
+ * the check is a backstop against any leak per step.
+ */
+#define VALIDATION_MEMORY_BASE		(16 * 1024 * 1024)
+#define VALIDATION_MEMORY_FACTOR	4
+
+/*
+ * The cache of compiled regular expressions: each in a memory context of
+ * its own, below "activity regex cache" (pg_backend_memory_contexts shows
+ * both), charged its size; emptied when activity.regex_cache_size would be
+ * exceeded. From PostgreSQL 16 the regex library allocates in the current
+ * memory context, so an expression is compiled in its entry's context; before
+ * 16 it allocates with malloc, outside any context, and an entry is charged
+ * an estimate (REGEX_ESTIMATE).
+ */
 typedef struct RegexEntry
 {
 	uint64		hash;			/* key */
 	char	   *pattern;
+	MemoryContext cxt;
+	Size		bytes;
 	regex_t		re;
 } RegexEntry;
 
+#define REGEX_ESTIMATE(plen)	(2048 + 256 * (Size) (plen))
+
 static HTAB *regex_cache = NULL;
+static MemoryContext regex_cache_cxt = NULL;
+static Size regex_cache_bytes = 0;
 
 /*
  * One step of the JSON pointer of the value being validated: a property name
@@ -67,6 +93,11 @@ typedef struct VCtx
 	int			depth;			/* steps in path */
 	int			maxdepth;		/* steps allocated */
 	uint64		steps;
+	int			nerrors;
+	bool		full;			/* activity.max_validation_errors reached */
+	MemoryContext cxt;			/* the validation's own memory */
+	Size		max_memory;
+	MemoryContext result_cxt;	/* where errors are kept */
 } VCtx;
 
 static bool validate_node(VCtx *c, uint32 ni, JsonbValue *v);
@@ -92,8 +123,11 @@ fail(VCtx *c, const char *keyword, const char *fmt,...)
 	StringInfoData msg;
 	JsError    *e;
 
-	if (c->silent > 0)
+	MemoryContext old;
+
+	if (c->silent > 0 || c->full)
 		return false;
+	old = MemoryContextSwitchTo(c->result_cxt);
 	va_start(args, fmt);
 	jsonschema_vformat(&msg, fmt, args);
 	va_end(args);
@@ -102,6 +136,10 @@ fail(VCtx *c, const char *keyword, const char *fmt,...)
 	e->keyword = keyword;
 	e->message = msg.data;
 	c->errors = lappend(c->errors, e);
+	MemoryContextSwitchTo(old);
+	/* enough: the walk stops as if it had to stop at the first */
+	if (++c->nerrors >= activity_max_validation_errors)
+		c->full = true;
 	return false;
 }
 
@@ -227,6 +265,73 @@ json_equal(JsonbValue *a, JsonbValue *b)
 	}
 }
 
+/*
+ * A total order of JSON values whose ties are exactly json_equal(): by kind,
+ * then by value (numbers numerically, containers as jsonb compares them).
+ */
+static int
+json_kind_rank(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return 0;
+		case jbvBool:
+			return 1;
+		case jbvNumeric:
+			return 2;
+		case jbvString:
+			return 3;
+		case jbvBinary:
+			return JsonContainerIsObject(v->val.binary.data) ? 4 : 5;
+		default:
+			return 6;
+	}
+}
+
+static int
+json_cmp(JsonbValue *a, JsonbValue *b)
+{
+	int			ra = json_kind_rank(a);
+	int			rb = json_kind_rank(b);
+	int			c;
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	switch (a->type)
+	{
+		case jbvBool:
+			return (int) a->val.boolean - (int) b->val.boolean;
+		case jbvNumeric:
+			return numcmp(a->val.numeric, b->val.numeric);
+		case jbvString:
+			c = memcmp(a->val.string.val, b->val.string.val, Min(a->val.string.len, b->val.string.len));
+			return c != 0 ? c : (a->val.string.len > b->val.string.len) - (a->val.string.len < b->val.string.len);
+		case jbvBinary:
+			return compareJsonbContainers(a->val.binary.data, b->val.binary.data);
+		default:
+			return 0;
+	}
+}
+
+typedef struct SortedItem
+{
+	JsonbValue *v;
+	int			index;
+} SortedItem;
+
+static int
+sorted_item_cmp(const void *a, const void *b)
+{
+	const SortedItem *x = a;
+	const SortedItem *y = b;
+	int			c;
+
+	CHECK_FOR_INTERRUPTS();
+	c = json_cmp(x->v, y->v);
+	return c != 0 ? c : x->index - y->index;
+}
+
 /* does any element of the jsonb array equal v? */
 static bool
 jsonb_array_contains(Jsonb *arr, JsonbValue *v)
@@ -237,12 +342,21 @@ jsonb_array_contains(Jsonb *arr, JsonbValue *v)
 
 	/* a scalar: PostgreSQL's own lookup, no iterator (numbers by value) */
 	if (v->type != jbvBinary)
-		return findJsonbValueFromContainer(&arr->root, JB_FARRAY, v) != NULL;
+	{
+		JsonbValue *found = findJsonbValueFromContainer(&arr->root, JB_FARRAY, v);
+
+		if (found)
+			pfree(found);
+		return found != NULL;
+	}
 
 	it = JsonbIteratorInit(&arr->root);
 	while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
 		if (tok == WJB_ELEM && json_equal(&elem, v))
+		{
+			pfree(it);
 			return true;
+		}
 	return false;
 }
 
@@ -259,7 +373,7 @@ value_text(JsonbValue *v)
 	initStringInfo(&s);
 	JsonbToCString(&s, &jb->root, VARSIZE(jb));
 	if (s.len > 60)
-		return psprintf("%.*s...", pg_mbcliplen(s.data, s.len, 57), s.data);
+		return activity_clip(s.data, s.len, 57);
 	return s.data;
 }
 
@@ -269,13 +383,41 @@ value_text(JsonbValue *v)
  * Does the string match the pattern (unanchored search, as in ECMA-262)?
  * Compiled expressions are cached per backend.
  */
+static void
+regex_cache_reset(void)
+{
+	HASH_SEQ_STATUS seq;
+	RegexEntry *e;
+
+	hash_seq_init(&seq, regex_cache);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		pg_regfree(&e->re);
+		MemoryContextDelete(e->cxt);
+		hash_search(regex_cache, &e->hash, HASH_REMOVE, NULL);
+	}
+	regex_cache_bytes = 0;
+}
+
+/* report a regex failure; a cancel or timeout that stopped it, as such */
+static void
+regex_error(int rc, regex_t *re, const char *what)
+{
+	char		msg[256];
+
+	CHECK_FOR_INTERRUPTS();
+	pg_regerror(rc, re, msg, sizeof(msg));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+			 errmsg("%s: %s", what, msg)));
+}
+
 static bool
 regex_matches(const char *pattern, const char *s, int len)
 {
 	int			plen = strlen(pattern);
 	uint64		hash = hash_bytes_extended((const unsigned char *) pattern, plen, 0);
 	RegexEntry *entry = NULL;
-	regex_t		local;
 	regex_t    *re;
 	pg_wchar   *wide;
 	int			wlen;
@@ -285,60 +427,76 @@ regex_matches(const char *pattern, const char *s, int len)
 	{
 		HASHCTL		ctl;
 
+		regex_cache_cxt = AllocSetContextCreate(TopMemoryContext, "activity regex cache", ALLOCSET_SMALL_SIZES);
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = sizeof(uint64);
 		ctl.entrysize = sizeof(RegexEntry);
-		ctl.hcxt = TopMemoryContext;
+		ctl.hcxt = regex_cache_cxt;
 		regex_cache = hash_create("activity JSON Schema regexes", 64, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	entry = hash_search(regex_cache, &hash, HASH_FIND, NULL);
 	if (entry != NULL && strcmp(entry->pattern, pattern) != 0)
-		entry = NULL;			/* hash collision: compile without caching */
-	if (entry != NULL)
-		re = &entry->re;
-	else
 	{
+		/* a hash collision: the newer pattern takes the slot */
+		regex_cache_bytes -= entry->bytes;
+		pg_regfree(&entry->re);
+		MemoryContextDelete(entry->cxt);
+		hash_search(regex_cache, &hash, HASH_REMOVE, NULL);
+		entry = NULL;
+	}
+	if (entry == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(regex_cache_cxt, "activity regex", ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 		pg_wchar   *wpat = palloc(sizeof(pg_wchar) * (plen + 1));
 		int			wplen = pg_mb2wchar_with_len(pattern, wpat, plen);
+		regex_t		compiled;
+		Size		bytes;
+		bool		found;
 
-		rc = pg_regcomp(&local, wpat, wplen, REG_ADVANCED, C_COLLATION_OID);
-		pfree(wpat);
+		PG_TRY();
+		{
+			/* (from PostgreSQL 16 the regex library allocates in cxt) */
+			rc = pg_regcomp(&compiled, wpat, wplen, REG_ADVANCED, C_COLLATION_OID);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
 		if (rc != REG_OKAY)
 		{
-			char		msg[256];
-
-			pg_regerror(rc, &local, msg, sizeof(msg));
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-					 errmsg("invalid regular expression in JSON Schema: %s", msg)));
+			MemoryContextDelete(cxt);
+			regex_error(rc, &compiled, "invalid regular expression in JSON Schema");
 		}
-		re = &local;
-		if (hash_get_num_entries(regex_cache) < REGEX_CACHE_MAX &&
-			hash_search(regex_cache, &hash, HASH_FIND, NULL) == NULL)
-		{
-			entry = hash_search(regex_cache, &hash, HASH_ENTER, NULL);
-			entry->pattern = MemoryContextStrdup(TopMemoryContext, pattern);
-			entry->re = local;
-			re = &entry->re;
-		}
+		pfree(wpat);
+#if PG_VERSION_NUM >= 160000
+		bytes = MemoryContextMemAllocated(cxt, false);
+#else
+		bytes = REGEX_ESTIMATE(plen);
+#endif
+		if (regex_cache_bytes + bytes > (Size) activity_regex_cache_kb * 1024)
+			regex_cache_reset();
+		entry = hash_search(regex_cache, &hash, HASH_ENTER, &found);
+		Assert(!found);
+		entry->cxt = cxt;
+		entry->bytes = bytes;
+		entry->re = compiled;
+		entry->pattern = MemoryContextStrdup(cxt, pattern);
+		regex_cache_bytes += bytes;
 	}
+	re = &entry->re;
 
 	wide = palloc(sizeof(pg_wchar) * (len + 1));
 	wlen = pg_mb2wchar_with_len(s, wide, len);
 	rc = pg_regexec(re, wide, wlen, 0, NULL, 0, NULL, 0);
 	pfree(wide);
-	if (re == &local)
-		pg_regfree(&local);
 	if (rc != REG_OKAY && rc != REG_NOMATCH)
-	{
-		char		msg[256];
-
-		pg_regerror(rc, re, msg, sizeof(msg));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-				 errmsg("regular expression failed: %s", msg)));
-	}
+		regex_error(rc, re, "regular expression failed");
 	return rc == REG_OKAY;
 }
 
@@ -493,12 +651,9 @@ property_node(VCtx *c, uint32 table, const char *key, int keylen)
 static bool
 has_property(JsonbContainer *obj, const char *name)
 {
-	JsonbValue	k;
+	JsonbValue	res;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) name;
-	k.val.string.len = strlen(name);
-	return findJsonbValueFromContainer(obj, JB_FOBJECT, &k) != NULL;
+	return getKeyJsonValueFromContainer(obj, name, strlen(name), &res) != NULL;
 }
 
 static bool
@@ -584,6 +739,7 @@ validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 						if (stop)
 						{
 							path_pop(c, saved);
+							pfree(it);
 							return false;
 						}
 					}
@@ -605,6 +761,7 @@ validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 						if (stop)
 						{
 							path_pop(c, saved);
+							pfree(it);
 							return false;
 						}
 					}
@@ -615,8 +772,8 @@ validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 				bool		sub_ok;
 
 				if (c->nodes[n->add_props].kind == JN_FALSE)
-					sub_ok = fail(c, "additionalProperties", "property \"%.*s\" is not allowed",
-								  key.val.string.len, key.val.string.val);
+					sub_ok = fail(c, "additionalProperties", "property \"%s\" is not allowed",
+								  activity_clip(key.val.string.val, key.val.string.len, 200));
 				else
 					sub_ok = validate_node(c, n->add_props, &val);
 				if (!sub_ok)
@@ -625,6 +782,7 @@ validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 					if (stop)
 					{
 						path_pop(c, saved);
+						pfree(it);
 						return false;
 					}
 				}
@@ -639,6 +797,7 @@ validate_object(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 					if (stop)
 					{
 						path_pop(c, saved);
+						pfree(it);
 						return false;
 					}
 				}
@@ -707,7 +866,10 @@ validate_array(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 			{
 				ok = false;
 				if (stop)
+				{
+					pfree(it);
 					return false;
+				}
 			}
 			i++;
 		}
@@ -725,16 +887,31 @@ validate_array(VCtx *c, const JsNode *n, JsonbValue *v, bool stop)
 	}
 	if (elems)
 	{
+		SortedItem *items = palloc(sizeof(SortedItem) * size);
+		int			first_i = -1;
+		int			first_j = -1;
 		int			i;
-		int			j;
 
+		/* sorted by a total order whose ties are JSON equality: n log n */
 		for (i = 0; i < size; i++)
 		{
-			CHECK_FOR_INTERRUPTS();
-			for (j = i + 1; j < size; j++)
-				if (json_equal(&elems[i], &elems[j]))
-					return fail(c, "uniqueItems", "items %d and %d are equal", i, j) && ok;
+			items[i].v = &elems[i];
+			items[i].index = i;
 		}
+		qsort(items, size, sizeof(SortedItem), sorted_item_cmp);
+		/* the pair a pairwise scan would find first: the least i, then j */
+		for (i = 1; i < size; i++)
+			if (json_cmp(items[i - 1].v, items[i].v) == 0 &&
+				(i < 2 || json_cmp(items[i - 2].v, items[i - 1].v) != 0) &&
+				(first_i < 0 || items[i - 1].index < first_i))
+			{
+				first_i = items[i - 1].index;
+				first_j = items[i].index;
+			}
+		pfree(items);
+		pfree(elems);
+		if (first_i >= 0)
+			return fail(c, "uniqueItems", "items %d and %d are equal", first_i, first_j) && ok;
 	}
 	return ok;
 }
@@ -747,12 +924,28 @@ validate_node(VCtx *c, uint32 ni, JsonbValue *v)
 {
 	const JsNode *n = &c->nodes[ni];
 	bool		ok = true;
-	bool		stop = !c->all || c->silent > 0;
+	bool		stop = !c->all || c->silent > 0 || c->full;
 	int			i;
 
 	check_stack_depth();
 	if ((++c->steps & 255) == 0)
+	{
 		CHECK_FOR_INTERRUPTS();
+		if (MemoryContextMemAllocated(c->cxt, true) > c->max_memory)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("JSON Schema validation needs more than %zu kB of memory", c->max_memory / 1024)));
+	}
+	if (c->steps > (uint64) activity_max_validation_steps)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("JSON Schema validation takes more than %d steps", activity_max_validation_steps),
+				 errdetail("The schema applies its subschemas to the document's values too many times "
+						   "(each subschema applied to a value is a step)."),
+				 errhint("Simplify the schema (a $ref or allOf applied to the same value again and again), "
+						 "or raise activity.max_validation_steps.")));
+	if (c->full)
+		return false;
 
 	if (n->kind == JN_TRUE)
 		return true;
@@ -852,11 +1045,18 @@ jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
 	JsonbValue	root;
 	bool		ok;
 
+	MemoryContext old;
+
 	memset(&c, 0, sizeof(c));
 	c.nodes = JS_NODES(js);
 	c.lists = JS_LISTS(js);
 	c.data = JS_DATA(js);
 	c.all = all;
+	c.result_cxt = CurrentMemoryContext;
+	c.cxt = AllocSetContextCreate(CurrentMemoryContext, "activity JSON Schema validation", ALLOCSET_DEFAULT_SIZES);
+	c.max_memory = VALIDATION_MEMORY_BASE +
+		VALIDATION_MEMORY_FACTOR * ((Size) VARSIZE(doc) + (Size) VARSIZE(js));
+	old = MemoryContextSwitchTo(c.cxt);
 
 	if (JB_ROOT_IS_SCALAR(doc))
 		JsonbExtractScalar(&doc->root, &root);
@@ -867,6 +1067,8 @@ jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
 		root.val.binary.len = VARSIZE(doc) - VARHDRSZ;
 	}
 	ok = validate_node(&c, 0, &root);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(c.cxt);
 	if (errors)
 		*errors = c.errors;
 	return ok;

@@ -8,8 +8,9 @@ SET datestyle = 'ISO, YMD';
 
 -- An independent implementation of the documented format: 1 byte version,
 -- 1 byte flags, 8 bytes occurred_at (microseconds since 2000-01-01, big
--- endian), 16 bytes id, 4 bytes query hash, 4 bytes CRC-32C of the first 30
--- bytes; unpadded URL-safe base64.
+-- endian), 16 bytes id, 8 bytes query hash, 4 bytes CRC-32C of the first 34
+-- bytes; unpadded URL-safe base64. Format 1 (0.1): a 4-byte hash, the CRC of
+-- the first 30 bytes.
 CREATE FUNCTION pg_temp.crc32c(b bytea) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
@@ -34,9 +35,11 @@ SELECT to_hex(pg_temp.crc32c('123456789'::bytea)) AS crc32c_check;
 CREATE FUNCTION pg_temp.be4(v bigint) RETURNS bytea
 LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT substring(int8send(v) FROM 5 FOR 4) $$;
 
+-- the 64-bit hash of a workspace's unfiltered newest-first feed; format 1
+-- cursors carry its low 32 bits
 CREATE FUNCTION pg_temp.query_hash(workspace text) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT hashtextextended('v1|d|' || workspace, 1633907830) & 4294967295
+    SELECT hashtextextended('v1|d|' || workspace, 1633907830)
 $$;
 
 CREATE FUNCTION pg_temp.cursor_bytes(ver int, flags int, ts timestamptz, id uuid, qhash bigint)
@@ -44,7 +47,8 @@ RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT p || pg_temp.be4(pg_temp.crc32c(p))
     FROM (SELECT set_byte('\x00'::bytea, 0, ver) || set_byte('\x00'::bytea, 0, flags)
                  || int8send(((extract(epoch FROM ts) - 946684800) * 1000000)::bigint)
-                 || uuid_send(id) || pg_temp.be4(qhash) AS p) s
+                 || uuid_send(id)
+                 || CASE WHEN ver = 1 THEN pg_temp.be4(qhash & 4294967295) ELSE int8send(qhash) END AS p) s
 $$;
 
 CREATE FUNCTION pg_temp.b64url(b bytea) RETURNS text
@@ -68,13 +72,13 @@ SELECT p.initiator_id, i.format_version, i.direction, i.occurred_at, i.id,
        i.query_hash = pg_temp.query_hash('cur-ws') AS bound_to_workspace
 FROM activity.page('cur-ws') p, activity.cursor_info(p.cursor) i;
 
--- its text form: 46 URL-safe characters, exactly the documented encoding
+-- its text form: 51 URL-safe characters, exactly the documented encoding
 SELECT length(p.cursor::text) AS len,
-       p.cursor::text ~ '^[A-Za-z0-9_-]{46}$' AS url_safe,
-       p.cursor::text = pg_temp.make_cursor(1, 0, p.occurred_at, p.id, pg_temp.query_hash('cur-ws')) AS documented_format,
+       p.cursor::text ~ '^[A-Za-z0-9_-]{51}$' AS url_safe,
+       p.cursor::text = pg_temp.make_cursor(2, 0, p.occurred_at, p.id, pg_temp.query_hash('cur-ws')) AS documented_format,
        p.cursor::text::activity.cursor OPERATOR(activity.=) p.cursor AS text_round_trip,
        length(activity.cursor_send(p.cursor)) AS binary_bytes,
-       activity.cursor_send(p.cursor) = pg_temp.cursor_bytes(1, 0, p.occurred_at, p.id, pg_temp.query_hash('cur-ws')) AS binary_format
+       activity.cursor_send(p.cursor) = pg_temp.cursor_bytes(2, 0, p.occurred_at, p.id, pg_temp.query_hash('cur-ws')) AS binary_format
 FROM activity.page('cur-ws') p;
 
 -- equality: same position of the same query. The operator lives in schema
@@ -86,8 +90,14 @@ ORDER BY 1, 2;
 -- a hand-made cursor with a valid checksum is accepted and pages on from there
 SELECT initiator_id, has_more
 FROM activity.page('cur-ws',
-        pg_temp.make_cursor(1, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003',
+        pg_temp.make_cursor(2, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003',
                             pg_temp.query_hash('cur-ws'))::activity.cursor);
+-- so is a cursor of format 1 (issued by 0.1 and the first 0.2 builds: 46
+-- characters, a 32-bit hash), checked against the low 32 bits of the hash
+SELECT length(c) AS format_1_length, (activity.cursor_info(c::activity.cursor)).format_version,
+       (SELECT string_agg(initiator_id, ',') FROM activity.page('cur-ws', c::activity.cursor)) AS pages_on
+FROM (SELECT pg_temp.make_cursor(1, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003',
+                                 pg_temp.query_hash('cur-ws')) AS c) x;
 
 -- NULL cursor: from the start
 SELECT count(*) FROM activity.page('cur-ws', NULL);
@@ -99,18 +109,21 @@ FROM (VALUES
     ('too short', 'abc'),
     ('45 characters', repeat('A', 45)),
     ('47 characters', repeat('A', 47)),
+    ('50 characters', repeat('A', 50)),
+    ('52 characters', repeat('A', 52)),
     ('long input is shortened in the message', repeat('x', 100)),
-    ('plus sign (standard base64)', repeat('A', 45) || '+'),
-    ('slash (standard base64)', '/' || repeat('A', 45)),
-    ('padding', repeat('A', 44) || '=='),
-    ('space', repeat('A', 20) || ' ' || repeat('A', 25)),
-    ('non-ASCII, 46 bytes', repeat('A', 44) || 'é'),
-    ('non-ASCII, 46 characters', repeat('A', 45) || 'é'),
-    ('all zero bytes', repeat('A', 46))
+    ('plus sign (standard base64)', repeat('A', 50) || '+'),
+    ('slash (standard base64)', '/' || repeat('A', 50)),
+    ('padding', repeat('A', 49) || '=='),
+    ('space', repeat('A', 20) || ' ' || repeat('A', 30)),
+    ('non-ASCII, 51 bytes', repeat('A', 49) || 'é'),
+    ('non-ASCII, 51 characters', repeat('A', 50) || 'é'),
+    ('all zero bytes', repeat('A', 51)),
+    ('all zero bytes, format 1 length', repeat('A', 46))
 ) t(label, input);
 
 -- Every single-character change of a valid cursor is rejected as corrupted
--- (46 positions x 63 other characters).
+-- (51 positions x 63 other characters).
 WITH good AS (
     SELECT cursor::text AS c FROM activity.page('cur-ws', NULL, 1)
 ), alphabet AS (
@@ -118,7 +131,7 @@ WITH good AS (
     FROM generate_series(1, 64) n
 ), edits AS (
     SELECT overlay(g.c PLACING a.ch FROM pos FOR 1) AS edited
-    FROM good g, generate_series(1, 46) pos, alphabet a
+    FROM good g, generate_series(1, 51) pos, alphabet a
     WHERE substr(g.c, pos, 1) <> a.ch
 )
 SELECT count(*) AS edits,
@@ -131,19 +144,20 @@ GROUP BY 2;
 SELECT label, pg_temp.expect_error(format('SELECT %L::activity.cursor', input)) AS error
 FROM (VALUES
     ('format version 0', pg_temp.make_cursor(0, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
-    ('format version 2', pg_temp.make_cursor(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
+    ('format version 3', pg_temp.make_cursor(3, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
     ('format version 255', pg_temp.make_cursor(255, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
-    ('unknown flag 0x02', pg_temp.make_cursor(1, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
-    ('unknown flag 0x80', pg_temp.make_cursor(1, 129, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0))
+    ('unknown flag 0x02', pg_temp.make_cursor(2, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
+    ('unknown flag 0x80', pg_temp.make_cursor(2, 129, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
+    ('unknown flag 0x02, format 1', pg_temp.make_cursor(1, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0))
 ) t(label, input);
 
 -- The ascending flag is a valid cursor, but not one page() (newest first) accepts
 SELECT i.direction
-FROM activity.cursor_info(pg_temp.make_cursor(1, 1, '2031-06-01', '01890000-0000-7000-8000-000000000001',
-                                              hashtextextended('v1|a|cur-ws', 1633907830) & 4294967295)::activity.cursor) i;
+FROM activity.cursor_info(pg_temp.make_cursor(2, 1, '2031-06-01', '01890000-0000-7000-8000-000000000001',
+                                              pg_temp.query_hash('cur-ws'))::activity.cursor) i;
 SELECT pg_temp.expect_error(format($$SELECT * FROM activity.page('cur-ws', %L)$$,
-    pg_temp.make_cursor(1, 1, '2031-06-01', '01890000-0000-7000-8000-000000000001',
-                        hashtextextended('v1|a|cur-ws', 1633907830) & 4294967295))) AS ascending_cursor;
+    pg_temp.make_cursor(2, 1, '2031-06-01', '01890000-0000-7000-8000-000000000001',
+                        pg_temp.query_hash('cur-ws')))) AS ascending_cursor;
 
 -- A cursor is bound to its workspace: replaying it against another one fails
 SELECT name FROM activity.register_type('cur.event');
@@ -155,8 +169,16 @@ SELECT pg_temp.expect_error(format($$SELECT * FROM activity.page('CUR-WS', %L)$$
 FROM activity.page('cur-ws', NULL, 1);
 -- a forged cursor with a valid checksum but the hash of another workspace
 SELECT pg_temp.expect_error(format($$SELECT * FROM activity.page('cur-ws', %L)$$,
-    pg_temp.make_cursor(1, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001',
+    pg_temp.make_cursor(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001',
                         pg_temp.query_hash('cur-other')))) AS forged_hash;
+-- two workspaces whose hashes agree in 32 bits (easy to find): a cursor of
+-- one is refused by the other (64 bits disagree)
+SELECT (pg_temp.query_hash('tenant-22551') # pg_temp.query_hash('tenant-136504')) & 4294967295 = 0 AS low_32_bits_collide,
+       pg_temp.query_hash('tenant-22551') = pg_temp.query_hash('tenant-136504') AS hashes_equal;
+SELECT activity.record('tenant-22551', 'cur.event', 'u1', occurred_at => '2031-06-01 09:00:00+00') IS NOT NULL AS recorded;
+SELECT activity.record('tenant-136504', 'cur.event', 'u1', occurred_at => '2031-06-01 09:00:00+00') IS NOT NULL AS recorded;
+SELECT pg_temp.expect_error(format($$SELECT * FROM activity.page('tenant-136504', %L)$$, cursor)) AS colliding_workspace
+FROM activity.page('tenant-22551', NULL, 1);
 
 -- Binary input (COPY ... FORMAT binary) is checked like text input: the
 -- server reads a binary COPY stream, built here around the raw bytes, from a
@@ -179,14 +201,15 @@ END;
 $$;
 SELECT label, pg_temp.binary_input(input) AS result
 FROM (VALUES
-    ('valid', pg_temp.cursor_bytes(1, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003', pg_temp.query_hash('cur-ws'))),
-    ('33 bytes', substring(pg_temp.cursor_bytes(1, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0) FROM 1 FOR 33)),
-    ('35 bytes', pg_temp.cursor_bytes(1, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0) || '\x00'::bytea),
-    ('bad checksum', set_byte(pg_temp.cursor_bytes(1, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0), 5, 1)),
-    ('format version 2', pg_temp.cursor_bytes(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0)),
-    ('unknown flags', pg_temp.cursor_bytes(1, 4, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0))
+    ('valid', pg_temp.cursor_bytes(2, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003', pg_temp.query_hash('cur-ws'))),
+    ('valid, format 1', pg_temp.cursor_bytes(1, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003', pg_temp.query_hash('cur-ws'))),
+    ('37 bytes', substring(pg_temp.cursor_bytes(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0) FROM 1 FOR 37)),
+    ('39 bytes', pg_temp.cursor_bytes(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0) || '\x00'::bytea),
+    ('bad checksum', set_byte(pg_temp.cursor_bytes(2, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0), 5, 1)),
+    ('format version 3', pg_temp.cursor_bytes(3, 0, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0)),
+    ('unknown flags', pg_temp.cursor_bytes(2, 4, '2031-06-01', '01890000-0000-7000-8000-000000000003', 0))
 ) t(label, input);
-SELECT pg_temp.binary_input(pg_temp.cursor_bytes(1, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003',
+SELECT pg_temp.binary_input(pg_temp.cursor_bytes(2, 0, '2031-06-01 12:00:00+00', '01890000-0000-7000-8000-000000000003',
                                                  pg_temp.query_hash('cur-ws'))) AS load_valid;
 SELECT c OPERATOR(activity.=) (SELECT cursor FROM activity.page('cur-ws', NULL, 1)) AS binary_round_trip FROM cursors;
 

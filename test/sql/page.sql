@@ -39,8 +39,18 @@ SELECT partition, lower, upper FROM activity.create_partitions('2034-03-01', '20
 -- Rows in three range partitions and, older, newer and far out, in the
 -- default partition; three rows share one timestamp (ordered by id), and
 -- another workspace is interleaved everywhere.
+-- The two at the ends of the timestamp range are rows as a restore brings
+-- them back (0.1 accepted such dates; a new row must be in the years 1 to
+-- 9999): the feeds still walk them.
+SET activity.restoring = on;
+INSERT INTO activity.activities (id, workspace_id, type, version, initiator_id, occurred_at) VALUES
+    ('01890000-0000-7000-8000-000000000101', 'pg-ws', 'pg.event', 0, 'bc-4713',  '4713-11-24 00:00:00+00 BC'),
+    ('01890000-0000-7000-8000-00000000010d', 'pg-ws', 'pg.event', 0, 'max',      '294276-12-31 23:59:59.999999+00');
+RESET activity.restoring;
+-- (a restore brings their ids back too)
+INSERT INTO activity.event_ids (id, occurred_at)
+SELECT id, occurred_at FROM activity.activities WHERE initiator_id IN ('bc-4713', 'max');
 INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_at) VALUES
-    ('01890000-0000-7000-8000-000000000101', 'pg-ws', 'pg.event', 'bc-4713',  '4713-11-24 00:00:00+00 BC'),
     ('01890000-0000-7000-8000-000000000102', 'pg-ws', 'pg.event', 'y1990',    '1990-01-01 00:00:00+00'),
     ('01890000-0000-7000-8000-000000000103', 'pg-ws', 'pg.event', 'jan',      '2034-01-15 00:00:00+00'),
     ('01890000-0000-7000-8000-000000000104', 'pg-ws', 'pg.event', 'feb',      '2034-02-15 00:00:00+00'),
@@ -51,8 +61,7 @@ INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_
     ('01890000-0000-7000-8000-000000000108', 'pg-ws', 'pg.event', 'apr-tie-b','2034-04-10 12:00:00+00'),
     ('01890000-0000-7000-8000-00000000010a', 'pg-ws', 'pg.event', 'may',      '2034-05-20 00:00:00+00'),
     ('01890000-0000-7000-8000-00000000010b', 'pg-ws', 'pg.event', 'jul',      '2034-07-01 00:00:00+00'),
-    ('01890000-0000-7000-8000-00000000010c', 'pg-ws', 'pg.event', 'y2090',    '2090-01-01 00:00:00+00'),
-    ('01890000-0000-7000-8000-00000000010d', 'pg-ws', 'pg.event', 'max',      '294276-12-31 23:59:59.999999+00');
+    ('01890000-0000-7000-8000-00000000010c', 'pg-ws', 'pg.event', 'y2090',    '2090-01-01 00:00:00+00');
 INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
 SELECT 'pg-other', 'pg.event', 'other', d
 FROM unnest('{1990-01-02, 2034-01-16, 2034-03-15, 2034-04-10 12:00, 2034-05-21, 2034-07-02, 2090-01-02}'::timestamptz[]) d;

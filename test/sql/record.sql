@@ -64,6 +64,19 @@ SELECT activity.record(repeat('w', 1024), 'rec.plain', repeat('i', 1024), occurr
 SELECT activity.record(repeat('é', 512), 'rec.plain', 'u', occurred_at => '2031-03-05') IS NOT NULL AS utf8_1024_bytes;
 SELECT activity.record('w', 'rec.plain', 'u', recipient_id => 'r', platform => 'p',
                        subject_type => 's', subject_id => 'i', occurred_at => '2031-03-05') IS NOT NULL AS one_character_ids;
+-- the entity feed's key at its limit, 2048 bytes of random (incompressible)
+-- text, fits its index
+SELECT activity.record(left(ws, 1024), 'rec.plain', 'u', subject_type => left(st, 512), subject_id => left(si, 512),
+                       occurred_at => '2031-03-05') IS NOT NULL AS subject_key_2048_bytes
+FROM (SELECT string_agg(md5(g::text), '') AS ws, string_agg(md5((g + 100)::text), '') AS st,
+             string_agg(md5((g + 200)::text), '') AS si FROM generate_series(1, 40) g) r;
+-- occurred_at at the ends of its range; counts() works on them in every bucket
+SELECT activity.record('rec-ends', 'rec.plain', 'u', occurred_at => '0001-01-01 00:00:00+00') IS NOT NULL AS year_1,
+       activity.record('rec-ends', 'rec.plain', 'u', occurred_at => '9999-12-31 23:59:59.999999+00') IS NOT NULL AS year_9999;
+SELECT b.bucket, count(*) AS buckets, sum(n) AS events
+FROM unnest(ARRAY['1 minute', '1 hour', '1 day', '1 week', '1 month', '3 months', '1 year', '6 hours']) WITH ORDINALITY b(bucket, o),
+     LATERAL activity.counts('rec-ends', '0001-01-01 00:00:00+00', '10000-01-01 00:00:00+00', b.bucket::interval) c
+GROUP BY b.bucket, b.o ORDER BY b.o;
 -- a type with a platform list, and a type without one (any platform or none)
 SELECT activity.record('rec-ws', 'rec.chat', 'u1', platform => 'discord', occurred_at => '2031-03-05') IS NOT NULL AS listed_platform;
 SELECT activity.record('rec-ws', 'rec.plain', 'u1', platform => 'telegram', occurred_at => '2031-03-05') IS NOT NULL AS any_platform;
@@ -90,6 +103,7 @@ FROM (VALUES
     ('type unknown, case differs',     $$'rec-ws', 'REC.PLAIN', 'u1'$$),
     ('type empty',                     $$'rec-ws', '', 'u1'$$),
     ('type 300 characters',            $$'rec-ws', repeat('t', 300), 'u1'$$),
+    ('type 100 x 2 bytes, clipped at a character', $$'rec-ws', repeat('é', 100), 'u1'$$),
     -- actor_type
     ('actor_type null',                $$'rec-ws', 'rec.plain', 'u1', actor_type => NULL$$),
     ('actor_type invalid',             $$'rec-ws', 'rec.plain', 'u1', actor_type => 'robot'$$),
@@ -121,9 +135,15 @@ FROM (VALUES
     ('subject_type empty',             $$'rec-ws', 'rec.plain', 'u1', subject_type => '', subject_id => 'i-1'$$),
     ('subject_id empty',               $$'rec-ws', 'rec.plain', 'u1', subject_type => 'issue', subject_id => ''$$),
     ('subject_id 1025 bytes',          $$'rec-ws', 'rec.plain', 'u1', subject_type => 'issue', subject_id => repeat('s', 1025)$$),
+    ('workspace, subject_type and subject_id 1024 bytes each',
+                                       $$repeat('w', 1024), 'rec.plain', 'u1', subject_type => repeat('t', 1024), subject_id => repeat('s', 1024)$$),
+    ('... 2049 bytes together',        $$repeat('w', 1024), 'rec.plain', 'u1', subject_type => 'i', subject_id => repeat('s', 1024)$$),
     -- occurred_at
     ('occurred_at infinity',           $$'rec-ws', 'rec.plain', 'u1', occurred_at => 'infinity'$$),
     ('occurred_at -infinity',          $$'rec-ws', 'rec.plain', 'u1', occurred_at => '-infinity'$$),
+    ('occurred_at 4714 BC',            $$'rec-ws', 'rec.plain', 'u1', occurred_at => '4714-11-24 00:00:00+00 BC'$$),
+    ('occurred_at 1 BC',               $$'rec-ws', 'rec.plain', 'u1', occurred_at => '0001-12-31 23:59:59.999999+00 BC'$$),
+    ('occurred_at 10000-01-01',        $$'rec-ws', 'rec.plain', 'u1', occurred_at => '10000-01-01 00:00:00+00'$$),
     -- version
     ('version 1 (no schema)',          $$'rec-ws', 'rec.plain', 'u1', version => 1$$),
     ('version 32767',                  $$'rec-ws', 'rec.plain', 'u1', version => 32767$$),

@@ -10,7 +10,7 @@
 -- "permission denied for schema activity_partitions". The extension's
 -- internal reads now run as the table owner.
 BEGIN;
-SELECT plan(18);
+SELECT plan(25);
 SET LOCAL TIME ZONE 'UTC';
 
 CREATE ROLE activity_test_app;
@@ -99,6 +99,44 @@ SELECT is((SELECT a.tableoid::regclass::text FROM activity.activities a
           'activity_partitions.activities_p20430301', 'the row moved into its new partition');
 SELECT is((SELECT count(*) FROM activity.activities WHERE workspace_id = 'priv-ws' AND occurred_at < '2043-01-01'), 2::bigint,
           'what the application role recorded is there');
+
+-- Internal functions are not for applications: none is executable by
+-- PUBLIC but those the public functions (running with the caller's rights)
+-- and the validation constraint call
+SELECT is((SELECT string_agg(p.proname, ', ' ORDER BY p.proname) FROM pg_proc p
+           WHERE p.pronamespace = 'activity'::regnamespace AND p.proname LIKE '\_%'
+             AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
+                                              WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))),
+          '_check_offset_args, _counts, _interval_supported, _narrowing_changes, _settings, _valid_activity',
+          'the only internal functions PUBLIC may execute are the ones public functions and the validation constraint call');
+SET LOCAL ROLE activity_test_app;
+SELECT throws_ok($$SELECT activity._expire_default(now())$$, '42501', NULL,
+                 'the application role cannot run a maintenance step (_expire_default)');
+SELECT throws_ok($$SELECT activity._move_rows('activity_partitions.activities_default', now(), now())$$, '42501', NULL,
+                 '... nor _move_rows');
+RESET ROLE;
+-- the validation constraint, called on its own, registers an id only for a
+-- role that may insert into the log
+CREATE ROLE activity_test_reader;
+GRANT USAGE ON SCHEMA activity TO activity_test_reader;
+GRANT SELECT ON activity.activities TO activity_test_reader;
+SET LOCAL ROLE activity_test_reader;
+SELECT throws_ok($$SELECT activity._valid_activity('01890000-0000-7000-8000-0000000be001', 'priv-ws', NULL, 'priv.event', 0::int2,
+                                                   'user', 'u1', NULL, NULL, NULL, '{}', '2042-01-05', now())$$,
+                 '42501', 'permission denied to record activities',
+                 'a role without INSERT on the log cannot register an id by calling the validation constraint');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM activity.event_ids WHERE id = '01890000-0000-7000-8000-0000000be001'), 0::bigint,
+          '... and no id was registered');
+-- the owner of the log (activity.set_owner()) may run the maintenance steps
+CREATE ROLE activity_test_owner;
+SELECT activity.set_owner('activity_test_owner') \g /dev/null
+SELECT ok(has_function_privilege('activity_test_owner', 'activity._create_partitions(timestamptz, timestamptz, boolean)', 'EXECUTE')
+          AND has_function_privilege('activity_test_owner', 'activity._move_rows(regclass, timestamptz, timestamptz)', 'EXECUTE'),
+          'set_owner() lets the new owner run the maintenance steps');
+SET LOCAL ROLE activity_test_owner;
+SELECT lives_ok($$SELECT activity.create_partitions('2044-01-01', '2044-02-01')$$, '... and it creates partitions');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
