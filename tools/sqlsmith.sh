@@ -2,8 +2,11 @@
 # Developer check: sqlsmith (random SQL from the catalog, the extension's
 # functions, types and operators included) against a throwaway server with the
 # extension, a registry and a few thousand events. Reports the queries that
-# crashed the server or raised an internal error (XX000, XX001, XX002); any
-# other error is sqlsmith's random SQL being refused, which is fine.
+# crashed the server or raised an internal error (XX000, XX001, XX002) in the
+# extension's code (the server log's LOCATION names one of src/*.c); any other
+# error is sqlsmith's random SQL being refused, which is fine. Internal errors
+# PostgreSQL itself raises on such SQL (e.g. "invalid INTERVAL typmod" when
+# interval() is called with a random typmod) are counted apart.
 #
 #   bash tools/sqlsmith.sh                 # 20,000 queries, seed 1
 #   QUERIES=200000 SEED=7 bash tools/sqlsmith.sh
@@ -26,7 +29,8 @@ trap cleanup EXIT
 su postgres -c "$bin/initdb -A trust -D $dir/data >/dev/null"
 # every error logged with its SQLSTATE first, the statement after it
 su postgres -c "$bin/pg_ctl -D $dir/data -l $dir/server.log -w -o \"-p $port -k $dir \
-    -c log_line_prefix='%e ' -c log_min_error_statement=error -c statement_timeout=5s\" start" >/dev/null
+    -c log_line_prefix='%e ' -c log_error_verbosity=verbose -c log_min_error_statement=error \
+    -c statement_timeout=5s\" start" >/dev/null
 export PGHOST=$dir PGPORT=$port PGUSER=postgres
 createdb smith
 psql -X -q -v ON_ERROR_STOP=1 -d smith <<'SQL'
@@ -46,14 +50,19 @@ sqlsmith --target="host=$dir port=$port user=postgres dbname=smith" --seed="$SEE
     --exclude-catalog > "$dir/sqlsmith.out" 2>&1
 rc=$?
 crashes=$(grep -c "terminated by signal" "$dir/server.log")
-internal=$(grep -cE '^XX00[012] ' "$dir/server.log")
+# an internal error's LOCATION line: in the extension's code, or PostgreSQL's
+ours=$(cd src && ls *.c | paste -sd'|')
+internal=$(grep -E '^XX00[012] LOCATION: ' "$dir/server.log" | grep -cE ", ($ours):[0-9]+$")
+core=$(grep -E '^XX00[012] LOCATION: ' "$dir/server.log" | grep -cvE ", ($ours):[0-9]+$")
 echo "sqlsmith: exit $rc after $(( $(date +%s) - start ))s; last lines:"
 tail -n 5 "$dir/sqlsmith.out"
 if [ "$crashes" -gt 0 ] || [ "$internal" -gt 0 ]; then
     echo "== crashes and internal errors (server log):"
-    grep -E -A2 'terminated by signal|^XX00[012] ' "$dir/server.log" | head -100
+    grep -E -B1 -A3 "terminated by signal|^XX00[012] LOCATION: .*, ($ours):" "$dir/server.log" | head -100
 fi
-echo "sqlsmith: $QUERIES queries, seed $SEED: $crashes crashes, $internal internal errors (logs in $dir)"
+echo "PostgreSQL's own internal errors on sqlsmith's SQL: $core"
+grep -E '^XX00[012] ERROR: ' "$dir/server.log" | sort | uniq -c | sed 's/^/  /'
+echo "sqlsmith: $QUERIES queries, seed $SEED: $crashes crashes, $internal internal errors in the extension (logs in $dir)"
 trap - EXIT
 cleanup
 [ "$crashes" -eq 0 ] && [ "$internal" -eq 0 ]
