@@ -9,6 +9,13 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# the fuzz harness (tools/fuzz, test/shell/fuzz.sh) runs on Node.js: Debian's
+# unless a node and npm are already on the PATH
+extra=()
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    extra=(nodejs npm)
+    missing+=("${extra[@]}")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing: ${missing[*]}"
     SUDO=
@@ -16,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     # the server and its headers come together so that they always match
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-        "${packages[@]}"
+        "${packages[@]}" "${extra[@]}"
 fi
 export PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 export PATH=/usr/lib/postgresql/$PGVER/bin:$PATH

@@ -42,7 +42,7 @@ SQL
 # within MS_MAX MB_MAX: MS and MB under bounds
 within() { [ -n "$MS" ] && [ -n "$MB" ] && [ "$MS" -lt "$1" ] && [ "$MB" -lt "$2" ] && echo yes || echo "no: ${MS:-?} ms, ${MB:-?} MB"; }
 
-echo "1..26"
+echo "1..29"
 q "CREATE EXTENSION activity" >/dev/null
 
 # --- exponential validation: allOf applies a $ref twice per level, 40 levels ---
@@ -78,6 +78,11 @@ ok "$(within 1500 64)" yes "... within a fraction of a second of the timeout"
 bomb 10s "SELECT pg_column_size(s::activity.jsonschema) > 0 FROM (SELECT (repeat('{\"properties\": {\"' || repeat('n', 2000) || '\": ', 400) || '{}' || repeat('}}', 400))::jsonb AS s) x;"
 ok "$STATE $OUT" "ok t" "a schema of 400 nested properties with 2,000-byte names (800 kB) compiles"
 ok "$(within 5000 64)" yes "... in less than 5 s, under 64 MB (each subschema kept its full path before: quadratic)"
+# 1.5 MB of nested properties (75,000 levels): deeper than the server's stack
+# allows, a clean 54001 (from parsing or from compiling), not gigabytes
+bomb 10s "SELECT pg_column_size(s::activity.jsonschema) > 0 FROM (SELECT (repeat('{\"properties\": {\"a\": ', 75000) || '{}' || repeat('}}', 75000))::jsonb AS s) x;"
+ok "$STATE" 54001 "1.5 MB of properties nested 75,000 deep: refused with 54001 (stack depth)"
+ok "$(within 5000 64)" yes "... in less than 5 s, under 64 MB (it took 3.4 GB)"
 # a "not" nest 4,000 deep
 bomb 10s "SELECT pg_column_size(s::activity.jsonschema) > 0 FROM (SELECT (repeat('{\"not\": ', 4000) || '{}' || repeat('}', 4000))::jsonb AS s) x;"
 ok "$STATE $OUT" "ok t" "a not nest 4,000 deep compiles"
@@ -105,6 +110,31 @@ ok "$(within 8000 400)" yes "... in less than 8 s, under 400 MB (the document it
 bomb 5s "SELECT count(*) FROM activity.page('ws', types => (SELECT array_agg('t' || g) FROM generate_series(1, 100000) g));"
 ok "$STATE $OUT" "ok 0" "page(types => 100,000 names) answers"
 ok "$(within 3000 64)" yes "... in less than 3 s, under 64 MB"
+
+# pg_terminate_backend acts within a fraction of a second in the middle of a
+# long validation (the step budget raised)
+psql -X -q -At -d "$db" -v VERBOSITY=sqlstate > /dev/null 2>&1 <<'SQL' &
+SET activity.max_validation_steps = 2000000000;
+SET application_name = 'bounds-victim';
+SELECT activity.is_valid('1', (SELECT schema FROM bombs WHERE name = 'exp_number')::activity.jsonschema);
+SQL
+victim=$!
+for _ in $(seq 100); do
+    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bounds-victim' AND state = 'active'")" = 1 ] && break
+    sleep 0.05
+done
+sleep 0.5
+start=$(date +%s%N)
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bounds-victim'" >/dev/null
+gone=
+for _ in $(seq 200); do
+    if [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bounds-victim'")" = 0 ]; then gone=$(( ($(date +%s%N) - start) / 1000000 )); break; fi
+    sleep 0.01
+done
+wait "$victim"
+ok "$([ -n "$gone" ] && [ "$gone" -lt 1000 ] && echo yes || echo "no: ${gone:-not gone after 2 s} ms")" yes \
+   "pg_terminate_backend ends a validation in progress within a second"
+
 
 # --- regular expressions ---
 bomb 5s "SELECT '{\"pattern\": \"(a+)\\\\1\"}'::activity.jsonschema;"
