@@ -429,6 +429,18 @@ probe_partition(Oid relid, PartPlanKind kind, Datum *args, text *type)
 	return place;
 }
 
+/* a plan prepared once per backend */
+static SPIPlanPtr
+kept_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
 /* the better of two answers: of the workspace over another's over none */
 static EventPlace
 better_place(EventPlace a, EventPlace b)
@@ -481,13 +493,9 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
 	if (ids_plan == NULL)
 	{
 		Oid			types[1] = {UUIDOID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT occurred_at FROM activity.event_ids WHERE id OPERATOR(pg_catalog.=) $1",
-									   1, types);
 
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		ids_plan = plan;
+		ids_plan = kept_plan("SELECT occurred_at FROM activity.event_ids WHERE id OPERATOR(pg_catalog.=) $1",
+							 1, types);
 	}
 	ret = SPI_execute_plan(ids_plan, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -509,15 +517,8 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
 
 	/* not registered: in a partition whose ids are still to register? */
 	if (pending_plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.to_regclass(partition)::pg_catalog.oid "
-									   "FROM activity.pending_ids ORDER BY partition DESC", 0, NULL);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		pending_plan = plan;
-	}
+		pending_plan = kept_plan("SELECT pg_catalog.to_regclass(partition)::pg_catalog.oid "
+								 "FROM activity.pending_ids ORDER BY partition DESC", 0, NULL);
 	ret = SPI_execute_plan(pending_plan, NULL, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
