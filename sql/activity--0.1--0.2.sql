@@ -1073,6 +1073,7 @@ CREATE FUNCTION activity.pending_steps()
 RETURNS TABLE (partition regclass, step text, statement text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
     WITH defs AS (
         SELECT p.partition, d.name, d.definition,
@@ -1232,6 +1233,7 @@ CREATE FUNCTION activity._create_partitions(since timestamptz, until timestamptz
 RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 SET datestyle = 'ISO, YMD'
 SET timezone = 'UTC'
 AS $$
@@ -1327,6 +1329,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET datestyle = 'ISO, YMD'
 SET timezone = 'UTC'
+SET jit = off
 AS $$
 DECLARE
     cfg activity.settings := activity._settings();
@@ -1454,6 +1457,9 @@ BEGIN
     IF owner IS NULL THEN
         RAISE EXCEPTION 'owner must not be null' USING ERRCODE = '22004';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = owner) THEN
+        RAISE EXCEPTION 'role with OID % does not exist', owner::oid USING ERRCODE = '42704';
+    END IF;
     EXECUTE format('ALTER SCHEMA activity OWNER TO %s', owner);
     EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
@@ -1554,5 +1560,11 @@ REVOKE EXECUTE ON FUNCTION
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
 FROM PUBLIC;
+
+-- Row estimates of the set-returning functions maintenance queries join: the
+-- default 1000 made pending_steps() and maintain() cost enough for JIT, which
+-- then spent 1-2 s compiling them on every call (tools/fuzz found it)
+ALTER FUNCTION activity.partitions() ROWS 100;
+ALTER FUNCTION activity._index_definitions(regclass) ROWS 5;
 
 SELECT set_config('lock_timeout', current_setting('activity_upgrade.lock_timeout'), true);

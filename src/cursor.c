@@ -120,6 +120,9 @@ cursor_bytes_problem(const uint8 *b, int len)
 		return psprintf("Cursor format version %d is not supported by this version of the extension.", b[0]);
 	if ((b[1] & ~CURSOR_FLAG_ASC) != 0)
 		return "The cursor has unknown flags set.";
+	/* a row's occurred_at: a valid, finite timestamp */
+	if (!IS_VALID_TIMESTAMP((Timestamp) get_be(b + 2, 8)))
+		return "The cursor's position is not a valid time.";
 	return NULL;
 }
 

@@ -56,6 +56,12 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT translate(rtrim(replace(encode(b, 'base64'), E'\n', ''), '='), '+/', '-_')
 $$;
 
+-- a cursor of format 2 at a raw position (microseconds since 2000-01-01)
+CREATE FUNCTION pg_temp.cursor_at(us bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT pg_temp.b64url(p || pg_temp.be4(pg_temp.crc32c(p)))
+    FROM (SELECT '\x0200'::bytea || int8send(us) || uuid_send('01890000-0000-7000-8000-000000000001') || int8send(0) AS p) s
+$$;
+
 CREATE FUNCTION pg_temp.make_cursor(ver int, flags int, ts timestamptz, id uuid, qhash bigint)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT pg_temp.b64url(pg_temp.cursor_bytes(ver, flags, ts, id, qhash))
@@ -148,7 +154,10 @@ FROM (VALUES
     ('format version 255', pg_temp.make_cursor(255, 0, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
     ('unknown flag 0x02', pg_temp.make_cursor(2, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
     ('unknown flag 0x80', pg_temp.make_cursor(2, 129, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
-    ('unknown flag 0x02, format 1', pg_temp.make_cursor(1, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0))
+    ('unknown flag 0x02, format 1', pg_temp.make_cursor(1, 2, '2031-06-01', '01890000-0000-7000-8000-000000000001', 0)),
+    -- a position no row can have: before 4714 BC, infinity (checksummed all the same)
+    ('position before 4714 BC', pg_temp.cursor_at(-211813488000000001)),
+    ('position infinity', pg_temp.cursor_at(9223372036854775807))
 ) t(label, input);
 
 -- The ascending flag is a valid cursor, but not one page() (newest first) accepts
