@@ -67,6 +67,7 @@ typedef struct RegexEntry
 #define REGEX_ESTIMATE(plen)	(2048 + 256 * (Size) (plen))
 
 static HTAB *regex_cache = NULL;
+static MemoryContext validation_cxt = NULL;
 static MemoryContext regex_cache_cxt = NULL;
 static Size regex_cache_bytes = 0;
 
@@ -1053,7 +1054,17 @@ jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
 	c.data = JS_DATA(js);
 	c.all = all;
 	c.result_cxt = CurrentMemoryContext;
-	c.cxt = AllocSetContextCreate(CurrentMemoryContext, "activity JSON Schema validation", ALLOCSET_DEFAULT_SIZES);
+	/*
+	 * One context for the backend's validations, emptied before and after
+	 * each (before: an error may have left the previous one's memory):
+	 * validation runs for every row written, and creating a context per row
+	 * would cost on that path. Validation never runs inside another.
+	 */
+	if (validation_cxt == NULL)
+		validation_cxt = AllocSetContextCreate(TopMemoryContext, "activity JSON Schema validation",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(validation_cxt);
+	c.cxt = validation_cxt;
 	c.max_memory = VALIDATION_MEMORY_BASE +
 		VALIDATION_MEMORY_FACTOR * ((Size) VARSIZE(doc) + (Size) VARSIZE(js));
 	old = MemoryContextSwitchTo(c.cxt);
@@ -1068,7 +1079,7 @@ jsonschema_validate(const JsonSchema *js, Jsonb *doc, bool all, List **errors)
 	}
 	ok = validate_node(&c, 0, &root);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(c.cxt);
+	MemoryContextReset(c.cxt);
 	if (errors)
 		*errors = c.errors;
 	return ok;
