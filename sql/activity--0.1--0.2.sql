@@ -1140,6 +1140,45 @@ LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity._lock_timeout() IS
     'Internal: activity.lock_timeout as a value for lock_timeout';
 
+-- Each partition attached (SHARE on the log) or dropped (ACCESS EXCLUSIVE)
+-- keeps inserts waiting until the transaction ends. Maintenance notes when
+-- it first held the log in this transaction and defers the rest of its work
+-- once activity.max_lock_hold has passed since: one call never keeps
+-- inserts waiting for hundreds of partitions.
+CREATE FUNCTION activity._max_lock_hold()
+RETURNS text
+AS 'MODULE_PATHNAME', 'activity_max_lock_hold_setting'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity._max_lock_hold() IS
+    'Internal: activity.max_lock_hold as an interval';
+
+CREATE FUNCTION activity._log_held()
+RETURNS void
+AS 'MODULE_PATHNAME', 'activity_log_held'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._log_held() IS
+    'Internal: notes that this transaction now holds a lock on the log that makes inserts wait';
+
+CREATE FUNCTION activity._log_held_for()
+RETURNS interval
+AS 'MODULE_PATHNAME', 'activity_log_held_for'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._log_held_for() IS
+    'Internal: how long this transaction has held a lock on the log that makes inserts wait (NULL: none)';
+
+-- the report of work deferred for activity.max_lock_hold
+CREATE FUNCTION activity._deferred_detail(what text)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('this transaction has kept inserts out of the log for %s ms, attaching or dropping partitions '
+                  '(activity.max_lock_hold is %s); the next call %s',
+                  round(extract(epoch FROM activity._log_held_for()) * 1000), current_setting('activity.max_lock_hold'), what)
+$$;
+COMMENT ON FUNCTION activity._deferred_detail(text) IS
+    'Internal: the detail of a step deferred for activity.max_lock_hold';
+
 CREATE FUNCTION activity._move_rows(target regclass, lower timestamptz, upper timestamptz)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'activity_move_rows'
@@ -1193,6 +1232,7 @@ BEGIN
     -- default partition before the attach would fail after it.
     PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
     LOCK TABLE ONLY activity.activities IN SHARE MODE;
+    PERFORM activity._log_held();
     PERFORM set_config('lock_timeout', caller_timeout, true);
     -- The default partition is never waited for while the log is held: a
     -- transaction that has read it and now inserts waits for our SHARE, so
@@ -1241,26 +1281,44 @@ DECLARE
     step interval := (activity._settings()).partition_interval;
     c timestamptz := activity.partition_start(since);
     hi timestamptz;
-    covering timestamptz;
     moved bigint;
+    -- the range partitions there are, read once (the caller holds the
+    -- maintenance lock; reading them for each interval made a call over
+    -- hundreds of partitions quadratic): bounds in order, never overlapping
+    los timestamptz[];
+    his timestamptz[];
+    i int := 1;
 BEGIN
+    SELECT coalesce(array_agg(coalesce(p.lower, '-infinity') ORDER BY p.lower NULLS FIRST), '{}'),
+           coalesce(array_agg(coalesce(p.upper, 'infinity') ORDER BY p.lower NULLS FIRST), '{}')
+      INTO los, his
+      FROM activity.partitions() p WHERE NOT p.is_default;
     WHILE c < until LOOP
+        WHILE i <= cardinality(los) AND his[i] <= c LOOP
+            i := i + 1;
+        END LOOP;
         -- already covered: skip to the end of the partition holding c
-        SELECT p.upper INTO covering FROM activity.partitions() p
-         WHERE NOT p.is_default AND coalesce(p.lower, '-infinity') <= c
-           AND coalesce(p.upper, 'infinity') > c;
-        IF FOUND THEN
-            c := coalesce(covering, 'infinity');
+        IF i <= cardinality(los) AND los[i] <= c THEN
+            c := his[i];
             CONTINUE;
         END IF;
         -- the next aligned boundary, or the next existing partition if sooner
         hi := (activity.partition_start(c) AT TIME ZONE 'UTC' + step) AT TIME ZONE 'UTC';
-        hi := least(hi, (SELECT min(p.lower) FROM activity.partitions() p
-                         WHERE NOT p.is_default AND p.lower > c));
+        IF i <= cardinality(los) THEN
+            hi := least(hi, los[i]);
+        END IF;
         IF only_needed AND NOT EXISTS (SELECT 1 FROM activity_partitions.activities_default d
                                        WHERE d.occurred_at >= c AND d.occurred_at < hi) THEN
             c := hi;
             CONTINUE;
+        END IF;
+        -- inserts have waited long enough in this transaction: the rest
+        -- is left to the next call
+        IF activity._log_held_for() >= activity._max_lock_hold()::interval THEN
+            action := 'deferred'; partition := NULL; lower := c; upper := until; "rows" := NULL;
+            detail := activity._deferred_detail('creates the partitions of this range still missing');
+            RETURN NEXT;
+            RETURN;
         END IF;
         BEGIN
             moved := activity._create_partition(c, hi);
@@ -1392,10 +1450,17 @@ BEGIN
                  WHERE NOT pp.is_default AND pp.upper <= expired_before
         LOOP
             partition := p.partition::text; lower := p.lower; upper := p.upper;
+            IF activity._log_held_for() >= activity._max_lock_hold()::interval THEN
+                action := 'deferred'; "rows" := NULL;
+                detail := activity._deferred_detail('drops it');
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
             BEGIN
                 PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
                 PERFORM set_config('activity.drop_events', 'on', true);
                 EXECUTE format('DROP TABLE %s', p.partition);
+                PERFORM activity._log_held();
                 PERFORM set_config('activity.drop_events', 'off', true);
                 PERFORM set_config('lock_timeout', caller_timeout, true);
                 action := 'dropped'; "rows" := NULL; removed := true;
@@ -1472,6 +1537,7 @@ BEGIN
     -- trigger functions a new partition gets (creating a trigger needs EXECUTE)
     EXECUTE format('GRANT EXECUTE ON FUNCTION activity._index_partition(regclass), activity._index_definitions(regclass), '
                    'activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(), '
+                   'activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text), '
                    'activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz), '
                    'activity._create_partition(timestamptz, timestamptz), '
                    'activity._create_partitions(timestamptz, timestamptz, boolean), '
@@ -1557,6 +1623,7 @@ REVOKE EXECUTE ON FUNCTION
     activity._check_caused_by(), activity._through_log(), activity._guard_drop(),
     activity._index_partition(regclass), activity._index_definitions(regclass),
     activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(),
+    activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text),
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
 FROM PUBLIC;

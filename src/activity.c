@@ -17,6 +17,7 @@ int			activity_max_metadata_bytes = 256 * 1024;
 int			activity_max_metadata_depth = 32;
 bool		activity_restoring = false;
 int			activity_lock_timeout = 500;
+int			activity_max_lock_hold = 1000;
 bool		activity_drop_events = false;
 bool		activity_direct_scans = true;
 
@@ -88,6 +89,16 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("activity.max_lock_hold",
+							"Longest time one call of activity.maintain() or activity.create_partitions() keeps inserts waiting.",
+							"Each partition attached or dropped holds a lock on the log until the transaction ends. "
+							"Once the log has been held this long, the rest of the work is reported as deferred "
+							"and done by the next call.",
+							&activity_max_lock_hold,
+							1000, 0, 24 * 60 * 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("activity.drop_events",
 							 "Lets DROP EXTENSION, DROP SCHEMA and DROP TABLE delete events of the activity log.",
 							 "Off: they are refused while the log (or the partition dropped) holds events. "
@@ -108,6 +119,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	activity_ingest_init();
+	activity_maintenance_init();
 
 	activity_reserve_guc_prefix("activity");
 }

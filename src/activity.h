@@ -26,11 +26,13 @@ extern int	activity_max_metadata_bytes;
 extern int	activity_max_metadata_depth;
 extern bool activity_restoring;
 extern int	activity_lock_timeout;
+extern int	activity_max_lock_hold;
 extern bool activity_drop_events;
 extern bool activity_direct_scans;
 
 /* ingest.c */
 extern void activity_ingest_init(void);
+extern void activity_maintenance_init(void);
 
 /* ids.c */
 extern void activity_register_id(Datum id, Datum occurred_at);

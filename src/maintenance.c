@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -30,6 +31,9 @@
 PG_FUNCTION_INFO_V1(activity_move_rows);
 PG_FUNCTION_INFO_V1(activity_expire_default);
 PG_FUNCTION_INFO_V1(activity_lock_timeout_setting);
+PG_FUNCTION_INFO_V1(activity_max_lock_hold_setting);
+PG_FUNCTION_INFO_V1(activity_log_held);
+PG_FUNCTION_INFO_V1(activity_log_held_for);
 
 /* set only while one of the statements below runs */
 static bool deleting_from_default = false;
@@ -172,4 +176,94 @@ Datum
 activity_lock_timeout_setting(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%dms", activity_lock_timeout)));
+}
+
+/*
+ * activity._max_lock_hold() returns text: activity.max_lock_hold as an
+ * interval.
+ */
+Datum
+activity_max_lock_hold_setting(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%dms", activity_max_lock_hold)));
+}
+
+/*
+ * How long maintenance has kept inserts waiting in this transaction.
+ *
+ * Every partition maintenance attaches (SHARE on the log) or drops (ACCESS
+ * EXCLUSIVE) keeps its lock on the log until the transaction ends, so one
+ * call that attaches hundreds of partitions holds inserts back for all of
+ * them. Maintenance notes when it first took such a lock in this
+ * transaction (activity._log_held()) and stops once activity.max_lock_hold
+ * has passed since (activity._log_held_for()). The note follows the lock:
+ * a subtransaction that rolls back releases the lock it took and forgets
+ * the note it made; one that commits hands both to its parent.
+ */
+static TimestampTz log_held_since = 0;
+static SubTransactionId log_held_subid = InvalidSubTransactionId;
+
+static void
+maintenance_xact_callback(XactEvent event, void *arg)
+{
+	log_held_since = 0;
+	log_held_subid = InvalidSubTransactionId;
+}
+
+static void
+maintenance_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							 SubTransactionId parentSubid, void *arg)
+{
+	if (log_held_subid == InvalidSubTransactionId || mySubid != log_held_subid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		log_held_since = 0;
+		log_held_subid = InvalidSubTransactionId;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		log_held_subid = parentSubid;
+}
+
+/*
+ * Called from _PG_init.
+ */
+void
+activity_maintenance_init(void)
+{
+	RegisterXactCallback(maintenance_xact_callback, NULL);
+	RegisterSubXactCallback(maintenance_subxact_callback, NULL);
+}
+
+/*
+ * activity._log_held() returns void: notes that this (sub)transaction now
+ * holds a lock on the log that makes inserts wait, unless an earlier one
+ * still does.
+ */
+Datum
+activity_log_held(PG_FUNCTION_ARGS)
+{
+	if (log_held_since == 0)
+	{
+		log_held_since = GetCurrentTimestamp();
+		log_held_subid = GetCurrentSubTransactionId();
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * activity._log_held_for() returns interval: how long ago maintenance first
+ * took such a lock in this transaction; NULL if it holds none.
+ */
+Datum
+activity_log_held_for(PG_FUNCTION_ARGS)
+{
+	Interval   *result;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (log_held_since == 0)
+		PG_RETURN_NULL();
+	result = (Interval *) palloc0(sizeof(Interval));
+	result->time = now > log_held_since ? now - log_held_since : 0;
+	PG_RETURN_INTERVAL_P(result);
 }

@@ -56,7 +56,7 @@ cleanup() {
 trap cleanup EXIT
 bg_pids=
 
-echo "1..48"
+echo "1..68"
 dropdb --if-exists "$db" >/dev/null 2>&1
 createdb "$db"
 
@@ -371,3 +371,118 @@ q "SELECT count(*) FROM activity.create_partitions('$m3 00:00+00', '$m3_end 00:0
 ok "$(q "SELECT count(*) FROM activity_partitions.activities_default WHERE occurred_at >= '$m3 00:00+00' AND occurred_at < '$m3_end 00:00+00'")" 0 \
    "a later run moves every row of that month out of the default partition"
 ok "$(q "$ids_once")" t "every id is registered once in activity.event_ids"
+
+################################################################################
+# Scenario 4: a backfill's partitions, 240 of them, while a writer writes
+################################################################################
+# Every partition attached keeps inserts out of the log until the
+# transaction ends; one create_partitions() call must stop after
+# activity.max_lock_hold (1 s by default) and report the rest deferred, so
+# the writer (statement_timeout 3s) never waits much longer than that.
+# Called again, each call its own transaction, until nothing is deferred:
+# every partition made, every backfilled row moved into its partition.
+q "INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+   SELECT 'wsf', 'post.created', 'f' || g, timestamptz '2000-01-01 00:00+00' + g * interval '3 days'
+   FROM generate_series(0, 2430) g" >/dev/null
+before4=$(q "$rows")
+k4=150
+{
+    echo "SET statement_timeout = '3s';"
+    echo '\timing on'
+    for i in $(seq 1 $k4); do
+        echo "SELECT activity.record('ws1', 'post.created', 'w5-now$i') IS NOT NULL;"
+        echo "SELECT activity.record('wsf', 'post.created', 'w5-old$i', occurred_at => timestamptz '2000-01-01 12:00+00' + interval '$((i * 47)) days') IS NOT NULL;"
+        echo "SELECT pg_sleep(0.05);"
+    done
+} >"$work/writer4.sql"
+( PGAPPNAME=mlock_writer4 psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -f "$work/writer4.sql" >"$work/writer4.out" 2>"$work/writer4.err"
+  echo $? >"$work/writer4.rc"; now_ms >"$work/writer4.end" ) &
+writer4=$!; bg_pids="$bg_pids $writer4"
+writer4_start=$(now_ms)
+sleep 0.3
+calls=0; first_ms=; first_out=; longest=0; deferred=1
+b4_start=$(now_ms)
+while [ "$deferred" -gt 0 ] && [ "$calls" -lt 100 ]; do
+    calls=$((calls + 1))
+    t0=$(now_ms)
+    out=$(q "SELECT action || '|' || coalesce(lower::text, '') || '|' || coalesce(upper::text, '') || '|' || coalesce(detail, '')
+             FROM activity.create_partitions('2000-01-01 00:00+00', '2020-01-01 00:00+00')" 2>&1)
+    t=$(( $(now_ms) - t0 ))
+    [ "$t" -gt "$longest" ] && longest=$t
+    [ -z "$first_ms" ] && first_ms=$t && first_out=$out
+    deferred=$(echo "$out" | grep -c '^deferred|')
+done
+b4_end=$(now_ms)
+echo "# $calls calls of create_partitions() made the 240 partitions; the first took ${first_ms} ms, the longest ${longest} ms"
+ok "$(echo "$first_out" | grep -c '^created|') $(echo "$first_out" | grep -c '^deferred|')" \
+   "$(echo "$first_out" | grep -c '^created|') 1" "the first call reports the rest of the range deferred"
+case "$(echo "$first_out" | grep '^deferred|')" in
+    "deferred|"*"|2020-01-01 00:00:00+00|this transaction has kept inserts out of the log for "*" ms, attaching or dropping partitions (activity.max_lock_hold is 1s); the next call creates the partitions of this range still missing") why=yes ;;
+    *) why="no: $(echo "$first_out" | grep '^deferred|')" ;;
+esac
+ok "$why" yes "the deferred row gives the range left, up to the end of the range asked for, and says why"
+ok "$(below "$longest" 2000)" yes "no call held the log for much more than activity.max_lock_hold"
+ok "$(below 2 "$calls")" yes "it took several calls ($calls)"
+ok "$deferred" 0 "the last call deferred nothing"
+ok "$(q "SELECT count(*) FROM activity.partitions() WHERE lower >= '2000-01-01 00:00+00' AND upper <= '2020-01-01 00:00+00'")" 240 \
+   "all 240 partitions of the range exist"
+wait "$writer4"
+ok "$(cat "$work/writer4.rc")|$(grep -c . "$work/writer4.err")|$(n_timed "$work/writer4.out")" "0|0|$((3 * k4))" \
+   "every insert of the writer succeeded (statement_timeout 3s never hit)"
+w4_max=$(max_time "$work/writer4.out")
+echo "# the writer's longest insert took ${w4_max} ms"
+ok "$(below "$w4_max" 1800)" yes "no insert waited much more than activity.max_lock_hold (1 s)"
+overlap=no; [ "$writer4_start" -lt "$b4_start" ] && [ "$(cat "$work/writer4.end")" -gt "$b4_end" ] && overlap=yes
+ok "$overlap" yes "the writer was writing all along while the partitions were made"
+ok "$(q "SELECT count(*) FROM activity_partitions.activities_default WHERE occurred_at >= '2000-01-01 00:00+00' AND occurred_at < '2020-01-01 00:00+00'")" 0 \
+   "no row of the range is left in the default partition"
+ok "$(q "$rows WHERE initiator_id !~ '^w5-'")" "$before4" "every row that was there before is there, identical in every column"
+ok "$(q "SELECT count(*) FROM activity.activities WHERE initiator_id ~ '^w5-'")" "$((2 * k4))" "and every row the writer wrote"
+ok "$(q "$ids_once")" t "every id is registered once in activity.event_ids"
+
+# Control: with the limit lifted, one call over 180 partitions keeps an
+# insert waiting for all of them
+( q "SET activity.max_lock_hold = '10min';
+     SELECT count(*) FROM activity.create_partitions('2020-01-01 00:00+00', '2035-01-01 00:00+00')" >"$work/c4.out" 2>&1 ) &
+c4=$!; bg_pids="$bg_pids $c4"
+wait_for "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'relation' AND mode = 'ShareLock' AND granted
+          AND relation = 'activity.activities'::regclass" t >/dev/null
+t0=$(now_ms)
+q "SELECT activity.record('ws1', 'post.created', 'w5-control') IS NOT NULL" >/dev/null
+c4_ms=$(( $(now_ms) - t0 ))
+wait "$c4"
+echo "# control: with activity.max_lock_hold = 10min an insert waited ${c4_ms} ms"
+ok "$(below 1800 "$c4_ms")" yes "control: without the limit an insert waits for the whole call"
+
+################################################################################
+# Scenario 5: retention drops as many partitions as activity.max_lock_hold allows
+################################################################################
+# A retention of 20 years expires the partitions of 2000 to about 2006: with
+# max_lock_hold = 0 a maintain() call drops one and defers the others, each
+# named; calls in their own transactions drop them all. Only rows older
+# than the retention go, every one of them, and their ids with them.
+cutoff=$(q "SELECT now() - interval '20 years'")
+expired_parts=$(q "SELECT count(*) FROM activity.partitions() WHERE NOT is_default AND upper <= '$cutoff'")
+expired_rows=$(q "SELECT count(*) FROM activity.activities a JOIN activity.partitions() p ON p.partition = a.tableoid
+                  WHERE NOT p.is_default AND p.upper <= '$cutoff'")
+kept=$(q "$rows WHERE tableoid NOT IN (SELECT partition FROM activity.partitions() WHERE NOT is_default AND upper <= '$cutoff')
+              AND NOT (tableoid = 'activity_partitions.activities_default'::regclass AND occurred_at < '$cutoff')")
+q "SELECT activity.configure(retention => '20 years')" >/dev/null
+out5=$(q "SET activity.max_lock_hold = 0;
+          SELECT action || '|' || coalesce(partition, '') || '|' || coalesce(detail, '') FROM activity.maintain()" 2>&1)
+ok "$(echo "$out5" | grep -c '^dropped|') $(echo "$out5" | grep -c '^deferred|')" "1 $((expired_parts - 1))" \
+   "maintain() under max_lock_hold = 0 drops one of the $expired_parts expired partitions and defers the others"
+case "$(echo "$out5" | grep '^deferred|' | head -1)" in
+    "deferred|activity_partitions.activities_p"*"|this transaction has kept inserts out of the log for "*"(activity.max_lock_hold is 0); the next call drops it") why=yes ;;
+    *) why="no: $out5" ;;
+esac
+ok "$why" yes "each deferred drop names its partition and says why"
+for i in $(seq 1 20); do
+    out5=$(q "SELECT action FROM activity.maintain() WHERE action IN ('dropped', 'deferred', 'skipped')" 2>&1)
+    echo "$out5" | grep -q '^deferred$' || break
+done
+ok "$(q "SELECT count(*) FROM activity.partitions() WHERE NOT is_default AND upper <= '$cutoff'")" 0 \
+   "later calls drop every expired partition"
+ok "$(q "$rows")" "$kept" "every row newer than the retention is there, identical; only older ones went"
+ok "$(q "$ids_once")" t "the ids of the rows dropped are released, and only those"
+ok "$(below 0 "$expired_rows")" yes "($expired_rows rows expired)"

@@ -223,6 +223,7 @@ SELECT count(*) AS settings_rows_after_errors FROM activity.settings;
 -- Retention drops whole partitions older than now() - retention and the
 -- default partition's rows that are older too; nothing newer
 BEGIN;
+SET LOCAL activity.max_lock_hold = '10min';   -- creations and drops in one transaction
 SELECT count(*) >= 12 AS made_the_last_12_months
 FROM activity.create_partitions(activity.partition_start(now()) - interval '12 months', now());
 INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
@@ -259,6 +260,46 @@ FROM activity.partitions() WHERE NOT is_default AND lower < now();
 -- a second run has nothing left to do
 SELECT count(*) AS second_run FROM activity.maintain();
 ROLLBACK;
+
+---------------------------------------------------------------------------
+-- activity.max_lock_hold: every partition attached keeps inserts out of the
+-- log until the transaction ends, so once a transaction has held the log
+-- that long the rest of the range is deferred to the next call. A call in a
+-- new transaction always makes one partition; a subtransaction rolled back
+-- releases its lock and is not counted.
+---------------------------------------------------------------------------
+SHOW activity.max_lock_hold;
+INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+SELECT 'pt-hold', 'pt.event', 'u' || g, timestamptz '2039-01-15 00:00+00' + g * interval '1 month'
+FROM generate_series(0, 2) g;
+BEGIN;
+SET LOCAL activity.max_lock_hold = 0;
+SELECT action, partition, lower, upper, "rows" FROM activity.create_partitions('2039-01-01', '2039-04-01');
+-- the same transaction: everything deferred, and said why
+SELECT action, partition, lower, upper, "rows",
+       detail ~ '^this transaction has kept inserts out of the log for [0-9]+ ms, attaching or dropping partitions \(activity.max_lock_hold is 0\); the next call creates the partitions of this range still missing$' AS detail_says_why
+FROM activity.create_partitions('2039-01-01', '2039-04-01');
+ROLLBACK;
+BEGIN;
+SET LOCAL activity.max_lock_hold = 0;
+SAVEPOINT before;
+SELECT action, lower FROM activity.create_partitions('2039-01-01', '2039-03-01');
+ROLLBACK TO before;
+SELECT action, lower FROM activity.create_partitions('2039-01-01', '2039-03-01');
+ROLLBACK;
+-- one transaction per call: each makes one partition, moving its rows in
+SET activity.max_lock_hold = 0;
+SELECT action, lower, upper, "rows" FROM activity.create_partitions('2039-01-01', '2039-04-01');
+SELECT action, lower, upper, "rows" FROM activity.create_partitions('2039-01-01', '2039-04-01');
+SELECT action, lower, upper, "rows" FROM activity.create_partitions('2039-01-01', '2039-04-01');
+SELECT count(*) AS nothing_left FROM activity.create_partitions('2039-01-01', '2039-04-01');
+RESET activity.max_lock_hold;
+SELECT tableoid::regclass AS partition, count(*) FROM activity.activities WHERE workspace_id = 'pt-hold' GROUP BY 1 ORDER BY 1;
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('max_lock_hold -1',   $$SET activity.max_lock_hold = -1$$),
+    ('max_lock_hold 2 days', $$SET activity.max_lock_hold = '2 days'$$)
+) t(label, sql);
 
 ---------------------------------------------------------------------------
 -- Partition bounds do not depend on the session's TimeZone or DateStyle.

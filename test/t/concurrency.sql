@@ -75,8 +75,14 @@ BEGIN
         COMMIT;
         PERFORM pg_sleep(0.05);
     END LOOP;
-    PERFORM activity.create_partitions(make_timestamptz(%1$s, 1, 1, 0, 0, 0, 'UTC'),
-                                       make_timestamptz(%1$s + 1, 1, 1, 0, 0, 0, 'UTC'));
+    -- the whole year, a call per transaction until nothing is deferred
+    -- (each call keeps the writers out for at most activity.max_lock_hold)
+    FOR k IN 1 .. 100 LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM activity.create_partitions(make_timestamptz(%1$s, 1, 1, 0, 0, 0, 'UTC'),
+                                                                       make_timestamptz(%1$s + 1, 1, 1, 0, 0, 0, 'UTC'))
+                              WHERE action = 'deferred');
+        COMMIT;
+    END LOOP;
 END
 $$
 $m$, y)

@@ -272,8 +272,8 @@ class CallFuzzer {
     const again = await conn.q(sql, params);
     if (again.ok || again.kind === 'sql' || again.kind === 'timeout') await conn.q('ROLLBACK');
     if (again.ok || again.kind === 'sql') return 'JIT compilation';
-    // create_partitions() of a wide range: up to 1000 partitions in one
-    // call (README), tens of milliseconds each
+    // create_partitions() of a wide range: tens of milliseconds for each
+    // partition before the first attach, then at most activity.max_lock_hold
     if (f.name === 'create_partitions' && typeof params[0] === 'string' && typeof params[1] === 'string') {
       const wide = await conn.q(`SELECT $2::timestamptz - $1::timestamptz > interval '24 months' AS w`, params.slice(0, 2));
       if (wide.ok && wide.rows[0].w) return 'a range over 24 months: up to 1000 partitions per call';
