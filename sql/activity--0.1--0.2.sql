@@ -586,11 +586,11 @@ COMMENT ON FUNCTION activity.retire_schema(text, int) IS
 CREATE FUNCTION activity._valid_activity(
     id uuid, workspace_id text, platform text, type text, version int2, actor_type text,
     initiator_id text, recipient_id text, subject_type text, subject_id text,
-    metadata jsonb, occurred_at timestamptz, recorded_at timestamptz)
+    metadata jsonb, occurred_at timestamptz, recorded_at timestamptz, xact_id xid8)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'activity_valid_activity'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, jsonb, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, jsonb, timestamptz, timestamptz, xid8) IS
     'Internal: the CHECK constraint of each partition; true, or the error of the first rule the row breaks; registers the id in activity.event_ids';
 
 CREATE FUNCTION activity._complete()
@@ -973,7 +973,9 @@ AS $$
                  ('_subject_idx', '', '(workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL'),
                  ('_initiator_idx', '', '(workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL'),
                  ('_recipient_idx', '', '(workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL'),
-                 ('_time_idx', '', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'))
+                 ('_time_idx', '', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'),
+                 -- the change feed's order
+                 ('_xact_idx', '', '(xact_id, id)'))
          AS d(suffix, kind, body)
     WHERE c.oid = part
 $$;
@@ -988,7 +990,7 @@ AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT activities_valid CHECK ('
                    'activity._valid_activity(id, workspace_id, platform, type, version, actor_type, '
-                   'initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) '
+                   'initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at, xact_id)) '
                    'NOT VALID', part);
 END;
 $$;
@@ -1120,6 +1122,577 @@ AS $$
 $$;
 COMMENT ON FUNCTION activity.pending_steps() IS
     'Work an upgrade left to do online, as statements to run one by one outside a transaction block: SELECT statement FROM activity.pending_steps() \gexec';
+
+--------------------------------------------------------------------------------
+-- The change feed: every committed activity, to each consumer, in commit order
+--------------------------------------------------------------------------------
+-- Each row carries the transaction that wrote it (xact_id, its column
+-- default; the validation constraint refuses any other value). A position
+-- is a pair of snapshots: every activity whose transaction is visible in
+-- the later one and not in the earlier one has committed in between, and
+-- is read in (xact_id, id) order, the position moving on within that batch
+-- with the last (xact_id, id) read. A transaction still open when a batch is
+-- taken is in its snapshot's list of running transactions: its activities
+-- come in the batch in which it is seen committed, whatever their
+-- occurred_at, however long it stayed open. Nothing is read twice and
+-- nothing skipped, whatever the number of concurrent writers; rows moved
+-- between partitions by maintain() keep their xact_id. (PgQ's design.)
+ALTER TABLE activity.activities ADD COLUMN xact_id xid8;
+ALTER TABLE activity.activities ALTER COLUMN xact_id SET DEFAULT pg_catalog.pg_current_xact_id();
+COMMENT ON COLUMN activity.activities.xact_id IS
+    'The transaction that wrote the row (pg_current_xact_id(), set by the log): the change feed''s order; NULL for rows written by 0.1';
+
+CREATE FUNCTION activity._incarnation()
+RETURNS text
+AS 'MODULE_PATHNAME', 'activity_incarnation'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity._incarnation() IS
+    'Internal: the cluster''s system identifier and this database''s OID, which a feed position is valid for';
+
+-- A position, as activity._changes() reads and writes it
+CREATE TYPE activity._feed_position AS (
+    incarnation text,
+    from_snap pg_snapshot,      -- everything visible in it has been read
+    from_at timestamptz,        -- when it was taken
+    to_snap pg_snapshot,        -- the batch being read: visible in it, not in from_snap
+    to_at timestamptz,
+    after_xact xid8,            -- the batch read up to (after_xact, after_id)
+    after_id uuid,
+    boot boolean,               -- reading the log as it was at from_snap first
+    boot_occurred_at timestamptz,  -- ... read up to (boot_occurred_at, boot_id)
+    boot_id uuid,
+    removals bigint             -- retention removals known to this position
+);
+COMMENT ON TYPE activity._feed_position IS 'Internal: a change feed position, parsed';
+
+CREATE TABLE activity.feed_removals (
+    removal bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    removed_at timestamptz NOT NULL DEFAULT now(),
+    what text NOT NULL,
+    "rows" bigint NOT NULL,
+    max_xact_id xid8 NOT NULL
+);
+COMMENT ON TABLE activity.feed_removals IS
+    'Activities retention removed that a change feed position may not have read yet (one row per partition dropped or expiry)';
+COMMENT ON COLUMN activity.feed_removals.removal IS 'Number of the removal';
+COMMENT ON COLUMN activity.feed_removals.removed_at IS 'When';
+COMMENT ON COLUMN activity.feed_removals.what IS 'The partition dropped or the rows expired';
+COMMENT ON COLUMN activity.feed_removals."rows" IS 'About how many activities';
+COMMENT ON COLUMN activity.feed_removals.max_xact_id IS 'The latest transaction among them: positions taken before it may not have read them';
+COMMENT ON SEQUENCE activity.feed_removals_removal_seq IS 'Numbers of activity.feed_removals';
+SELECT pg_catalog.pg_extension_config_dump('activity.feed_removals', '');
+SELECT pg_catalog.pg_extension_config_dump('activity.feed_removals_removal_seq', '');
+REVOKE ALL ON activity.feed_removals FROM PUBLIC;
+
+CREATE FUNCTION activity._position_text(p activity._feed_position)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+    SELECT concat_ws(';', 'a1', p.incarnation, p.from_snap, p.from_at, coalesce(p.to_snap::text, ''),
+                     coalesce(p.to_at::text, ''), coalesce(p.after_xact::text, ''), coalesce(p.after_id::text, ''),
+                     CASE WHEN p.boot THEN 'b' ELSE '' END, coalesce(p.boot_occurred_at::text, ''),
+                     coalesce(p.boot_id::text, ''), p.removals)
+$$;
+COMMENT ON FUNCTION activity._position_text(activity._feed_position) IS
+    'Internal: a change feed position as the text changes_since() takes';
+
+CREATE FUNCTION activity._position(token text)
+RETURNS activity._feed_position
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    f text[] := string_to_array(token, ';');
+    p activity._feed_position;
+BEGIN
+    IF token IS NULL THEN
+        RAISE EXCEPTION 'position must not be null' USING ERRCODE = '22004',
+            HINT = 'Start with activity.feed_position() (from now) or activity.feed_position(''beginning'').';
+    END IF;
+    IF cardinality(f) <> 12 OR f[1] <> 'a1' OR f[9] NOT IN ('', 'b')
+       OR f[2] !~ '^[0-9]+/[0-9]+$' OR f[12] !~ '^[0-9]{1,18}$' THEN
+        RAISE EXCEPTION 'invalid change feed position "%"', left(token, 200) USING ERRCODE = '22P02',
+            DETAIL = 'A position is the text activity.feed_position() or activity.changes_since() returned.';
+    END IF;
+    BEGIN
+        p := ROW(f[2], f[3]::pg_snapshot, f[4]::timestamptz, nullif(f[5], '')::pg_snapshot, nullif(f[6], '')::timestamptz,
+                 nullif(f[7], '')::xid8, nullif(f[8], '')::uuid, f[9] = 'b', nullif(f[10], '')::timestamptz,
+                 nullif(f[11], '')::uuid, f[12]::bigint);
+    EXCEPTION WHEN data_exception THEN
+        RAISE EXCEPTION 'invalid change feed position "%"', left(token, 200) USING ERRCODE = '22P02',
+            DETAIL = SQLERRM;
+    END;
+    IF (p.to_snap IS NULL) <> (p.to_at IS NULL) OR (p.after_xact IS NULL) <> (p.after_id IS NULL)
+       OR (p.after_xact IS NOT NULL AND p.to_snap IS NULL)
+       OR (p.boot_occurred_at IS NULL) <> (p.boot_id IS NULL) OR (p.boot_id IS NOT NULL AND NOT p.boot)
+       OR (p.to_snap IS NOT NULL AND pg_snapshot_xmax(p.to_snap) < pg_snapshot_xmax(p.from_snap)) THEN
+        RAISE EXCEPTION 'invalid change feed position "%"', left(token, 200) USING ERRCODE = '22P02',
+            DETAIL = 'Its parts do not fit together.';
+    END IF;
+    RETURN p;
+END;
+$$;
+COMMENT ON FUNCTION activity._position(text) IS
+    'Internal: parses and checks a change feed position';
+
+-- Where a new reader starts: 'now' (what commits from now on) or
+-- 'beginning' (every activity in the log, then what commits from now on)
+CREATE FUNCTION activity.feed_position(start text DEFAULT 'now')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF start IS NULL OR start NOT IN ('now', 'beginning') THEN
+        RAISE EXCEPTION 'start must be ''now'' or ''beginning'', not %', coalesce(quote_literal(start), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN activity._position_text(ROW(activity._incarnation(), pg_current_snapshot(), clock_timestamp(),
+                                       NULL, NULL, NULL, NULL, start = 'beginning', NULL, NULL,
+                                       coalesce((SELECT max(r.removal) FROM activity.feed_removals r), 0)));
+END;
+$$;
+COMMENT ON FUNCTION activity.feed_position(text) IS
+    'A change feed position for activity.changes_since(): ''now'' (activities committed from now on) or ''beginning'' (every activity of the log first)';
+
+-- The type filter of a feed: entries as in page() (an entry ending in .*
+-- is a prefix)
+CREATE FUNCTION activity._type_prefixes(types text[])
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    out text[] := '{}';
+BEGIN
+    IF types IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOREACH t IN ARRAY types LOOP
+        IF t IS NULL OR t = '' THEN
+            RAISE EXCEPTION 'types must not contain NULL or empty entries' USING ERRCODE = '22023';
+        END IF;
+        IF strpos(rtrim(t, '*'), '*') > 0 OR (t LIKE '%*' AND t NOT LIKE '%.*') THEN
+            RAISE EXCEPTION 'invalid type pattern "%"', t USING ERRCODE = '22023',
+                HINT = 'An entry is a type name or a prefix ending in ".*", e.g. ''post.*''.';
+        END IF;
+        out := out || CASE WHEN t LIKE '%.*' THEN left(t, -1) ELSE t || chr(1) END;
+    END LOOP;
+    RETURN out;
+END;
+$$;
+COMMENT ON FUNCTION activity._type_prefixes(text[]) IS
+    'Internal: a feed''s type filter as prefixes (an exact name ends in chr(1))';
+
+CREATE FUNCTION activity._type_matches(type text, prefixes text[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT prefixes IS NULL OR EXISTS (SELECT 1 FROM unnest(prefixes) p
+                                       WHERE CASE WHEN right(p, 1) = chr(1) THEN type = left(p, -1)
+                                                  ELSE starts_with(type, p) END)
+$$;
+COMMENT ON FUNCTION activity._type_matches(text, text[]) IS
+    'Internal: does a type match a feed''s type filter';
+
+CREATE TYPE activity.feed_change AS (event activity.activities, position text);
+COMMENT ON TYPE activity.feed_change IS 'A row of changes_since(): an activity, or (last) no activity and the position to read from next';
+
+-- The core of the feed: the next activities after a position, then one
+-- row with no event and the position to read from next.
+CREATE FUNCTION activity._changes(pos activity._feed_position, max_rows int, workspace text, prefixes text[])
+RETURNS SETOF activity.feed_change
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    r record;
+    n int := 0;
+    now_snap pg_snapshot := pg_current_snapshot();
+    last_xact xid8;
+    last_id uuid;
+    last_occ timestamptz;
+BEGIN
+    -- reading the whole log first: what was visible at from_snap, by
+    -- (occurred_at, id); rows of transactions after it come in the batches
+    IF pos.boot THEN
+        FOR r IN
+            SELECT a FROM activity.activities a
+            WHERE a.occurred_at > '-infinity'
+              AND (pos.boot_id IS NULL OR (a.occurred_at, a.id) > (pos.boot_occurred_at, pos.boot_id))
+              AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
+                   OR a.xact_id >= pg_snapshot_xmax(now_snap))
+              AND (workspace IS NULL OR a.workspace_id = workspace)
+              AND activity._type_matches(a.type, prefixes)
+            ORDER BY a.occurred_at, a.id
+            LIMIT max_rows
+        LOOP
+            RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
+            n := n + 1;
+            last_occ := (r.a).occurred_at; last_id := (r.a).id;
+        END LOOP;
+        IF n >= max_rows THEN
+            pos.boot_occurred_at := last_occ; pos.boot_id := last_id;
+            RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
+            RETURN;
+        END IF;
+        pos.boot := false; pos.boot_occurred_at := NULL; pos.boot_id := NULL;
+    END IF;
+
+    -- at most two batches: the one under way, then one up to now
+    FOR pass IN 1 .. 2 LOOP
+        IF pos.to_snap IS NULL THEN
+            IF pg_snapshot_xmax(now_snap) = pg_snapshot_xmax(pos.from_snap)
+               AND pg_snapshot_xmin(now_snap) = pg_snapshot_xmin(pos.from_snap)
+               AND now_snap::text = pos.from_snap::text THEN
+                EXIT;   -- nothing committed since
+            END IF;
+            pos.to_snap := now_snap; pos.to_at := clock_timestamp();
+            pos.after_xact := NULL; pos.after_id := NULL;
+        END IF;
+        last_xact := NULL;
+        FOR r IN
+            -- transactions running at from_snap, then those begun since
+            (SELECT a FROM activity.activities a
+             WHERE a.xact_id IN (SELECT x FROM pg_snapshot_xip(pos.from_snap) x)
+               AND (pos.after_xact IS NULL OR (a.xact_id, a.id) > (pos.after_xact, pos.after_id))
+               AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
+               AND (workspace IS NULL OR a.workspace_id = workspace)
+               AND activity._type_matches(a.type, prefixes)
+             ORDER BY a.xact_id, a.id
+             LIMIT max_rows - n)
+            UNION ALL
+            (SELECT a FROM activity.activities a
+             WHERE a.xact_id >= pg_snapshot_xmax(pos.from_snap) AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
+               AND (pos.after_xact IS NULL OR (a.xact_id, a.id) > (pos.after_xact, pos.after_id))
+               AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
+               AND (workspace IS NULL OR a.workspace_id = workspace)
+               AND activity._type_matches(a.type, prefixes)
+             ORDER BY a.xact_id, a.id
+             LIMIT max_rows - n)
+        LOOP
+            EXIT WHEN n >= max_rows;
+            RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
+            n := n + 1;
+            last_xact := (r.a).xact_id; last_id := (r.a).id;
+        END LOOP;
+        IF n >= max_rows THEN
+            pos.after_xact := last_xact; pos.after_id := last_id;
+            EXIT;
+        END IF;
+        -- the batch is read: its snapshot is the new start
+        pos.from_snap := pos.to_snap; pos.from_at := pos.to_at;
+        pos.to_snap := NULL; pos.to_at := NULL; pos.after_xact := NULL; pos.after_id := NULL;
+    END LOOP;
+    RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
+END;
+$$;
+COMMENT ON FUNCTION activity._changes(activity._feed_position, int, text, text[]) IS
+    'Internal: the activities after a change feed position, then a row with the next position';
+
+CREATE FUNCTION activity._check_limit(n int)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF n IS NULL OR n < 1 OR n > 100000 THEN
+        RAISE EXCEPTION 'limit must be between 1 and 100000, not %', coalesce(n::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION activity._check_limit(int) IS 'Internal: checks the limit of changes() and changes_since()';
+
+-- The stateless feed, for readers that keep their own position (a hot
+-- standby among them)
+CREATE FUNCTION activity.changes_since(since text, "limit" int DEFAULT 1000,
+                                       workspace_id text DEFAULT NULL, types text[] DEFAULT NULL,
+                                       accept_gap boolean DEFAULT false)
+RETURNS SETOF activity.feed_change
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pos activity._feed_position := activity._position(since);
+    gap record;
+BEGIN
+    PERFORM activity._check_limit("limit");
+    IF pos.incarnation <> activity._incarnation() THEN
+        RAISE EXCEPTION 'change feed position is from another database'
+            USING ERRCODE = '55000',
+                  DETAIL = format('The position was taken in database %s, this is %s (a restore or pg_upgrade makes a new one): its transaction ids mean nothing here.',
+                                  pos.incarnation, activity._incarnation()),
+                  HINT = 'Read again from activity.feed_position(''beginning'') and let the receiver ignore the events it has (by id).';
+    END IF;
+    SELECT count(*) AS n, sum(r."rows") AS "rows", max(r.removal) AS last INTO gap
+    FROM activity.feed_removals r
+    WHERE r.removal > pos.removals AND r.max_xact_id >= pg_snapshot_xmin(pos.from_snap);
+    IF gap.n > 0 AND NOT accept_gap THEN
+        RAISE EXCEPTION 'retention removed activities this position may not have read'
+            USING ERRCODE = '55000',
+                  DETAIL = format('%s removal(s) of about %s activities since the position was taken.', gap.n, gap."rows"),
+                  HINT = 'Recover them from elsewhere, then call again with accept_gap => true.';
+    END IF;
+    pos.removals := coalesce((SELECT max(r.removal) FROM activity.feed_removals r), pos.removals);
+    RETURN QUERY SELECT * FROM activity._changes(pos, "limit", workspace_id, activity._type_prefixes(types));
+END;
+$$;
+COMMENT ON FUNCTION activity.changes_since(text, int, text, text[], boolean) IS
+    'The stateless change feed: activities committed after a position, in commit order, then a row with no event and the position to pass next';
+
+-- Named consumers keep their position in the database
+CREATE TABLE activity.feed_consumers (
+    name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.:-]{1,128}$'),
+    workspace_id text,
+    types text[],
+    position text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT current_user,
+    last_read_at timestamptz,
+    last_read_events int,
+    delivered bigint NOT NULL DEFAULT 0,
+    gap_events bigint,
+    gap_detail text,
+    reset_at timestamptz,
+    reset_detail text
+);
+COMMENT ON TABLE activity.feed_consumers IS
+    'Change feed consumers and their positions (activity.create_consumer(), activity.changes(); see the view activity.consumers)';
+COMMENT ON COLUMN activity.feed_consumers.name IS 'The consumer''s name';
+COMMENT ON COLUMN activity.feed_consumers.workspace_id IS 'Only activities of this workspace (NULL: all)';
+COMMENT ON COLUMN activity.feed_consumers.types IS 'Only activities of these types, as in page() (NULL: all)';
+COMMENT ON COLUMN activity.feed_consumers.position IS 'Its position: what it has read (a change feed position)';
+COMMENT ON COLUMN activity.feed_consumers.created_at IS 'When it was created';
+COMMENT ON COLUMN activity.feed_consumers.created_by IS 'Who created it';
+COMMENT ON COLUMN activity.feed_consumers.last_read_at IS 'When activity.changes() last moved its position';
+COMMENT ON COLUMN activity.feed_consumers.last_read_events IS 'How many activities that call returned';
+COMMENT ON COLUMN activity.feed_consumers.delivered IS 'Activities delivered in committed calls, all told';
+COMMENT ON COLUMN activity.feed_consumers.gap_events IS 'Activities retention removed before it read them';
+COMMENT ON COLUMN activity.feed_consumers.gap_detail IS 'What removed them, and when';
+COMMENT ON COLUMN activity.feed_consumers.reset_at IS 'When it started reading the whole log again';
+COMMENT ON COLUMN activity.feed_consumers.reset_detail IS 'Why';
+SELECT pg_catalog.pg_extension_config_dump('activity.feed_consumers', '');
+REVOKE ALL ON activity.feed_consumers FROM PUBLIC;
+
+CREATE FUNCTION activity.create_consumer(name text, start text DEFAULT 'now',
+                                         workspace_id text DEFAULT NULL, types text[] DEFAULT NULL)
+RETURNS activity.feed_consumers
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c activity.feed_consumers;
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]{1,128}$' THEN
+        RAISE EXCEPTION 'invalid consumer name %', coalesce(quote_literal(name), 'NULL') USING ERRCODE = '22023',
+            HINT = 'A consumer name has 1 to 128 letters, digits, "_", ".", ":" or "-".';
+    END IF;
+    PERFORM activity._type_prefixes(types);
+    INSERT INTO activity.feed_consumers AS f (name, workspace_id, types, position)
+    VALUES (create_consumer.name, create_consumer.workspace_id, create_consumer.types, activity.feed_position(start))
+    RETURNING f.* INTO c;
+    RETURN c;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'consumer "%" already exists', name USING ERRCODE = '42710';
+END;
+$$;
+COMMENT ON FUNCTION activity.create_consumer(text, text, text, text[]) IS
+    'Registers a change feed consumer reading from ''now'' or the ''beginning'', optionally only one workspace and some types';
+
+CREATE FUNCTION activity.drop_consumer(name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM activity.feed_consumers f WHERE f.name = drop_consumer.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consumer "%" does not exist', name USING ERRCODE = '42704';
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION activity.drop_consumer(text) IS 'Removes a change feed consumer';
+
+CREATE FUNCTION activity.changes(consumer text, "limit" int DEFAULT 1000)
+RETURNS SETOF activity.activities
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c activity.feed_consumers;
+    pos activity._feed_position;
+    r activity.feed_change;
+    ev activity.activities;
+    n int := 0;
+    next_position text;
+BEGIN
+    PERFORM activity._check_limit("limit");
+    -- one reader of a consumer at a time: another waits for this
+    -- transaction, then reads on from where it ends
+    SELECT * INTO c FROM activity.feed_consumers f WHERE f.name = consumer FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consumer "%" does not exist', consumer USING ERRCODE = '42704',
+            HINT = 'Create it with activity.create_consumer().';
+    END IF;
+    IF c.gap_events IS NOT NULL THEN
+        RAISE EXCEPTION 'consumer "%" has not read % activities that retention removed', consumer, c.gap_events
+            USING ERRCODE = '55000', DETAIL = c.gap_detail,
+                  HINT = format('Recover them from elsewhere, then SELECT activity.accept_gap(%L) to read on.', consumer);
+    END IF;
+    pos := activity._position(c.position);
+    IF pos.incarnation <> activity._incarnation() THEN
+        -- restored into another database or cluster: transaction ids of
+        -- the old one mean nothing here; everything again (the receiver
+        -- ignores what it has by id)
+        RAISE WARNING 'consumer "%" reads the whole log again: its position is from another database', consumer
+            USING DETAIL = format('The position was taken in database %s, this is %s.', pos.incarnation, activity._incarnation());
+        UPDATE activity.feed_consumers f SET reset_at = now(),
+               reset_detail = format('reading the whole log again: its position was from database %s', pos.incarnation)
+        WHERE f.name = consumer;
+        pos := activity._position(activity.feed_position('beginning'));
+    END IF;
+    pos.removals := coalesce((SELECT max(x.removal) FROM activity.feed_removals x), pos.removals);
+    FOR r IN SELECT * FROM activity._changes(pos, "limit", c.workspace_id, activity._type_prefixes(c.types)) LOOP
+        IF r.position IS NOT NULL THEN
+            next_position := r.position;
+        ELSE
+            ev := r.event;
+            RETURN NEXT ev;
+            n := n + 1;
+        END IF;
+    END LOOP;
+    UPDATE activity.feed_consumers f
+       SET position = next_position, last_read_at = now(), last_read_events = n, delivered = f.delivered + n
+     WHERE f.name = consumer;
+END;
+$$;
+COMMENT ON FUNCTION activity.changes(text, int) IS
+    'The next activities of a consumer, in commit order; its position moves on when the calling transaction commits';
+
+CREATE FUNCTION activity.accept_gap(consumer text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    SELECT f.gap_events INTO n FROM activity.feed_consumers f WHERE f.name = consumer FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consumer "%" does not exist', consumer USING ERRCODE = '42704';
+    END IF;
+    UPDATE activity.feed_consumers f SET gap_events = NULL, gap_detail = NULL WHERE f.name = consumer;
+    RETURN coalesce(n, 0);
+END;
+$$;
+COMMENT ON FUNCTION activity.accept_gap(text) IS
+    'Lets a consumer read on after retention removed activities it had not read; returns how many';
+
+-- How many activities of one table a position has not read (retention
+-- counts them before removing them); "cond" narrows the rows
+CREATE FUNCTION activity._unread(pos activity._feed_position, tab regclass, cond text DEFAULT 'true',
+                                 workspace text DEFAULT NULL, prefixes text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE format(
+        'SELECT count(*) FROM %s a WHERE (%s) AND ($7 IS NULL OR a.workspace_id = $7) AND activity._type_matches(a.type, $8) AND ('
+        -- read by the whole-log pass yet?
+        '($5 AND ($6 IS NULL OR (a.occurred_at, a.id) > ($6, $9)) AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, $1)))'
+        ' OR (a.xact_id >= pg_snapshot_xmin($1) AND NOT pg_visible_in_snapshot(a.xact_id, $1)'
+        '     AND NOT ($2 IS NOT NULL AND pg_visible_in_snapshot(a.xact_id, $2) AND (a.xact_id, a.id) <= ($3, $4))))',
+        tab, cond)
+    INTO n
+    USING pos.from_snap, pos.to_snap, pos.after_xact, pos.after_id, pos.boot, pos.boot_occurred_at,
+          workspace, prefixes, pos.boot_id;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION activity._unread(activity._feed_position, regclass, text, text, text[]) IS
+    'Internal: how many activities of a table (matching a condition) a change feed position has not read';
+
+-- Called by retention before it removes activities: each consumer that has
+-- not read some of them is told (changes() then refuses until
+-- accept_gap()), and the removal is logged for stateless positions
+CREATE FUNCTION activity._note_removal(tab regclass, cond text, what text, estimate bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c activity.feed_consumers;
+    n bigint;
+    max_xact xid8;
+BEGIN
+    -- (an index seek; the rows are estimated, not counted)
+    EXECUTE format('SELECT max(a.xact_id) FROM %s a WHERE %s', tab, cond) INTO max_xact;
+    IF max_xact IS NOT NULL THEN
+        INSERT INTO activity.feed_removals (what, "rows", max_xact_id) VALUES (what, greatest(estimate, 1), max_xact);
+    END IF;
+    FOR c IN SELECT * FROM activity.feed_consumers FOR UPDATE LOOP
+        n := activity._unread(activity._position(c.position), tab, cond, c.workspace_id, activity._type_prefixes(c.types));
+        IF n > 0 THEN
+            UPDATE activity.feed_consumers f
+               SET gap_events = coalesce(f.gap_events, 0) + n,
+                   gap_detail = concat_ws('; ', f.gap_detail, format('%s at %s: %s unread', what, now(), n))
+             WHERE f.name = c.name;
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity._note_removal(regclass, text, text, bigint) IS
+    'Internal: records, before retention removes activities, the consumers that had not read them';
+
+-- Consumers, their lag, and what they wait for
+CREATE VIEW activity.consumers AS
+SELECT c.name, c.workspace_id, c.types, c.created_at, c.created_by,
+       c.last_read_at, c.last_read_events, c.delivered,
+       p.boot AS reading_whole_log,
+       CASE WHEN p.incarnation = activity._incarnation()
+            THEN activity._unread(p, 'activity.activities', 'true', c.workspace_id, activity._type_prefixes(c.types)) END AS lag_events,
+       now() - p.from_at AS lag_time,
+       p.from_at AS read_up_to,
+       (SELECT array_agg(s.pid ORDER BY s.xact_start) FROM pg_stat_activity s
+         WHERE s.backend_xid IN (SELECT xid(x) FROM pg_snapshot_xip(p.from_snap) x)) AS waiting_for_pids,
+       (SELECT min(s.xact_start) FROM pg_stat_activity s
+         WHERE s.backend_xid IN (SELECT xid(x) FROM pg_snapshot_xip(p.from_snap) x)) AS waiting_since,
+       c.gap_events, c.gap_detail, c.reset_at, c.reset_detail, c.position
+FROM activity.feed_consumers c
+CROSS JOIN LATERAL activity._position(c.position) p;
+COMMENT ON COLUMN activity.consumers.name IS 'The consumer''s name';
+COMMENT ON COLUMN activity.consumers.workspace_id IS 'Only activities of this workspace (NULL: all)';
+COMMENT ON COLUMN activity.consumers.types IS 'Only activities of these types, as in page() (NULL: all)';
+COMMENT ON COLUMN activity.consumers.created_at IS 'When it was created';
+COMMENT ON COLUMN activity.consumers.created_by IS 'Who created it';
+COMMENT ON COLUMN activity.consumers.last_read_at IS 'When activity.changes() last moved its position (committed)';
+COMMENT ON COLUMN activity.consumers.last_read_events IS 'How many activities that call returned';
+COMMENT ON COLUMN activity.consumers.delivered IS 'Activities delivered in committed calls, all told';
+COMMENT ON COLUMN activity.consumers.reading_whole_log IS 'Still reading the log as it was when it started from the beginning';
+COMMENT ON COLUMN activity.consumers.lag_events IS 'Committed activities it has not read yet (counted: costs a scan of them)';
+COMMENT ON COLUMN activity.consumers.lag_time IS 'How long ago the snapshot it has read everything up to was taken';
+COMMENT ON COLUMN activity.consumers.read_up_to IS 'When that snapshot was taken';
+COMMENT ON COLUMN activity.consumers.waiting_for_pids IS 'Sessions whose transactions were open at that snapshot and still are: their activities come when they commit';
+COMMENT ON COLUMN activity.consumers.waiting_since IS 'When the oldest of those transactions began';
+COMMENT ON COLUMN activity.consumers.gap_events IS 'Activities retention removed before it read them (changes() refuses until activity.accept_gap())';
+COMMENT ON COLUMN activity.consumers.gap_detail IS 'What removed them, and when';
+COMMENT ON COLUMN activity.consumers.reset_at IS 'When it started reading the whole log again (its position was from another database: a restore)';
+COMMENT ON COLUMN activity.consumers.reset_detail IS 'Why';
+COMMENT ON COLUMN activity.consumers.position IS 'Its position (as activity.changes_since() takes it)';
+COMMENT ON VIEW activity.consumers IS
+    'Change feed consumers: position, lag in activities and in time, last read, the open transactions whose activities they wait for, gaps';
 
 --------------------------------------------------------------------------------
 -- Maintenance that never stalls the application
@@ -1458,6 +2031,9 @@ BEGIN
             END IF;
             BEGIN
                 PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+                -- change feed consumers that have not read its rows are told
+                PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped', p.partition),
+                                               greatest(p.reltuples, 0)::bigint);
                 PERFORM set_config('activity.drop_events', 'on', true);
                 EXECUTE format('DROP TABLE %s', p.partition);
                 PERFORM activity._log_held();
@@ -1473,6 +2049,11 @@ BEGIN
         END LOOP;
         -- ... and so do the default partition's outliers older than that,
         -- deleted under ROW EXCLUSIVE locks
+        PERFORM activity._note_removal('activity_partitions.activities_default',
+                                       format('a.occurred_at < %L', expired_before),
+                                       'rows of the default partition expired',
+                                       (SELECT count(*) FROM activity_partitions.activities_default d
+                                        WHERE d.occurred_at < expired_before));
         n := activity._expire_default(expired_before);
         IF n > 0 THEN
             action := 'expired'; partition := 'activity_partitions.activities_default';
@@ -1538,6 +2119,7 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION activity._index_partition(regclass), activity._index_definitions(regclass), '
                    'activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(), '
                    'activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text), '
+                   'activity._note_removal(regclass, text, text, bigint), '
                    'activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz), '
                    'activity._create_partition(timestamptz, timestamptz), '
                    'activity._create_partitions(timestamptz, timestamptz, boolean), '
@@ -1624,6 +2206,7 @@ REVOKE EXECUTE ON FUNCTION
     activity._index_partition(regclass), activity._index_definitions(regclass),
     activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(),
     activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text),
+    activity._note_removal(regclass, text, text, bigint),
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
 FROM PUBLIC;

@@ -40,6 +40,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+#include "utils/xid8.h"
 
 #include "activity.h"
 #include "jsonschema.h"
@@ -51,6 +52,8 @@ PG_FUNCTION_INFO_V1(activity_check_caused_by);
 PG_FUNCTION_INFO_V1(activity_append_only);
 PG_FUNCTION_INFO_V1(activity_record);
 PG_FUNCTION_INFO_V1(activity_through_log);
+
+static void check_xact_id(FullTransactionId xact_id);
 
 /* Longest identifier (workspace, initiator, ...) an activity may carry */
 #define MAX_ID_BYTES	1024
@@ -991,12 +994,15 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	bool		nulls[NUM_COLS];
 	int			i;
 
-	if (PG_NARGS() != lengthof(arg_cols))
-		elog(ERROR, "activity._valid_activity takes %d arguments", (int) lengthof(arg_cols));
+	/* (the last argument, xact_id, is no column of the row check) */
+	if (PG_NARGS() != lengthof(arg_cols) + 1)
+		elog(ERROR, "activity._valid_activity takes %d arguments", (int) lengthof(arg_cols) + 1);
 
 	/* a restore: rows judged when they were first written */
 	if (row_taken_as_written())
 		PG_RETURN_BOOL(true);
+	check_xact_id(PG_ARGISNULL(lengthof(arg_cols)) ? InvalidFullTransactionId :
+				  PG_GETARG_FULLTRANSACTIONID(lengthof(arg_cols)));
 	for (i = 0; i < NUM_COLS; i++)
 		nulls[i] = true;
 	for (i = 0; i < (int) lengthof(arg_cols); i++)
@@ -1010,6 +1016,28 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	check_may_insert();
 	activity_register_id(values[COL_ID], values[COL_OCCURRED_AT]);
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * xact_id is the transaction that wrote the row (its column default,
+ * pg_current_xact_id()): the change feed finds rows by it, so a row that
+ * claimed another transaction's would be skipped by every consumer. Only the
+ * default is accepted, except from logical replication's apply workers
+ * (session_replication_role = replica, which only a superuser sets), whose
+ * rows keep the publisher's.
+ */
+static void
+check_xact_id(FullTransactionId xact_id)
+{
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return;
+	if (!FullTransactionIdIsValid(xact_id) ||
+		!FullTransactionIdEquals(xact_id, GetTopFullTransactionId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_GENERATED_ALWAYS),
+				 errmsg("column \"xact_id\" of activity.activities can only be set to DEFAULT"),
+				 errdetail("xact_id is the transaction that writes the row; the change feed finds new activities by it."),
+				 errhint("Leave xact_id out of the column list.")));
 }
 
 /*

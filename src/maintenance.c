@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -97,7 +98,8 @@ run_guarded_delete(const char *sql, int nargs, Oid *types, Datum *values)
  * activity._move_rows(target regclass, lower timestamptz, upper timestamptz)
  * returns bigint: moves the rows of the default partition in [lower, upper)
  * into target, a table of maintain()'s that is not yet a partition, in one
- * statement (whatever it deletes, it inserts). Rows are moved as they are:
+ * statement (whatever it deletes, it inserts). Rows are moved as they are,
+ * xact_id (the change feed's order) included:
  * they were validated when written, and target has no validation constraint
  * yet. Takes no lock stronger than ROW EXCLUSIVE on the default partition.
  */
@@ -138,8 +140,8 @@ activity_move_rows(PG_FUNCTION_ARGS)
 	values[1] = PG_GETARG_DATUM(2);
 	sql = psprintf("WITH moved AS (DELETE FROM %s.activities_default "
 				   "WHERE occurred_at OPERATOR(pg_catalog.>=) $1 AND occurred_at OPERATOR(pg_catalog.<) $2 "
-				   "RETURNING " FEED_COLUMNS ") "
-				   "INSERT INTO %s (" FEED_COLUMNS ") SELECT " FEED_COLUMNS " FROM moved",
+				   "RETURNING " FEED_COLUMNS ", xact_id) "
+				   "INSERT INTO %s (" FEED_COLUMNS ", xact_id) SELECT " FEED_COLUMNS ", xact_id FROM moved",
 				   ACTIVITY_PART_SCHEMA,
 				   quote_qualified_identifier(ACTIVITY_PART_SCHEMA, get_rel_name(target)));
 	PG_RETURN_INT64((int64) run_guarded_delete(sql, 2, types, values));
@@ -266,4 +268,18 @@ activity_log_held_for(PG_FUNCTION_ARGS)
 	result = (Interval *) palloc0(sizeof(Interval));
 	result->time = now > log_held_since ? now - log_held_since : 0;
 	PG_RETURN_INTERVAL_P(result);
+}
+
+/*
+ * activity._incarnation() returns text: which database this is, as the
+ * change feed's positions need it: the cluster's system identifier (the same
+ * on its physical standbys, another after initdb, pg_upgrade or a restore
+ * into another cluster) and the database's OID (another for a restore into a
+ * new database). Transaction ids in a position mean something only here.
+ */
+PG_FUNCTION_INFO_V1(activity_incarnation);
+Datum
+activity_incarnation(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf(UINT64_FORMAT "/%u", GetSystemIdentifier(), MyDatabaseId)));
 }

@@ -159,7 +159,8 @@ partition_validated(Oid relid)
 {
 	static const char *const args[] = {
 		"id", "workspace_id", "platform", "type", "version", "actor_type", "initiator_id",
-		"recipient_id", "subject_type", "subject_id", "metadata", "occurred_at", "recorded_at"
+		"recipient_id", "subject_type", "subject_id", "metadata", "occurred_at", "recorded_at",
+		"xact_id"
 	};
 	Oid			conoid = get_relation_constraint_oid(relid, "activities_valid", true);
 	HeapTuple	tup;

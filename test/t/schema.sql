@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(125);
+SELECT plan(127);
 
 -- schemas
 SELECT has_schema('activity');
@@ -24,9 +24,9 @@ SELECT is(pg_get_partkeydef('activity.activities'::regclass), 'RANGE (occurred_a
 -- columns of the log, in order, with their types
 SELECT columns_are('activity', 'activities', ARRAY[
     'id', 'workspace_id', 'platform', 'type', 'version', 'actor_type', 'initiator_id', 'recipient_id',
-    'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at']);
+    'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']);
 SELECT is(array_agg(attname::text ORDER BY attnum),
-          '{id,workspace_id,platform,type,version,actor_type,initiator_id,recipient_id,subject_type,subject_id,caused_by,metadata,occurred_at,recorded_at}'::text[],
+          '{id,workspace_id,platform,type,version,actor_type,initiator_id,recipient_id,subject_type,subject_id,caused_by,metadata,occurred_at,recorded_at,xact_id}'::text[],
           'the columns of activity.activities are in the documented order')
 FROM pg_attribute WHERE attrelid = 'activity.activities'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT col_type_is('activity', 'activities', c, t, format('activities.%s is %s', c, t))
@@ -34,7 +34,7 @@ FROM (VALUES ('id', 'uuid'), ('workspace_id', 'text'), ('platform', 'text'), ('t
              ('version', 'smallint'), ('actor_type', 'text'), ('initiator_id', 'text'),
              ('recipient_id', 'text'), ('subject_type', 'text'), ('subject_id', 'text'),
              ('caused_by', 'uuid'), ('metadata', 'jsonb'), ('occurred_at', 'timestamp with time zone'),
-             ('recorded_at', 'timestamp with time zone')) v(c, t);
+             ('recorded_at', 'timestamp with time zone'), ('xact_id', 'xid8')) v(c, t);
 SELECT col_not_null('activity', 'activities', c, format('activities.%s is NOT NULL', c))
 FROM unnest('{id,workspace_id,type,version,actor_type,metadata,occurred_at,recorded_at}'::name[]) c;
 SELECT col_is_null('activity', 'activities', c, format('activities.%s is nullable', c))
@@ -42,6 +42,7 @@ FROM unnest('{platform,initiator_id,recipient_id,subject_type,subject_id,caused_
 SELECT col_default_is('activity', 'activities', 'id', 'activity.uuidv7()', 'id defaults to a UUIDv7');
 SELECT col_default_is('activity', 'activities', 'actor_type', 'user'::text, 'actor_type defaults to user');
 SELECT col_default_is('activity', 'activities', 'metadata', '{}'::jsonb, 'metadata defaults to {}');
+SELECT col_default_is('activity', 'activities', 'xact_id', 'pg_current_xact_id()', 'xact_id defaults to the writing transaction');
 
 -- registry and settings columns
 SELECT columns_are('activity', 'event_types', ARRAY[
@@ -115,11 +116,11 @@ WHERE p.prosecdef;
 
 -- triggers
 SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['id', 'workspace_id', 'platform', 'type', 'version', 'actor_type',
-                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at']::name[],
+                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']::name[],
                       'the validation constraint covers every column a rule reads');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
            WHERE conrelid = 'activity_partitions.activities_default'::regclass AND conname = 'activities_valid'),
-          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at)) NOT VALID',
+          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at, xact_id)) NOT VALID',
           'validation is the CHECK constraint activities_valid of each partition, NOT VALID (rows are not judged again)');
 SELECT is((SELECT count(*) FROM pg_constraint WHERE conrelid = 'activity.activities'::regclass AND contype = 'c'),
           0::bigint, 'activity.activities itself has no CHECK constraint (partitions carry it, so that a restore does not re-judge rows)');
@@ -175,7 +176,8 @@ SELECT is((SELECT i.indisreplident FROM pg_index i WHERE i.indexrelid = 'activit
 -- pg_dump keeps the registry, the settings and the default partition's rows
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
-    ARRAY['activity.event_ids', 'activity.event_types', 'activity.pending_ids', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
+    ARRAY['activity.event_ids', 'activity.event_types', 'activity.feed_consumers', 'activity.feed_removals', 'activity.feed_removals_removal_seq',
+          'activity.pending_ids', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
 -- GUCs (defined when the library is loaded, i.e. on first use in a session)
@@ -195,7 +197,7 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT c.oid::regclass::text || '.' || a.attname
       FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
-      JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid AND NOT c.relispartition
+      JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid AND NOT c.relispartition AND c.relkind <> 'S'
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE d.deptype = 'e' AND col_description(c.oid, a.attnum) IS NULL
       ORDER BY 1$$,
