@@ -2109,7 +2109,8 @@ BEGIN
     EXECUTE format('ALTER SCHEMA activity OWNER TO %s', owner);
     EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
-                                 'activity.settings', 'activity.event_ids', 'activity.pending_ids']::regclass[])
+                                 'activity.settings', 'activity.event_ids', 'activity.pending_ids',
+                                 'activity.feed_consumers', 'activity.feed_removals']::regclass[])
              UNION ALL SELECT p.partition FROM activity.partitions() p
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
