@@ -1316,17 +1316,23 @@ DECLARE
     r record;
     n int := 0;
     now_snap pg_snapshot := pg_current_snapshot();
-    last_xact xid8;
-    last_id uuid;
-    last_occ timestamptz;
+    xips xid8[];
+    -- cursors never NULL, so that they are index conditions in every plan
+    after_xact xid8;
+    after_id uuid;
+    boot_occ timestamptz;
+    boot_id uuid;
+    zero_id constant uuid := '00000000-0000-0000-0000-000000000000';
 BEGIN
     -- reading the whole log first: what was visible at from_snap, by
-    -- (occurred_at, id); rows of transactions after it come in the batches
+    -- (occurred_at, id); rows of later transactions come in the batches
     IF pos.boot THEN
+        boot_occ := coalesce(pos.boot_occurred_at, '-infinity');
+        boot_id := coalesce(pos.boot_id, zero_id);
         FOR r IN
             SELECT a FROM activity.activities a
             WHERE a.occurred_at > '-infinity'
-              AND (pos.boot_id IS NULL OR (a.occurred_at, a.id) > (pos.boot_occurred_at, pos.boot_id))
+              AND (a.occurred_at, a.id) > (boot_occ, boot_id)
               AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
                    OR a.xact_id >= pg_snapshot_xmax(now_snap))
               AND (workspace IS NULL OR a.workspace_id = workspace)
@@ -1336,10 +1342,10 @@ BEGIN
         LOOP
             RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
             n := n + 1;
-            last_occ := (r.a).occurred_at; last_id := (r.a).id;
+            boot_occ := (r.a).occurred_at; boot_id := (r.a).id;
         END LOOP;
         IF n >= max_rows THEN
-            pos.boot_occurred_at := last_occ; pos.boot_id := last_id;
+            pos.boot_occurred_at := boot_occ; pos.boot_id := boot_id;
             RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
             RETURN;
         END IF;
@@ -1349,42 +1355,51 @@ BEGIN
     -- at most two batches: the one under way, then one up to now
     FOR pass IN 1 .. 2 LOOP
         IF pos.to_snap IS NULL THEN
-            IF pg_snapshot_xmax(now_snap) = pg_snapshot_xmax(pos.from_snap)
-               AND pg_snapshot_xmin(now_snap) = pg_snapshot_xmin(pos.from_snap)
-               AND now_snap::text = pos.from_snap::text THEN
+            IF now_snap::text = pos.from_snap::text THEN
                 EXIT;   -- nothing committed since
             END IF;
             pos.to_snap := now_snap; pos.to_at := clock_timestamp();
             pos.after_xact := NULL; pos.after_id := NULL;
         END IF;
-        last_xact := NULL;
-        FOR r IN
-            -- transactions running at from_snap, then those begun since
-            (SELECT a FROM activity.activities a
-             WHERE a.xact_id IN (SELECT x FROM pg_snapshot_xip(pos.from_snap) x)
-               AND (pos.after_xact IS NULL OR (a.xact_id, a.id) > (pos.after_xact, pos.after_id))
-               AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
-               AND (workspace IS NULL OR a.workspace_id = workspace)
-               AND activity._type_matches(a.type, prefixes)
-             ORDER BY a.xact_id, a.id
-             LIMIT max_rows - n)
-            UNION ALL
-            (SELECT a FROM activity.activities a
-             WHERE a.xact_id >= pg_snapshot_xmax(pos.from_snap) AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
-               AND (pos.after_xact IS NULL OR (a.xact_id, a.id) > (pos.after_xact, pos.after_id))
-               AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
-               AND (workspace IS NULL OR a.workspace_id = workspace)
-               AND activity._type_matches(a.type, prefixes)
-             ORDER BY a.xact_id, a.id
-             LIMIT max_rows - n)
-        LOOP
-            EXIT WHEN n >= max_rows;
-            RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
-            n := n + 1;
-            last_xact := (r.a).xact_id; last_id := (r.a).id;
-        END LOOP;
+        after_xact := coalesce(pos.after_xact, '0'::xid8);
+        after_id := coalesce(pos.after_id, zero_id);
+        -- transactions running at from_snap (read by an index seek each) ...
+        xips := ARRAY(SELECT x FROM pg_snapshot_xip(pos.from_snap) x
+                      WHERE pg_visible_in_snapshot(x, pos.to_snap) AND x >= after_xact ORDER BY x);
+        IF cardinality(xips) > 0 THEN
+            FOR r IN
+                SELECT a FROM activity.activities a
+                WHERE a.xact_id = ANY (xips)
+                  AND (a.xact_id, a.id) > (after_xact, after_id)
+                  AND (workspace IS NULL OR a.workspace_id = workspace)
+                  AND activity._type_matches(a.type, prefixes)
+                ORDER BY a.xact_id, a.id
+                LIMIT max_rows - n
+            LOOP
+                RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
+                n := n + 1;
+                after_xact := (r.a).xact_id; after_id := (r.a).id;
+            END LOOP;
+        END IF;
+        -- ... then those begun since (a range of the index)
+        IF n < max_rows THEN
+            FOR r IN
+                SELECT a FROM activity.activities a
+                WHERE a.xact_id >= pg_snapshot_xmax(pos.from_snap) AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
+                  AND (a.xact_id, a.id) > (after_xact, after_id)
+                  AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
+                  AND (workspace IS NULL OR a.workspace_id = workspace)
+                  AND activity._type_matches(a.type, prefixes)
+                ORDER BY a.xact_id, a.id
+                LIMIT max_rows - n
+            LOOP
+                RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
+                n := n + 1;
+                after_xact := (r.a).xact_id; after_id := (r.a).id;
+            END LOOP;
+        END IF;
         IF n >= max_rows THEN
-            pos.after_xact := last_xact; pos.after_id := last_id;
+            pos.after_xact := after_xact; pos.after_id := after_id;
             EXIT;
         END IF;
         -- the batch is read: its snapshot is the new start
