@@ -1149,7 +1149,7 @@ LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity._incarnation() IS
     'Internal: the cluster''s system identifier and this database''s OID, which a feed position is valid for';
 
--- A position, as activity._changes() reads and writes it
+-- A position, as activity._changes_chunk() reads and writes it
 CREATE TYPE activity._feed_position AS (
     incarnation text,
     from_snap pg_snapshot,      -- everything visible in it has been read
@@ -1260,7 +1260,7 @@ COMMENT ON FUNCTION activity.feed_position(text) IS
     'A change feed position for activity.changes_since(): ''now'' (activities committed from now on) or ''beginning'' (every activity of the log first)';
 
 -- The type filter of a feed: entries as in page() (an entry ending in .*
--- is a prefix)
+-- is a prefix), as LIKE patterns (a.type LIKE ANY (patterns))
 CREATE FUNCTION activity._type_prefixes(types text[])
 RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE
@@ -1281,21 +1281,21 @@ BEGIN
             RAISE EXCEPTION 'invalid type pattern "%"', t USING ERRCODE = '22023',
                 HINT = 'An entry is a type name or a prefix ending in ".*", e.g. ''post.*''.';
         END IF;
-        out := out || CASE WHEN t LIKE '%.*' THEN left(t, -1) ELSE t || chr(1) END;
+        out := out || (replace(replace(replace(CASE WHEN t LIKE '%.*' THEN left(t, -1) ELSE t END,
+                                               '\', '\\'), '%', '\%'), '_', '\_')
+                       || CASE WHEN t LIKE '%.*' THEN '%' ELSE '' END);
     END LOOP;
     RETURN out;
 END;
 $$;
 COMMENT ON FUNCTION activity._type_prefixes(text[]) IS
-    'Internal: a feed''s type filter as prefixes (an exact name ends in chr(1))';
+    'Internal: a feed''s type filter as LIKE patterns';
 
 CREATE FUNCTION activity._type_matches(type text, prefixes text[])
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT prefixes IS NULL OR EXISTS (SELECT 1 FROM unnest(prefixes) p
-                                       WHERE CASE WHEN right(p, 1) = chr(1) THEN type = left(p, -1)
-                                                  ELSE starts_with(type, p) END)
+    SELECT prefixes IS NULL OR type LIKE ANY (prefixes)
 $$;
 COMMENT ON FUNCTION activity._type_matches(text, text[]) IS
     'Internal: does a type match a feed''s type filter';
@@ -1303,50 +1303,68 @@ COMMENT ON FUNCTION activity._type_matches(text, text[]) IS
 CREATE TYPE activity.feed_change AS (event activity.activities, position text);
 COMMENT ON TYPE activity.feed_change IS 'A row of changes_since(): an activity, or (last) no activity and the position to read from next';
 
--- The core of the feed: the next activities after a position, then one
--- row with no event and the position to read from next.
-CREATE FUNCTION activity._changes(pos activity._feed_position, max_rows int, workspace text, prefixes text[])
-RETURNS SETOF activity.feed_change
+-- The core of the feed: up to max_rows activities after a position (few:
+-- they are gathered in an array, a set operation, not row by row), and the
+-- position after them.
+CREATE FUNCTION activity._changes_chunk(pos activity._feed_position, max_rows int, workspace text, prefixes text[],
+                                        OUT events activity.activities[], OUT next_pos activity._feed_position)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- read in index order, never sorted: a batch may be one transaction of a
+-- million rows, of which a call reads 500 (the planner, not knowing, would
+-- sort them all)
+SET enable_sort = off
+SET enable_bitmapscan = off
+-- (which makes a sort cost enough for JIT, 300 ms of compiling a query of
+-- microseconds)
+SET jit = off
 SET datestyle = 'ISO, YMD'
 SET timezone = 'UTC'
 AS $$
 DECLARE
-    r record;
-    n int := 0;
     now_snap pg_snapshot := pg_current_snapshot();
-    xips xid8[];
-    -- cursors never NULL, so that they are index conditions in every plan
+    part activity.activities[];
+    x xid8;
+    lo xid8;
     after_xact xid8;
     after_id uuid;
-    boot_occ timestamptz;
-    boot_id uuid;
     zero_id constant uuid := '00000000-0000-0000-0000-000000000000';
 BEGIN
+    -- Each ordered read continues from a cursor (k1, k2) in two steps: the
+    -- rest of k1 (k1 = c1 AND k2 > c2), then k1 > c1. A row comparison
+    -- (k1, k2) > (c1, c2) beside another bound on k1 would make the index
+    -- scan start at that other bound: a transaction of a million rows would
+    -- be read again from its start by every call.
+    events := '{}';
+
     -- reading the whole log first: what was visible at from_snap, by
     -- (occurred_at, id); rows of later transactions come in the batches
     IF pos.boot THEN
-        boot_occ := coalesce(pos.boot_occurred_at, '-infinity');
-        boot_id := coalesce(pos.boot_id, zero_id);
-        FOR r IN
-            SELECT a FROM activity.activities a
-            WHERE a.occurred_at > '-infinity'
-              AND (a.occurred_at, a.id) > (boot_occ, boot_id)
-              AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
-                   OR a.xact_id >= pg_snapshot_xmax(now_snap))
-              AND (workspace IS NULL OR a.workspace_id = workspace)
-              AND activity._type_matches(a.type, prefixes)
-            ORDER BY a.occurred_at, a.id
-            LIMIT max_rows
-        LOOP
-            RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
-            n := n + 1;
-            boot_occ := (r.a).occurred_at; boot_id := (r.a).id;
-        END LOOP;
-        IF n >= max_rows THEN
-            pos.boot_occurred_at := boot_occ; pos.boot_id := boot_id;
-            RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
+        IF pos.boot_id IS NOT NULL THEN
+            SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO events
+            FROM (SELECT a FROM activity.activities a
+                  WHERE a.occurred_at > '-infinity' AND a.occurred_at = pos.boot_occurred_at AND a.id > pos.boot_id
+                    AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
+                         OR a.xact_id >= pg_snapshot_xmax(now_snap))
+                    AND (workspace IS NULL OR a.workspace_id = workspace)
+                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
+                  ORDER BY a.occurred_at, a.id
+                  LIMIT max_rows) s;
+        END IF;
+        IF cardinality(events) < max_rows THEN
+            SELECT events || coalesce(array_agg(s.a ORDER BY (s.a).occurred_at, (s.a).id), '{}') INTO events
+            FROM (SELECT a FROM activity.activities a
+                  WHERE a.occurred_at > '-infinity' AND a.occurred_at > coalesce(pos.boot_occurred_at, '-infinity')
+                    AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
+                         OR a.xact_id >= pg_snapshot_xmax(now_snap))
+                    AND (workspace IS NULL OR a.workspace_id = workspace)
+                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
+                  ORDER BY a.occurred_at, a.id
+                  LIMIT max_rows - cardinality(events)) s;
+        END IF;
+        IF cardinality(events) >= max_rows THEN
+            pos.boot_occurred_at := events[max_rows].occurred_at; pos.boot_id := events[max_rows].id;
+            next_pos := pos;
             RETURN;
         END IF;
         pos.boot := false; pos.boot_occurred_at := NULL; pos.boot_id := NULL;
@@ -1361,44 +1379,60 @@ BEGIN
             pos.to_snap := now_snap; pos.to_at := clock_timestamp();
             pos.after_xact := NULL; pos.after_id := NULL;
         END IF;
-        after_xact := coalesce(pos.after_xact, '0'::xid8);
-        after_id := coalesce(pos.after_id, zero_id);
-        -- transactions running at from_snap (read by an index seek each) ...
-        xips := ARRAY(SELECT x FROM pg_snapshot_xip(pos.from_snap) x
-                      WHERE pg_visible_in_snapshot(x, pos.to_snap) AND x >= after_xact ORDER BY x);
-        IF cardinality(xips) > 0 THEN
-            FOR r IN
-                SELECT a FROM activity.activities a
-                WHERE a.xact_id = ANY (xips)
-                  AND (a.xact_id, a.id) > (after_xact, after_id)
-                  AND (workspace IS NULL OR a.workspace_id = workspace)
-                  AND activity._type_matches(a.type, prefixes)
-                ORDER BY a.xact_id, a.id
-                LIMIT max_rows - n
-            LOOP
-                RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
-                n := n + 1;
-                after_xact := (r.a).xact_id; after_id := (r.a).id;
-            END LOOP;
+        after_xact := pos.after_xact;
+        after_id := pos.after_id;
+        -- the transactions running at from_snap, seen committed at to_snap,
+        -- one by one; then those begun since, a range of the index
+        FOR x IN SELECT r.x FROM pg_snapshot_xip(pos.from_snap) r(x)
+                 WHERE pg_visible_in_snapshot(r.x, pos.to_snap) AND (after_xact IS NULL OR r.x >= after_xact)
+                 ORDER BY r.x
+        LOOP
+            EXIT WHEN cardinality(events) >= max_rows;
+            SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO part
+            FROM (SELECT a FROM activity.activities a
+                  WHERE a.xact_id = x AND a.id > CASE WHEN x = after_xact THEN after_id ELSE zero_id END
+                    AND (workspace IS NULL OR a.workspace_id = workspace)
+                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
+                  ORDER BY a.xact_id, a.id
+                  LIMIT max_rows - cardinality(events)) s;
+            IF cardinality(part) > 0 THEN
+                events := events || part;
+                after_xact := x; after_id := part[cardinality(part)].id;
+            END IF;
+        END LOOP;
+        IF cardinality(events) < max_rows AND after_xact >= pg_snapshot_xmax(pos.from_snap) THEN
+            -- the rest of the transaction the cursor is in
+            SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO part
+            FROM (SELECT a FROM activity.activities a
+                  WHERE a.xact_id = after_xact AND a.id > after_id
+                    AND (workspace IS NULL OR a.workspace_id = workspace)
+                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
+                  ORDER BY a.xact_id, a.id
+                  LIMIT max_rows - cardinality(events)) s;
+            IF cardinality(part) > 0 THEN
+                events := events || part;
+                after_id := part[cardinality(part)].id;
+            END IF;
         END IF;
-        -- ... then those begun since (a range of the index)
-        IF n < max_rows THEN
-            FOR r IN
-                SELECT a FROM activity.activities a
-                WHERE a.xact_id >= pg_snapshot_xmax(pos.from_snap) AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
-                  AND (a.xact_id, a.id) > (after_xact, after_id)
-                  AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
-                  AND (workspace IS NULL OR a.workspace_id = workspace)
-                  AND activity._type_matches(a.type, prefixes)
-                ORDER BY a.xact_id, a.id
-                LIMIT max_rows - n
-            LOOP
-                RETURN NEXT ROW(r.a, NULL::text)::activity.feed_change;
-                n := n + 1;
-                after_xact := (r.a).xact_id; after_id := (r.a).id;
-            END LOOP;
+        IF cardinality(events) < max_rows THEN
+            lo := pg_snapshot_xmax(pos.from_snap);
+            IF after_xact >= lo THEN
+                lo := (after_xact::text::numeric + 1)::text::xid8;   -- the transactions after it
+            END IF;
+            SELECT coalesce(array_agg(s.a ORDER BY (s.a).xact_id, (s.a).id), '{}') INTO part
+            FROM (SELECT a FROM activity.activities a
+                  WHERE a.xact_id >= lo AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
+                    AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
+                    AND (workspace IS NULL OR a.workspace_id = workspace)
+                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
+                  ORDER BY a.xact_id, a.id
+                  LIMIT max_rows - cardinality(events)) s;
+            IF cardinality(part) > 0 THEN
+                events := events || part;
+                after_xact := part[cardinality(part)].xact_id; after_id := part[cardinality(part)].id;
+            END IF;
         END IF;
-        IF n >= max_rows THEN
+        IF cardinality(events) >= max_rows THEN
             pos.after_xact := after_xact; pos.after_id := after_id;
             EXIT;
         END IF;
@@ -1406,11 +1440,11 @@ BEGIN
         pos.from_snap := pos.to_snap; pos.from_at := pos.to_at;
         pos.to_snap := NULL; pos.to_at := NULL; pos.after_xact := NULL; pos.after_id := NULL;
     END LOOP;
-    RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
+    next_pos := pos;
 END;
 $$;
-COMMENT ON FUNCTION activity._changes(activity._feed_position, int, text, text[]) IS
-    'Internal: the activities after a change feed position, then a row with the next position';
+COMMENT ON FUNCTION activity._changes_chunk(activity._feed_position, int, text, text[]) IS
+    'Internal: up to max_rows activities after a change feed position, and the position after them';
 
 CREATE FUNCTION activity._check_limit(n int)
 RETURNS void
@@ -1436,6 +1470,10 @@ AS $$
 DECLARE
     pos activity._feed_position := activity._position(since);
     gap record;
+    prefixes text[];
+    chunk record;
+    want int;
+    left_to_read int := "limit";
 BEGIN
     PERFORM activity._check_limit("limit");
     IF pos.incarnation <> activity._incarnation() THEN
@@ -1455,7 +1493,17 @@ BEGIN
                   HINT = 'Recover them from elsewhere, then call again with accept_gap => true.';
     END IF;
     pos.removals := coalesce((SELECT max(r.removal) FROM activity.feed_removals r), pos.removals);
-    RETURN QUERY SELECT * FROM activity._changes(pos, "limit", workspace_id, activity._type_prefixes(types));
+    prefixes := activity._type_prefixes(types);
+    -- in chunks of at most 500 (memory stays bounded whatever the limit)
+    LOOP
+        want := least(left_to_read, 500);
+        chunk := activity._changes_chunk(pos, want, workspace_id, prefixes);
+        RETURN QUERY SELECT e::activity.activities, NULL::text FROM unnest(chunk.events) e;
+        pos := chunk.next_pos;
+        left_to_read := left_to_read - cardinality(chunk.events);
+        EXIT WHEN left_to_read = 0 OR cardinality(chunk.events) < want;
+    END LOOP;
+    RETURN NEXT ROW(NULL, activity._position_text(pos))::activity.feed_change;
 END;
 $$;
 COMMENT ON FUNCTION activity.changes_since(text, int, text, text[], boolean) IS
@@ -1543,10 +1591,10 @@ AS $$
 DECLARE
     c activity.feed_consumers;
     pos activity._feed_position;
-    r activity.feed_change;
-    ev activity.activities;
+    prefixes text[];
+    chunk record;
+    want int;
     n int := 0;
-    next_position text;
 BEGIN
     PERFORM activity._check_limit("limit");
     -- one reader of a consumer at a time: another waits for this
@@ -1574,17 +1622,19 @@ BEGIN
         pos := activity._position(activity.feed_position('beginning'));
     END IF;
     pos.removals := coalesce((SELECT max(x.removal) FROM activity.feed_removals x), pos.removals);
-    FOR r IN SELECT * FROM activity._changes(pos, "limit", c.workspace_id, activity._type_prefixes(c.types)) LOOP
-        IF r.position IS NOT NULL THEN
-            next_position := r.position;
-        ELSE
-            ev := r.event;
-            RETURN NEXT ev;
-            n := n + 1;
-        END IF;
+    prefixes := activity._type_prefixes(c.types);
+    -- in chunks of at most 500 (memory stays bounded whatever the limit)
+    LOOP
+        want := least("limit" - n, 500);
+        chunk := activity._changes_chunk(pos, want, c.workspace_id, prefixes);
+        RETURN QUERY SELECT * FROM unnest(chunk.events);
+        pos := chunk.next_pos;
+        n := n + cardinality(chunk.events);
+        EXIT WHEN n >= "limit" OR cardinality(chunk.events) < want;
     END LOOP;
     UPDATE activity.feed_consumers f
-       SET position = next_position, last_read_at = now(), last_read_events = n, delivered = f.delivered + n
+       SET position = activity._position_text(pos), last_read_at = now(), last_read_events = n,
+           delivered = f.delivered + n
      WHERE f.name = consumer;
 END;
 $$;

@@ -107,7 +107,7 @@ SELECT is((SELECT string_agg(p.proname, ', ' ORDER BY p.proname) FROM pg_proc p
            WHERE p.pronamespace = 'activity'::regnamespace AND p.proname LIKE '\_%'
              AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                                               WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))),
-          '_changes, _check_limit, _check_offset_args, _counts, _incarnation, _interval_supported, _narrowing_changes, '
+          '_changes_chunk, _check_limit, _check_offset_args, _counts, _incarnation, _interval_supported, _narrowing_changes, '
           '_position, _position_text, _settings, _type_matches, _type_prefixes, _unread, _valid_activity',
           'the only internal functions PUBLIC may execute are the ones public functions and the validation constraint call');
 SET LOCAL ROLE activity_test_app;
