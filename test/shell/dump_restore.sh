@@ -9,7 +9,7 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-echo "1..9"
+echo "1..13"
 dropdb --if-exists "$src" >/dev/null 2>&1; dropdb --if-exists "$dst" >/dev/null 2>&1
 createdb "$src" && createdb "$dst"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
@@ -33,7 +33,11 @@ SELECT activity.record('ws2', 'post.created', 'v1', '{"n": 1}', occurred_at => '
 SELECT activity.register_schema('post.created', '{"required": ["n"], "properties": {"m": {"type": "integer"}}}');
 SELECT activity.retire_schema('post.created', 1);
 SELECT activity.record('ws2', 'post.created', 'v2', '{"n": 2, "m": 3}', occurred_at => '2026-03-04');
+-- a change feed consumer that has read everything
+SELECT activity.create_consumer('crm', start => 'beginning');
+SELECT count(*) FROM activity.changes('crm', 10000);
 SQL
+ok "$(q "$src" "SELECT count(*) FROM activity.changes('crm')")" 0 "the source's consumer has read every event"
 
 pg_dump -Fc -f /tmp/activity_dump_test.dump "$src"
 ok "$?" 0 "pg_dump succeeds"
@@ -49,5 +53,16 @@ page="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('
 ok "$(q "$dst" "$page")" "$(q "$src" "$page")" "the restored feed pages identically, cursors included"
 err=$(psql -X -q -At -d "$dst" -c "INSERT INTO activity.activities (workspace_id, type, initiator_id) VALUES ('ws1', 'nope', 'u')" 2>&1)
 ok "$(echo "$err" | head -1)" 'ERROR:  unknown activity type "nope"' "the restored log still validates"
+
+# the consumer is restored with its position, which names the source
+# database: its transaction ids mean nothing here, so it reads every event
+# again (at least once, never a gap), with a warning, and then only new ones
+ok "$(q "$dst" "SELECT count(*) FROM activity.feed_consumers WHERE name = 'crm'")" 1 "the consumer is restored"
+out=$(psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=terse -d "$dst" -c "SELECT count(*) FROM activity.changes('crm', 10000)" 2>&1)
+ok "$out" "WARNING:  consumer \"crm\" reads the whole log again: its position is from another database
+$(q "$src" 'SELECT count(*) FROM activity.activities')" "after the restore it reads every event again, with a warning"
+q "$dst" "SELECT activity.record('ws1', 'post.created', 'after-restore', '{\"n\": 1}')" >/dev/null
+ok "$(q "$dst" "SELECT string_agg(initiator_id, ',') FROM activity.changes('crm', 10000)")" "after-restore" \
+   "then only what is recorded after the restore"
 
 dropdb "$src"; dropdb "$dst"; rm -f /tmp/activity_dump_test.dump
