@@ -1345,7 +1345,7 @@ BEGIN
             FROM (SELECT a FROM activity.activities a
                   WHERE a.occurred_at > '-infinity' AND a.occurred_at = pos.boot_occurred_at AND a.id > pos.boot_id
                     AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
-                         OR a.xact_id >= pg_snapshot_xmax(now_snap))
+                         OR a.xact_id >= pg_snapshot_xmax(pg_current_snapshot()))
                     AND (workspace IS NULL OR a.workspace_id = workspace)
                     AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
                   ORDER BY a.occurred_at, a.id
@@ -1356,7 +1356,7 @@ BEGIN
             FROM (SELECT a FROM activity.activities a
                   WHERE a.occurred_at > '-infinity' AND a.occurred_at > coalesce(pos.boot_occurred_at, '-infinity')
                     AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, pos.from_snap)
-                         OR a.xact_id >= pg_snapshot_xmax(now_snap))
+                         OR a.xact_id >= pg_snapshot_xmax(pg_current_snapshot()))
                     AND (workspace IS NULL OR a.workspace_id = workspace)
                     AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
                   ORDER BY a.occurred_at, a.id
@@ -1632,10 +1632,13 @@ BEGIN
         n := n + cardinality(chunk.events);
         EXIT WHEN n >= "limit" OR cardinality(chunk.events) < want;
     END LOOP;
-    UPDATE activity.feed_consumers f
-       SET position = activity._position_text(pos), last_read_at = now(), last_read_events = n,
-           delivered = f.delivered + n
-     WHERE f.name = consumer;
+    -- (an empty poll that moved nothing writes nothing)
+    IF n > 0 OR activity._position_text(pos) <> c.position THEN
+        UPDATE activity.feed_consumers f
+           SET position = activity._position_text(pos), last_read_at = now(), last_read_events = n,
+               delivered = f.delivered + n
+         WHERE f.name = consumer;
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION activity.changes(text, int) IS
@@ -1767,10 +1770,10 @@ COMMENT ON VIEW activity.consumers IS
 -- reported, and done by a later run. A new partition is built as a plain
 -- table (rows moved in from the default partition under ROW EXCLUSIVE
 -- locks, indexes built where nobody waits for them), then attached, which
--- holds SHARE on the log (reads go on, inserts wait) and ACCESS EXCLUSIVE on
--- the default partition for as long as it takes to move rows that arrived
--- meanwhile and to check that none is left: milliseconds while the default
--- partition holds only outliers.
+-- holds ACCESS EXCLUSIVE on the log and on the default partition for as
+-- long as it takes to move rows that arrived meanwhile and to check that
+-- none is left: milliseconds while the default partition holds only
+-- outliers.
 CREATE FUNCTION activity._lock_timeout()
 RETURNS text
 AS 'MODULE_PATHNAME', 'activity_lock_timeout_setting'
@@ -1778,8 +1781,8 @@ LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity._lock_timeout() IS
     'Internal: activity.lock_timeout as a value for lock_timeout';
 
--- Each partition attached (SHARE on the log) or dropped (ACCESS EXCLUSIVE)
--- keeps inserts waiting until the transaction ends. Maintenance notes when
+-- Each partition attached or dropped (ACCESS EXCLUSIVE on the log) keeps
+-- inserts and reads waiting until the transaction ends. Maintenance notes when
 -- it first held the log in this transaction and defers the rest of its work
 -- once activity.max_lock_hold has passed since: one call never keeps
 -- inserts waiting for hundreds of partitions.
@@ -1865,15 +1868,20 @@ BEGIN
                    part, part_name || '_bounds', lower, upper);
 
     -- The one step that waits for others, never longer than
-    -- activity.lock_timeout. SHARE on the log lets reads go on but waits for
-    -- inserts under way: one that routed a row of [lower, upper) to the
-    -- default partition before the attach would fail after it.
+    -- activity.lock_timeout. ACCESS EXCLUSIVE on the log, for the moment
+    -- of the attach: a query planned with the partitions before it, whose
+    -- snapshot is taken after it (a statement of a function, a portal), would
+    -- see the rows gone from the default partition and not the partition
+    -- they are in (a change feed consumer would skip them for good); and an
+    -- insert under way that routed a row of [lower, upper) to the default
+    -- partition would fail after it. Readers and writers wait for it at
+    -- most activity.max_lock_hold.
     PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
-    LOCK TABLE ONLY activity.activities IN SHARE MODE;
+    LOCK TABLE ONLY activity.activities IN ACCESS EXCLUSIVE MODE;
     PERFORM activity._log_held();
     PERFORM set_config('lock_timeout', caller_timeout, true);
     -- The default partition is never waited for while the log is held: a
-    -- transaction that has read it and now inserts waits for our SHARE, so
+    -- transaction that has read it and now inserts waits for our lock, so
     -- waiting for it would be a deadlock (the deadlock detector would then
     -- refuse that transaction's event). Tried without waiting, again every
     -- 10 ms, until activity.lock_timeout has passed.
