@@ -183,6 +183,24 @@ SELECT count(*) >= 1 AS with_accept_gap FROM activity.changes_since(activity._po
        ROW(activity._incarnation(), '1:1:'::pg_snapshot, now(), NULL, NULL, NULL, NULL, false, NULL, NULL, 0)), accept_gap => true);
 SELECT keep_forever FROM activity.configure(keep_forever => true);
 
+-- an application role with the grants the README lists reads a consumer;
+-- without them it is refused
+CREATE ROLE cf_app;
+GRANT USAGE ON SCHEMA activity TO cf_app;
+GRANT SELECT ON activity.activities, activity.feed_removals TO cf_app;
+SET ROLE cf_app;
+SELECT pg_temp.expect_error($$SELECT * FROM activity.changes('crm')$$) AS without_consumer_grants;
+RESET ROLE;
+GRANT SELECT, UPDATE ON activity.feed_consumers TO cf_app;
+SELECT activity.record('cf-a', 'cf.login', 'for-the-app') IS NOT NULL AS recorded;
+SET ROLE cf_app;
+SELECT initiator_id FROM activity.changes('crm');
+SELECT pg_temp.expect_error($$SELECT activity.create_consumer('app-made')$$) AS create_needs_insert;
+RESET ROLE;
+REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.activities FROM cf_app;
+REVOKE ALL ON SCHEMA activity FROM cf_app;
+DROP ROLE cf_app;
+
 -- dropping a consumer
 SELECT activity.drop_consumer('posts');
 SELECT name FROM activity.consumers ORDER BY name;
