@@ -1239,6 +1239,38 @@ $$;
 COMMENT ON FUNCTION activity._position(text) IS
     'Internal: parses and checks a change feed position';
 
+-- The snapshot a position takes: pg_current_snapshot(), with the calling
+-- transaction among the running ones (pg_current_snapshot() leaves it out:
+-- its rows would count as read before it has committed them)
+CREATE FUNCTION activity._current_snapshot()
+RETURNS pg_snapshot
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN me IS NULL OR me >= pg_snapshot_xmax(s) OR me IN (SELECT pg_snapshot_xip(s)) THEN s
+                ELSE format('%s:%s:%s', least(pg_snapshot_xmin(s), me), pg_snapshot_xmax(s),
+                            (SELECT string_agg(x::text, ',' ORDER BY x)
+                             FROM (SELECT pg_snapshot_xip(s) AS x UNION SELECT me) u))::pg_snapshot END
+    FROM (SELECT pg_current_snapshot() AS s, pg_current_xact_id_if_assigned() AS me) v
+$$;
+COMMENT ON FUNCTION activity._current_snapshot() IS
+    'Internal: pg_current_snapshot() with the calling transaction among the running ones';
+
+-- Does snapshot "newer" see everything "older" sees? (A REPEATABLE READ
+-- transaction, or a standby behind, may read with a snapshot older than a
+-- position: it must not read on from it, nor move it back.)
+CREATE FUNCTION activity._snapshot_covers(newer pg_snapshot, older pg_snapshot)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_snapshot_xmax(newer) >= pg_snapshot_xmax(older)
+       AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(newer) x
+                       WHERE x < pg_snapshot_xmax(older) AND pg_visible_in_snapshot(x, older))
+$$;
+COMMENT ON FUNCTION activity._snapshot_covers(pg_snapshot, pg_snapshot) IS
+    'Internal: does a snapshot see every transaction another one sees';
+
 -- Where a new reader starts: 'now' (what commits from now on) or
 -- 'beginning' (every activity in the log, then what commits from now on)
 CREATE FUNCTION activity.feed_position(start text DEFAULT 'now')
@@ -1251,7 +1283,7 @@ BEGIN
         RAISE EXCEPTION 'start must be ''now'' or ''beginning'', not %', coalesce(quote_literal(start), 'NULL')
             USING ERRCODE = '22023';
     END IF;
-    RETURN activity._position_text(ROW(activity._incarnation(), pg_current_snapshot(), clock_timestamp(),
+    RETURN activity._position_text(ROW(activity._incarnation(), activity._current_snapshot(), clock_timestamp(),
                                        NULL, NULL, NULL, NULL, start = 'beginning', NULL, NULL,
                                        coalesce((SELECT max(r.removal) FROM activity.feed_removals r), 0)));
 END;
@@ -1322,7 +1354,7 @@ SET datestyle = 'ISO, YMD'
 SET timezone = 'UTC'
 AS $$
 DECLARE
-    now_snap pg_snapshot := pg_current_snapshot();
+    now_snap pg_snapshot := activity._current_snapshot();
     part activity.activities[];
     x xid8;
     lo xid8;
@@ -1336,6 +1368,11 @@ BEGIN
     -- scan start at that other bound: a transaction of a million rows would
     -- be read again from its start by every call.
     events := '{}';
+    next_pos := pos;
+    -- a snapshot older than the position reads nothing and keeps it
+    IF NOT activity._snapshot_covers(now_snap, coalesce(pos.to_snap, pos.from_snap)) THEN
+        RETURN;
+    END IF;
 
     -- reading the whole log first: what was visible at from_snap, by
     -- (occurred_at, id); rows of later transactions come in the batches

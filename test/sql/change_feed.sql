@@ -110,12 +110,12 @@ SELECT activity.feed_position() AS pos \gset
 SELECT activity.record('cf-d', 'cf.login', 's1') IS NOT NULL AS recorded;
 SELECT activity.record('cf-d', 'cf.login', 's2') IS NOT NULL AS recorded;
 SELECT (event).initiator_id, position IS NOT NULL AS has_position FROM activity.changes_since(:'pos', 1);
-SELECT position AS pos FROM activity.changes_since(:'pos', 1) WHERE event IS NULL \gset
+SELECT position AS pos FROM activity.changes_since(:'pos', 1) WHERE position IS NOT NULL \gset
 SELECT (event).initiator_id, position IS NOT NULL AS has_position FROM activity.changes_since(:'pos');
-SELECT position AS pos FROM activity.changes_since(:'pos') WHERE event IS NULL \gset
+SELECT position AS pos FROM activity.changes_since(:'pos') WHERE position IS NOT NULL \gset
 SELECT count(*) AS only_the_position_row FROM activity.changes_since(:'pos');
-SELECT (event).initiator_id FROM activity.changes_since(:'pos0', workspace_id => 'cf-d') WHERE event IS NOT NULL;
-SELECT count(*) AS other_workspace FROM activity.changes_since(:'pos0', workspace_id => 'cf-x') WHERE event IS NOT NULL;
+SELECT (event).initiator_id FROM activity.changes_since(:'pos0', workspace_id => 'cf-d') WHERE position IS NULL;
+SELECT count(*) AS other_workspace FROM activity.changes_since(:'pos0', workspace_id => 'cf-x') WHERE position IS NULL;
 
 ---------------------------------------------------------------------------
 -- Errors
