@@ -7,6 +7,8 @@
 # 2. A REPEATABLE READ transaction whose snapshot is older than a stateless
 #    position reads nothing from it and does not move it back (it once
 #    returned an older position, from which an event came twice).
+# 3. A long transaction holds back only its own events, and the view
+#    activity.consumers names it while the consumer waits for it.
 # Needs a server reachable through the PG* environment variables.
 set -uo pipefail
 db=activity_feed_interleavings
@@ -17,7 +19,7 @@ work=$(mktemp -d)
 cleanup() { wait 2>/dev/null; dropdb --if-exists "$db" >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "1..5"
+echo "1..8"
 dropdb --if-exists "$db" >/dev/null 2>&1
 createdb "$db"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
@@ -64,3 +66,24 @@ q "SELECT position FROM activity.changes_since('$p1') WHERE position IS NOT NULL
 wait "$r"
 ok "$(grep '^R read' "$work/r.out")" "R read 0" "a snapshot older than the position reads nothing from it"
 ok "$(grep '^R position' "$work/r.out" | sed 's/^R position //')" "$(cat "$work/p2")" "... and keeps the position as it was, not moved back"
+
+# 3. a long transaction L writes an event and stays open; others commit
+q "SELECT count(*) FROM activity.changes('c')" >/dev/null   # what scenario 2 wrote
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" >/dev/null 2>&1 <<'SQL' &
+SET application_name = 'feed_long_writer';
+BEGIN;
+INSERT INTO activity.activities (workspace_id, type, initiator_id) VALUES ('ws1', 'post.created', 'long');
+SELECT pg_sleep(3);
+COMMIT;
+SQL
+l=$!
+sleep 0.5
+q "INSERT INTO activity.activities (workspace_id, type, initiator_id) VALUES ('ws1', 'post.created', 'short')"
+ok "$(q "SELECT string_agg(initiator_id, ',') FROM activity.changes('c')")" "short" \
+   "events committed after a long transaction began are read while it is open"
+ok "$(q "SELECT (SELECT pid FROM pg_stat_activity WHERE application_name = 'feed_long_writer') = ANY (waiting_for_pids)
+                AND waiting_since IS NOT NULL FROM activity.consumers WHERE name = 'c'")" t \
+   "activity.consumers names the open transaction the consumer waits for"
+wait "$l"
+ok "$(q "SELECT string_agg(initiator_id, ',') FROM activity.changes('c')")" "long" \
+   "its event comes once it commits"
