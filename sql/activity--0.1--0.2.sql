@@ -1423,10 +1423,13 @@ BEGIN
         after_xact := pos.after_xact;
         after_id := pos.after_id;
         -- the transactions running at from_snap, seen committed at to_snap,
-        -- one by one; then those begun since, a range of the index
+        -- one by one (with the rest of the one the cursor is in, if it
+        -- began since); then those begun since, a range of the index
         FOR x IN SELECT r.x FROM pg_snapshot_xip(pos.from_snap) r(x)
                  WHERE pg_visible_in_snapshot(r.x, pos.to_snap) AND (after_xact IS NULL OR r.x >= after_xact)
-                 ORDER BY r.x
+                 UNION
+                 SELECT after_xact WHERE after_xact >= pg_snapshot_xmax(pos.from_snap)
+                 ORDER BY 1
         LOOP
             EXIT WHEN cardinality(events) >= max_rows;
             SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO part
@@ -1441,20 +1444,6 @@ BEGIN
                 after_xact := x; after_id := part[cardinality(part)].id;
             END IF;
         END LOOP;
-        IF cardinality(events) < max_rows AND after_xact >= pg_snapshot_xmax(pos.from_snap) THEN
-            -- the rest of the transaction the cursor is in
-            SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO part
-            FROM (SELECT a FROM activity.activities a
-                  WHERE a.xact_id = after_xact AND a.id > after_id
-                    AND (workspace IS NULL OR a.workspace_id = workspace)
-                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
-                  ORDER BY a.xact_id, a.id
-                  LIMIT max_rows - cardinality(events)) s;
-            IF cardinality(part) > 0 THEN
-                events := events || part;
-                after_id := part[cardinality(part)].id;
-            END IF;
-        END IF;
         IF cardinality(events) < max_rows THEN
             lo := pg_snapshot_xmax(pos.from_snap);
             IF after_xact >= lo THEN
@@ -1636,6 +1625,7 @@ DECLARE
     chunk record;
     want int;
     n int := 0;
+    next_position text;
 BEGIN
     PERFORM activity._check_limit("limit");
     -- one reader of a consumer at a time: another waits for this
@@ -1674,9 +1664,10 @@ BEGIN
         EXIT WHEN n >= "limit" OR cardinality(chunk.events) < want;
     END LOOP;
     -- (an empty poll that moved nothing writes nothing)
-    IF n > 0 OR activity._position_text(pos) <> c.position THEN
+    next_position := activity._position_text(pos);
+    IF n > 0 OR next_position <> c.position THEN
         UPDATE activity.feed_consumers f
-           SET position = activity._position_text(pos), last_read_at = now(), last_read_events = n,
+           SET position = next_position, last_read_at = now(), last_read_events = n,
                delivered = f.delivered + n
          WHERE f.name = consumer;
     END IF;
