@@ -30,10 +30,13 @@ FROM (VALUES
 ) AS t(name, description, recipient);
 
 -- Workspace activity API (seed 002): issue actions by users and agents
-SELECT activity.register_type('issue.created', 'An issue was created.',
-                              recipient => 'forbidden', actor_types => '{user,agent}');
-SELECT activity.register_type('issue.updated', 'An issue was modified.',
-                              recipient => 'forbidden', actor_types => '{user,agent}');
+-- (each about an issue: subject_type 'issue' and the issue's id as subject_id)
+SELECT activity.register_type('issue.created', 'An issue was created.', recipient => 'forbidden',
+                              actor_types => '{user,agent}', subject_type => 'issue');
+SELECT activity.register_type('issue.updated', 'An issue was modified.', recipient => 'forbidden',
+                              actor_types => '{user,agent}', subject_type => 'issue');
+SELECT activity.register_type('issue.deleted', 'An issue was deleted.', recipient => 'forbidden',
+                              actor_types => '{user,agent}', subject_type => 'issue');
 
 -- Moderation bot analytics (seed 003): universal types, recorded as such
 SELECT activity.register_type(t.name, t.description, universal_type => t.name,
@@ -87,6 +90,9 @@ FROM (VALUES
                         "required": ["title", "identifier"]}'),
     ('issue.updated', '{"type": "object",
                         "properties": {"changes": {"type": "object", "minProperties": 1}},
-                        "required": ["changes"]}')
+                        "required": ["changes"]}'),
+    ('issue.deleted', '{"type": "object",
+                        "properties": {"title": {"type": "string"},
+                                       "identifier": {"type": "string"}}}')
 ) AS t(name, schema)
 WHERE NOT EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = t.name);

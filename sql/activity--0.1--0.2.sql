@@ -148,12 +148,21 @@ CREATE TRIGGER schemas_immutable
 -- so that a restore brings it back with the row instead of recording the
 -- restore as a change.
 ALTER TABLE activity.event_types ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
+-- A type about one kind of subject (issue.created is about an issue) says
+-- so: its activities must carry that subject_type and a subject_id, so that
+-- the subject's feed (issue_activity(), page(subject_type, subject_id))
+-- cannot miss one recorded as 'Issue' or without a subject.
+ALTER TABLE activity.event_types ADD COLUMN subject_type text
+    CONSTRAINT event_types_subject_type_check CHECK (subject_type <> '' AND length(subject_type) <= 128);
+COMMENT ON COLUMN activity.event_types.subject_type IS
+    'The subject_type every activity of this type must carry, with a subject_id (NULL: any subject, or none)';
 COMMENT ON COLUMN activity.event_types.history IS
     'Every change of the type''s rules, oldest first: {"at", "by", "change": "registered" or "changed", "rules" or "changes"}';
 UPDATE activity.event_types t SET history = jsonb_build_array(jsonb_build_object(
     'at', t.created_at, 'by', NULL, 'change', 'registered',
     'rules', jsonb_build_object('description', t.description, 'universal_type', t.universal_type,
-                                'recipient', t.recipient, 'platforms', t.platforms, 'actor_types', t.actor_types)));
+                                'recipient', t.recipient, 'platforms', t.platforms, 'actor_types', t.actor_types,
+                                'subject_type', t.subject_type)));
 
 CREATE FUNCTION activity._event_types_history()
 RETURNS trigger
@@ -164,7 +173,7 @@ DECLARE
     old_rules jsonb;
     new_rules jsonb := jsonb_build_object('description', NEW.description, 'universal_type', NEW.universal_type,
                                           'recipient', NEW.recipient, 'platforms', NEW.platforms,
-                                          'actor_types', NEW.actor_types);
+                                          'actor_types', NEW.actor_types, 'subject_type', NEW.subject_type);
     changes jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -181,7 +190,7 @@ BEGIN
     END IF;
     old_rules := jsonb_build_object('description', OLD.description, 'universal_type', OLD.universal_type,
                                     'recipient', OLD.recipient, 'platforms', OLD.platforms,
-                                    'actor_types', OLD.actor_types);
+                                    'actor_types', OLD.actor_types, 'subject_type', OLD.subject_type);
     SELECT jsonb_object_agg(n.key, jsonb_build_object('old', old_rules -> n.key, 'new', n.value))
       INTO changes
       FROM jsonb_each(new_rules) n
@@ -227,7 +236,8 @@ CREATE FUNCTION activity.register_type(
     universal_type text DEFAULT NULL,
     recipient text DEFAULT NULL,
     platforms text[] DEFAULT NULL,
-    actor_types text[] DEFAULT NULL)
+    actor_types text[] DEFAULT NULL,
+    subject_type text DEFAULT NULL)
 RETURNS activity.event_types
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -266,6 +276,11 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'platforms is a list of non-empty names, or ''{}'' for any platform.';
     END IF;
+    IF subject_type <> '' AND (length(subject_type) > 128 OR subject_type !~ '^[[:graph:]]+$') THEN
+        RAISE EXCEPTION 'invalid subject type "%"', left(subject_type, 64)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A subject type is a name without spaces of at most 128 characters, such as issue ('''' removes the rule).';
+    END IF;
     IF cardinality(actor_types) = 0 OR NOT actor_types <@ '{user,agent,system}'::text[] THEN
         RAISE EXCEPTION 'invalid actor types %', actor_types
             USING ERRCODE = '22023',
@@ -275,11 +290,12 @@ BEGIN
     -- a new type takes the defaults for what is not given; a registered
     -- one changes only what is given
     INSERT INTO activity.event_types AS t
-        (name, description, universal_type, recipient, platforms, actor_types)
+        (name, description, universal_type, recipient, platforms, actor_types, subject_type)
     VALUES (register_type.name, nullif(register_type.description, ''), nullif(register_type.universal_type, ''),
             coalesce(register_type.recipient, 'optional'),
             nullif(new_platforms, '{}'),
-            coalesce(new_actors, '{agent,system,user}'))
+            coalesce(new_actors, '{agent,system,user}'),
+            nullif(register_type.subject_type, ''))
     ON CONFLICT ON CONSTRAINT event_types_pkey DO UPDATE
         SET description = CASE WHEN register_type.description IS NULL THEN t.description
                                ELSE nullif(register_type.description, '') END,
@@ -288,12 +304,14 @@ BEGIN
             recipient = coalesce(register_type.recipient, t.recipient),
             platforms = CASE WHEN register_type.platforms IS NULL THEN t.platforms
                              ELSE nullif(new_platforms, '{}') END,
-            actor_types = coalesce(new_actors, t.actor_types)
+            actor_types = coalesce(new_actors, t.actor_types),
+            subject_type = CASE WHEN register_type.subject_type IS NULL THEN t.subject_type
+                                ELSE nullif(register_type.subject_type, '') END
     RETURNING * INTO result;
     RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION activity.register_type(text, text, text, text, text[], text[]) IS
+COMMENT ON FUNCTION activity.register_type(text, text, text, text, text[], text[], text) IS
     'Registers an event type, or changes the rules given (and only those) of a registered one; '''' or ''{}'' clears a value; returns its registry row';
 
 -- The seeds' "Versions" page: what changed in each type, and when
@@ -720,11 +738,17 @@ COMMENT ON COLUMN activity.activity_log.universal_type IS
 
 -- Seed 002's contract: offset paging over a workspace's feed, or an issue's,
 -- with its field names. Keyset paging (activity.page) is the fast path.
+-- The contract's actors are users and agents: activities of the system
+-- (actor_type 'system', no actor_id) are left out, and are in page() and
+-- the activity_log view. An issue's activities are those about subject
+-- ('issue', issue_id); types about issues say so (register_type(...,
+-- subject_type => 'issue')), so none of theirs can be recorded otherwise.
 -- (SQL functions: their output columns share names with their arguments,
 -- which PL/pgSQL does not allow.)
 CREATE FUNCTION activity._check_offset_args(
     workspace_id text, "limit" int, "offset" int,
-    issue_id text DEFAULT NULL, has_issue boolean DEFAULT false)
+    issue_id text DEFAULT NULL, has_issue boolean DEFAULT false,
+    actor_type text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -747,15 +771,19 @@ BEGIN
     IF "offset" < 0 THEN
         RAISE EXCEPTION 'offset must not be negative, not %', "offset" USING ERRCODE = '22023';
     END IF;
+    IF actor_type NOT IN ('user', 'agent') THEN
+        RAISE EXCEPTION 'actor_type must be user or agent, not "%"', left(actor_type, 64) USING ERRCODE = '22023';
+    END IF;
 END;
 $$;
-COMMENT ON FUNCTION activity._check_offset_args(text, int, int, text, boolean) IS
+COMMENT ON FUNCTION activity._check_offset_args(text, int, int, text, boolean, text) IS
     'Internal: checks the arguments of workspace_activity() and issue_activity()';
 
 CREATE FUNCTION activity.workspace_activity(
     workspace_id text,
     "limit" int DEFAULT 50,
-    "offset" int DEFAULT 0)
+    "offset" int DEFAULT 0,
+    actor_type text DEFAULT NULL)
 RETURNS TABLE (
     id uuid,
     workspace_id text,
@@ -768,22 +796,24 @@ RETURNS TABLE (
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT activity._check_offset_args($1, $2, $3);
+    SELECT activity._check_offset_args($1, $2, $3, actor_type => $4);
     SELECT a.id, a.workspace_id, CASE WHEN a.subject_type = 'issue' THEN a.subject_id END,
            a.actor_type, a.initiator_id, a.type, a.metadata, a.occurred_at
     FROM activity.activities a
     WHERE a.workspace_id = $1
+      AND a.actor_type = ANY (CASE WHEN $4 IS NULL THEN '{user,agent}'::text[] ELSE ARRAY[$4] END)
     ORDER BY a.occurred_at DESC, a.id DESC
     LIMIT $2 OFFSET $3;
 $$;
-COMMENT ON FUNCTION activity.workspace_activity(text, int, int) IS
-    'Seed 002''s workspace activity: a workspace''s feed newest first, by limit (1..200) and offset; activity.page() pages in constant time';
+COMMENT ON FUNCTION activity.workspace_activity(text, int, int, text) IS
+    'Seed 002''s workspace activity: a workspace''s activities by users and agents, newest first, by limit (1..200) and offset, optionally of one actor type; activity.page() pages in constant time';
 
 CREATE FUNCTION activity.issue_activity(
     workspace_id text,
     issue_id text,
     "limit" int DEFAULT 50,
-    "offset" int DEFAULT 0)
+    "offset" int DEFAULT 0,
+    actor_type text DEFAULT NULL)
 RETURNS TABLE (
     id uuid,
     workspace_id text,
@@ -796,15 +826,16 @@ RETURNS TABLE (
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT activity._check_offset_args($1, $3, $4, $2, true);
+    SELECT activity._check_offset_args($1, $3, $4, $2, true, $5);
     SELECT a.id, a.workspace_id, a.subject_id, a.actor_type, a.initiator_id, a.type, a.metadata, a.occurred_at
     FROM activity.activities a
     WHERE a.workspace_id = $1 AND a.subject_type = 'issue' AND a.subject_id = $2
+      AND a.actor_type = ANY (CASE WHEN $5 IS NULL THEN '{user,agent}'::text[] ELSE ARRAY[$5] END)
     ORDER BY a.occurred_at DESC, a.id DESC
     LIMIT $3 OFFSET $4;
 $$;
-COMMENT ON FUNCTION activity.issue_activity(text, text, int, int) IS
-    'Seed 002''s issue activity: the activities about one issue (subject_type ''issue''), newest first, by limit (1..200) and offset';
+COMMENT ON FUNCTION activity.issue_activity(text, text, int, int, text) IS
+    'Seed 002''s issue activity: the activities by users and agents about one issue (subject_type ''issue''), newest first, by limit (1..200) and offset, optionally of one actor type';
 
 --------------------------------------------------------------------------------
 -- Every feed an index seek: page() with filters, and the indexes it seeks

@@ -75,6 +75,7 @@ typedef struct EventType
 	int			actor_types;		/* ACTOR_* bits */
 	int			nplatforms;			/* 0: any platform */
 	char	  **platforms;
+	char	   *subject_type;			/* the subject every activity is about, or NULL */
 	int16		latest_version;		/* 0: no schema registered */
 	int			nversions;			/* versions 1..nversions */
 	SchemaVersion *versions;		/* [version - 1] */
@@ -138,6 +139,7 @@ typedef enum PartPlanKind
 #define FEED_SINCE			0x0080
 #define FEED_UNTIL			0x0100
 #define FEED_ASC			0x0200
+#define FEED_RLS			0x0400	/* through the parent, as the caller, under its row-level security */
 
 /* parameters of a feed plan, always all of them, in this order */
 enum

@@ -799,6 +799,19 @@ validate_row(const Datum *values, const bool *nulls)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("subject_type and subject_id of an activity must be given together")));
+	if (et->subject_type != NULL &&
+		(nulls[COL_SUBJECT_TYPE] || !text_equals(DatumGetTextPP(values[COL_SUBJECT_TYPE]), et->subject_type)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("an activity of type \"%s\" must be about a subject of type \"%s\"",
+						et->name, et->subject_type),
+				 nulls[COL_SUBJECT_TYPE]
+				 ? errdetail("It has no subject_type and subject_id.")
+				 : errdetail("Its subject_type is \"%s\".",
+							 activity_clip(VARDATA_ANY(DatumGetTextPP(values[COL_SUBJECT_TYPE])),
+										   VARSIZE_ANY_EXHDR(DatumGetTextPP(values[COL_SUBJECT_TYPE])), 64)),
+				 errhint("Record it with subject_type => '%s' and the subject's id as subject_id.",
+						 et->subject_type)));
 	if (!nulls[COL_SUBJECT_TYPE])
 	{
 		int			key = VARSIZE_ANY_EXHDR(check_identifier(values[COL_WORKSPACE], "workspace_id")) +

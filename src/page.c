@@ -94,7 +94,7 @@ typedef struct FeedQuery
  */
 static int
 fetch_partition(Oid relid, FeedQuery *q, TimestampTz ts, pg_uuid_t *id,
-				int want, FeedRow *rows, int *n)
+				int want, FeedRow *rows, int *n, bool rls)
 {
 	int			ret;
 	uint64		i;
@@ -102,7 +102,8 @@ fetch_partition(Oid relid, FeedQuery *q, TimestampTz ts, pg_uuid_t *id,
 	q->params[FEED_P_POS_TS] = TimestampTzGetDatum(ts);
 	q->params[FEED_P_POS_ID] = UUIDPGetDatum(id);
 	q->params[FEED_P_LIMIT] = Int64GetDatum(want);
-	ret = SPI_execute_plan(activity_feed_plan(relid, q->shape), q->params, q->nulls, true, want);
+	ret = SPI_execute_plan(activity_feed_plan(relid, q->shape | (rls ? FEED_RLS : 0)),
+						   q->params, q->nulls, true, want);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 
@@ -366,21 +367,21 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 }
 
 /*
- * The caller must be allowed to read the log. page() reads the partitions
- * as the table owner, so it must not bypass row-level security either.
+ * The caller must be allowed to read the log. Returns whether row-level
+ * security applies to the caller: then page() reads through the parent
+ * table as the caller, so that the policies filter every row (see
+ * read_partition()); otherwise it reads the partitions as the table owner.
+ * (With row_security = off and policies that apply, the queries through the
+ * parent raise PostgreSQL's own error.)
  */
-static void
+static bool
 check_read_access(Relation parent)
 {
 	AclResult	aclresult = pg_class_aclcheck(RelationGetRelid(parent), GetUserId(), ACL_SELECT);
 
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, RelationGetRelationName(parent));
-	if (check_enable_rls(RelationGetRelid(parent), InvalidOid, true) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("activity.page() does not support row-level security on activity.activities"),
-				 errhint("Query activity.activities directly, or use a role that is exempt from its policies.")));
+	return check_enable_rls(RelationGetRelid(parent), InvalidOid, true) != RLS_NONE;
 }
 
 /* a parsed call of page() or page_plans() */
@@ -403,6 +404,7 @@ typedef struct FeedArgs
 	char	  **platforms;
 	int			nplatforms;
 	int			guc_nestlevel;	/* > 0 once force_index_seeks() ran */
+	bool		rls;			/* row-level security applies to the caller */
 } FeedArgs;
 
 /*
@@ -1103,11 +1105,11 @@ force_index_seeks(void)
 static void
 read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
 {
-	if (activity_direct_scans && scan_partition(relid, fa, outdesc, want, rows, n))
+	if (!fa->rls && activity_direct_scans && scan_partition(relid, fa, outdesc, want, rows, n))
 		return;
 	if (fa->guc_nestlevel == 0)
 		fa->guc_nestlevel = force_index_seeks();
-	fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n);
+	fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n, fa->rls);
 }
 
 
@@ -1161,14 +1163,15 @@ activity_page(PG_FUNCTION_ARGS)
 	 * before the partition list is read.
 	 */
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	check_read_access(parent);
+	fa.rls = check_read_access(parent);
 	parts = activity_partition_list(parent);
 
 	want = fa.limit + 1;
 	drows = palloc(sizeof(FeedRow) * want);
 	prows = palloc(sizeof(FeedRow) * want);
 
-	activity_become_owner(RelationGetRelid(parent), &saved);
+	if (!fa.rls)
+		activity_become_owner(RelationGetRelid(parent), &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
@@ -1228,7 +1231,8 @@ activity_page(PG_FUNCTION_ARGS)
 	if (fa.guc_nestlevel > 0)
 		AtEOXact_GUC(true, fa.guc_nestlevel);
 	SPI_finish();
-	activity_restore_user(&saved);
+	if (!fa.rls)
+		activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
 	rsinfo->returnMode = SFRM_Materialize;
@@ -1298,12 +1302,13 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	parse_feed_args(fcinfo, &fa);
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	check_read_access(parent);
+	fa.rls = check_read_access(parent);
 	parts = activity_partition_list(parent);
 	relids = palloc(sizeof(Oid) * (parts->nparts + 1));
 	plans = palloc(sizeof(char *) * (parts->nparts + 1));
 
-	activity_become_owner(RelationGetRelid(parent), &saved);
+	if (!fa.rls)
+		activity_become_owner(RelationGetRelid(parent), &saved);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
@@ -1324,13 +1329,13 @@ activity_page_plans(PG_FUNCTION_ARGS)
 		n = 0;
 	for (i = 0; i < n; i++)
 	{
-		char	   *text = activity_direct_scans ? describe_scan(relids[i], &fa) : NULL;
+		char	   *text = activity_direct_scans && !fa.rls ? describe_scan(relids[i], &fa) : NULL;
 
 		if (text == NULL)
 		{
 			if (fa.guc_nestlevel == 0)
 				fa.guc_nestlevel = force_index_seeks();
-			text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
+			text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape | (fa.rls ? FEED_RLS : 0)));
 		}
 
 		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
@@ -1340,7 +1345,8 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	if (fa.guc_nestlevel > 0)
 		AtEOXact_GUC(true, fa.guc_nestlevel);
 	SPI_finish();
-	activity_restore_user(&saved);
+	if (!fa.rls)
+		activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);

@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 
 #include "activity.h"
@@ -279,21 +280,131 @@ static HTAB *plan_cache = NULL;
 static uint64 plan_cache_generation = 0;	/* partition list it matches */
 
 /*
+ * A timestamptz literal that reads back the same whatever the session's
+ * DateStyle and TimeZone (a cached plan is parsed again when invalidated).
+ */
+static void
+append_timestamptz(StringInfo s, TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			year;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "partition bound out of range");
+	year = tm.tm_year > 0 ? tm.tm_year : -(tm.tm_year - 1);
+	appendStringInfo(s, "'%04d-%02d-%02d %02d:%02d:%02d.%06d+00%s'::pg_catalog.timestamptz",
+					 year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec,
+					 tm.tm_year > 0 ? "" : " BC");
+}
+
+/* occurred_at >= lower AND occurred_at < upper, either side open if infinite */
+static void
+append_range(StringInfo s, TimestampTz lower, TimestampTz upper)
+{
+	bool		both = !TIMESTAMP_IS_NOBEGIN(lower) && !TIMESTAMP_IS_NOEND(upper);
+
+	appendStringInfoChar(s, '(');
+	if (!TIMESTAMP_IS_NOBEGIN(lower))
+	{
+		appendStringInfoString(s, "occurred_at OPERATOR(pg_catalog.>=) ");
+		append_timestamptz(s, lower);
+	}
+	if (both)
+		appendStringInfoString(s, " AND ");
+	if (!TIMESTAMP_IS_NOEND(upper))
+	{
+		appendStringInfoString(s, "occurred_at OPERATOR(pg_catalog.<) ");
+		append_timestamptz(s, upper);
+	}
+	if (TIMESTAMP_IS_NOBEGIN(lower) && TIMESTAMP_IS_NOEND(upper))
+		appendStringInfoString(s, "true");
+	appendStringInfoChar(s, ')');
+}
+
+/*
+ * Under row-level security a feed query reads the parent table, as the
+ * caller, so that the policies apply; a condition on occurred_at confines it
+ * to one partition, which the planner then reads alone (pruning at plan
+ * time: the bounds are constants). For the default partition, the condition
+ * is every range no partition covers.
+ */
+static void
+append_partition_condition(StringInfo s, Oid relid)
+{
+	ActivityPartitionList *list = parts_cache;
+	TimestampTz prev_upper = DT_NOBEGIN;
+	bool		first = true;
+	int			i;
+
+	if (list == NULL || !parts_valid)
+		elog(ERROR, "the partition list of activity.activities is not loaded");
+	for (i = 0; i < list->nparts; i++)
+		if (list->parts[i].relid == relid)
+		{
+			append_range(s, list->parts[i].lower, list->parts[i].upper);
+			return;
+		}
+	if (relid != list->default_relid)
+		elog(ERROR, "relation %u is not a partition of activity.activities", relid);
+
+	appendStringInfoChar(s, '(');
+	for (i = 0; i <= list->nparts; i++)
+	{
+		TimestampTz lower = i < list->nparts ? list->parts[i].lower : DT_NOEND;
+
+		/* the gap before partition i (after the last one, for i = nparts) */
+		if (!TIMESTAMP_IS_NOEND(prev_upper) && (i == list->nparts || prev_upper < lower))
+		{
+			if (!first)
+				appendStringInfoString(s, " OR ");
+			append_range(s, prev_upper, lower);
+			first = false;
+		}
+		if (i < list->nparts)
+			prev_upper = list->parts[i].upper;
+	}
+	appendStringInfoString(s, first ? "false)" : ")");
+}
+
+/*
  * The SQL of a feed query of the given shape on one partition: the shape's
  * conditions, the keyset position ($11, $12) and the order of its direction.
  * Every parameter is passed to every plan; a shape uses those it needs.
  */
 static char *
-feed_sql(const char *rel, uint32 shape)
+feed_sql(Oid relid, const char *rel, uint32 shape)
 {
 	StringInfoData s;
 	bool		asc = (shape & FEED_ASC) != 0;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)",
-					 rel, asc ? ">" : "<");
+	if (shape & FEED_RLS)
+	{
+		appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s.%s WHERE ",
+						 quote_identifier(ACTIVITY_SCHEMA), quote_identifier(ACTIVITY_TABLE));
+		append_partition_condition(&s, relid);
+		appendStringInfo(&s, " AND (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)", asc ? ">" : "<");
+	}
+	else
+		appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)",
+						 rel, asc ? ">" : "<");
 	if (shape & FEED_WORKSPACE)
+	{
 		appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.=) $1");
+
+		/*
+		 * Through the parent, the partition's bounds make its time index a
+		 * candidate, and a generic plan may prefer it (rows in heap order)
+		 * to the workspace's index: a walk over the whole partition for a
+		 * sparse workspace. The same condition restated as a range halves
+		 * the time index's estimate, never the workspace index's (where it
+		 * is an index condition).
+		 */
+		if (shape & FEED_RLS)
+			appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.>=) $1"
+								   " AND workspace_id OPERATOR(pg_catalog.<=) $1");
+	}
 	else
 		/* the predicate of the time index: only this listing may use it */
 		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.>) '-infinity'::pg_catalog.timestamptz");
@@ -371,7 +482,7 @@ partition_plan(Oid relid, uint32 query)
 				TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT8OID
 			};
 
-			plan = SPI_prepare_cursor(feed_sql(rel, query), FEED_NPARAMS, types, CURSOR_OPT_GENERIC_PLAN);
+			plan = SPI_prepare_cursor(feed_sql(relid, rel, query), FEED_NPARAMS, types, CURSOR_OPT_GENERIC_PLAN);
 		}
 		else
 		{
@@ -426,6 +537,10 @@ activity_forget_stale_plans(ActivityPartitionList *list)
 
 		for (i = 0; i < list->nparts && !live; i++)
 			live = list->parts[i].relid == pp->key.relid;
+		/* the conditions of plans through the parent follow the bounds */
+		if (pp->key.query != PLAN_FIND_ID && pp->key.query != PLAN_FIND_AT &&
+			(pp->key.query & FEED_RLS) != 0)
+			live = false;
 		if (!live)
 		{
 			if (pp->plan)

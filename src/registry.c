@@ -230,7 +230,11 @@ registry_fill(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	registry_query("SELECT name, universal_type, recipient, actor_types, platforms "
+	/* subject_type: from 0.2 (the library also runs under 0.1's objects) */
+	registry_query(get_attnum(activity_relid(ACTIVITY_SCHEMA, "event_types", false), "subject_type") != InvalidAttrNumber
+				   ? "SELECT name, universal_type, recipient, actor_types, platforms, subject_type "
+				   "FROM activity.event_types"
+				   : "SELECT name, universal_type, recipient, actor_types, platforms, NULL::text "
 				   "FROM activity.event_types", "activity.event_types");
 
 	for (i = 0; i < SPI_processed; i++)
@@ -271,6 +275,10 @@ registry_fill(void)
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (!isnull)
 			et->platforms = text_array_to_cstrings(d, &et->nplatforms);
+
+		et->subject_type = NULL;
+		if (SPI_getvalue(tup, desc, 6) != NULL)
+			et->subject_type = MemoryContextStrdup(registry_cxt, SPI_getvalue(tup, desc, 6));
 
 		et->latest_version = 0;
 		et->nversions = 0;

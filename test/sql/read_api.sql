@@ -60,6 +60,45 @@ FROM (VALUES
     ('issue: offset -5',   $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', 50, -5)$$)
 ) AS t(label, sql);
 
+-- seed 002's actors are users and agents: a system activity (no actor_id)
+-- is not listed; actor_type filters one of them
+SELECT name FROM activity.register_type('ra.issue.archived', subject_type => 'issue') \g /dev/null
+INSERT INTO activity.activities (id, workspace_id, type, actor_type, initiator_id, subject_type, subject_id, occurred_at) VALUES
+    ('01890000-0000-7000-8000-00000000aa08', 'ra-ws', 'ra.issue.archived', 'system', NULL, 'issue', 'ISS-1', '2034-01-01 14:00');
+SELECT id, actor_type, actor_id, action FROM activity.workspace_activity('ra-ws');
+SELECT count(*) AS system_rows_in_the_log FROM activity.activities WHERE workspace_id = 'ra-ws' AND actor_type = 'system';
+SELECT id, actor_type, action FROM activity.workspace_activity('ra-ws', actor_type => 'agent');
+SELECT id, actor_type, action FROM activity.workspace_activity('ra-ws', 10, 1, 'user');
+SELECT id, actor_type, action FROM activity.issue_activity('ra-ws', 'ISS-1', actor_type => 'user');
+SELECT id, actor_type, action FROM activity.issue_activity('ra-ws', 'ISS-1', actor_type => 'agent');
+SELECT count(*) AS issue_rows_all_actors FROM activity.issue_activity('ra-ws', 'ISS-1');
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('actor system',       $$SELECT * FROM activity.workspace_activity('ra-ws', actor_type => 'system')$$),
+    ('actor empty',        $$SELECT * FROM activity.workspace_activity('ra-ws', actor_type => '')$$),
+    ('issue: actor User',  $$SELECT * FROM activity.issue_activity('ra-ws', 'ISS-1', actor_type => 'User')$$),
+    -- checked before anything is read, even for a workspace without rows
+    ('empty ws, bad actor', $$SELECT * FROM activity.workspace_activity('ra-none', actor_type => 'bot')$$)
+) AS t(label, sql);
+
+-- a type about issues cannot be recorded about anything else, so an
+-- issue's feed cannot miss one of its activities
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('no subject',      $$SELECT activity.record('ra-ws', 'ra.issue.archived', 'u1')$$),
+    ('subject Issue',   $$SELECT activity.record('ra-ws', 'ra.issue.archived', 'u1', subject_type => 'Issue', subject_id => 'ISS-1')$$),
+    ('subject project', $$INSERT INTO activity.activities (workspace_id, type, actor_type, initiator_id, subject_type, subject_id)
+                          VALUES ('ra-ws', 'ra.issue.archived', 'user', 'u1', 'project', 'P-1')$$),
+    ('COPY, no subject', $$COPY activity.activities (workspace_id, type, actor_type, initiator_id) FROM PROGRAM 'printf "ra-ws\tra.issue.archived\tuser\tu1\n"'$$)
+) AS t(label, sql);
+SELECT count(*) AS archived_rows FROM activity.activities WHERE type = 'ra.issue.archived';
+SELECT activity.record('ra-ws', 'ra.issue.archived', 'u1', subject_type => 'issue', subject_id => 'ISS-2',
+                       occurred_at => '2034-01-01 15:00') IS NOT NULL AS recorded;
+SELECT action, issue_id FROM activity.issue_activity('ra-ws', 'ISS-2');
+-- the rule is removed with ''; then any subject (or none) is accepted again
+SELECT subject_type IS NULL AS removed FROM activity.register_type('ra.issue.archived', subject_type => '');
+SELECT activity.record('ra-ws', 'ra.issue.archived', 'u1', occurred_at => '2034-01-01 16:00') IS NOT NULL AS recorded_without_subject;
+
 -- counts(): per bucket and type, since inclusive, until exclusive
 INSERT INTO activity.activities (workspace_id, type, actor_type, initiator_id, platform, occurred_at)
 SELECT 'ra-count', t, 'user', 'u', p, ts::timestamptz

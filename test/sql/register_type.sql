@@ -64,8 +64,21 @@ SELECT format('%-16s', coalesce(a::text, '(null)')) AS actor_types,
        pg_temp.expect_error(format('SELECT activity.register_type(%L, actor_types => %L)', 'act.bad', a)) AS error
 FROM (VALUES ('{}'::text[]), ('{bot}'), ('{user,bot}'), ('{USER}'), ('{user,NULL}'), ('{""}')) t(a);
 
+-- Subject type: a name without spaces; kept when omitted, removed with '',
+-- each change in the type's history
+SELECT name, subject_type FROM activity.register_type('subj.about', subject_type => 'issue');
+SELECT name, subject_type FROM activity.register_type('subj.about', description => 'About an issue');
+SELECT format('%-12s', left(s, 12)) AS subject_type,
+       pg_temp.expect_error(format('SELECT activity.register_type(%L, subject_type => %L)', 'subj.bad', s)) AS error
+FROM (VALUES ('an issue'), (repeat('x', 129)), (E'tab\there')) t(s);
+SELECT name, subject_type FROM activity.register_type('subj.about', subject_type => 'ticket');
+SELECT name, subject_type FROM activity.register_type('subj.about', subject_type => '');
+SELECT change, details -> 'subject_type' AS subject_type FROM activity.type_history
+WHERE type = 'subj.about' ORDER BY at, details::text;
+SELECT split_part(pg_temp.expect_error($$UPDATE activity.event_types SET subject_type = '' WHERE name = 'subj.about'$$), ' DETAIL: ', 1) AS direct_empty_subject;
+
 SELECT count(*) AS refused_types_registered FROM activity.event_types
-WHERE name IN ('ut.bad', 'rcpt.bad', 'plat.bad', 'act.bad');
+WHERE name IN ('ut.bad', 'rcpt.bad', 'plat.bad', 'act.bad', 'subj.bad');
 
 -- Re-registering updates the attributes and keeps created_at
 SELECT created_at AS created_before, updated_at AS updated_before
