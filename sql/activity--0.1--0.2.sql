@@ -1826,6 +1826,194 @@ COMMENT ON VIEW activity.consumers IS
     'Change feed consumers: position, lag in activities and in time, last read, the open transactions whose activities they wait for, gaps';
 
 --------------------------------------------------------------------------------
+-- Capture: an application table's inserts, updates and deletes as activities
+--------------------------------------------------------------------------------
+-- activity.track() attaches one trigger, activity_capture, to the table; its
+-- argument is the capture's settings (a JSON object), so that the trigger
+-- needs no lookup
+-- and a dump of the table brings the capture back with it. The view
+-- activity.tracked lists them from pg_trigger. Each row written becomes an
+-- activity recorded through record(), as the role that wrote the row, in
+-- the same transaction: validated like any other, and a refused one fails
+-- the application's statement.
+
+-- The names of the properties of the latest schema of a type, or NULL if the
+-- type has none (from the registry cache: no privilege on activity.schemas
+-- needed, no query per captured row)
+CREATE FUNCTION activity._schema_properties(type text)
+RETURNS text[]
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'activity_schema_properties';
+COMMENT ON FUNCTION activity._schema_properties(text) IS
+    'Internal: the property names of the latest schema of a type (capture records those of the row)';
+
+CREATE FUNCTION activity._capture()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the trigger's argument (activity.track())
+    settings jsonb := TG_ARGV[0]::jsonb;
+    subject_type text := settings ->> 'subject_type';
+    workspace_column text := settings ->> 'workspace_column';
+    subject_id_column text := settings ->> 'subject_id_column';
+    tracked text[] := ARRAY(SELECT jsonb_array_elements_text(settings -> 'columns'));
+    row_new jsonb;
+    row_old jsonb;
+    row_any jsonb;
+    type text;
+    details jsonb;
+    properties text[];
+    actor_id text := nullif(current_setting('activity.actor_id', true), '');
+    actor_type text := coalesce(nullif(current_setting('activity.actor_type', true), ''),
+                                CASE WHEN nullif(current_setting('activity.actor_id', true), '') IS NULL
+                                     THEN 'system' ELSE 'user' END);
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        row_new := to_jsonb(NEW);
+        row_old := to_jsonb(OLD);
+        -- exactly the tracked columns that changed, old and new values (a
+        -- row moved to another workspace, or given another id, included)
+        SELECT jsonb_object_agg(k, jsonb_build_object('old', row_old -> k, 'new', row_new -> k) ORDER BY k)
+          INTO details
+          FROM unnest(CASE WHEN cardinality(tracked) > 0 THEN tracked
+                           ELSE ARRAY(SELECT jsonb_object_keys(row_new)) END) k
+         WHERE (row_old -> k) IS DISTINCT FROM (row_new -> k);
+        IF details IS NULL THEN
+            RETURN NULL;        -- nothing tracked changed: nothing happened
+        END IF;
+        details := jsonb_build_object('changes', details);
+        type := subject_type || '.updated';
+        row_any := row_new;
+    ELSE
+        row_any := CASE TG_OP WHEN 'INSERT' THEN to_jsonb(NEW) ELSE to_jsonb(OLD) END;
+        type := subject_type || CASE TG_OP WHEN 'INSERT' THEN '.created' ELSE '.deleted' END;
+        -- the fields the type's schema names (the tracked ones if it has none)
+        properties := coalesce(activity._schema_properties(type),
+                               CASE WHEN cardinality(tracked) > 0 THEN tracked END);
+        SELECT coalesce(jsonb_object_agg(k, row_any -> k), '{}') INTO details
+          FROM unnest(coalesce(properties, ARRAY(SELECT jsonb_object_keys(row_any)))) k
+         WHERE row_any ? k AND jsonb_typeof(row_any -> k) <> 'null'
+           AND (properties IS NOT NULL OR k NOT IN (workspace_column, subject_id_column));
+    END IF;
+    PERFORM activity.record(row_any ->> workspace_column, type, actor_id, details,
+                            actor_type => actor_type, subject_type => subject_type,
+                            subject_id => row_any ->> subject_id_column, occurred_at => clock_timestamp());
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION activity._capture() IS
+    'Internal: the trigger activity.track() attaches: records each row inserted, updated or deleted as an activity';
+
+CREATE FUNCTION activity.track(
+    "table" regclass,
+    subject_type text,
+    workspace_column name DEFAULT 'workspace_id',
+    subject_id_column name DEFAULT 'id',
+    columns name[] DEFAULT NULL,
+    events text[] DEFAULT '{created,updated,deleted}')
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c name;
+    e text;
+    t activity.event_types;
+    ops text[];
+BEGIN
+    IF "table" IS NULL OR subject_type IS NULL OR workspace_column IS NULL OR subject_id_column IS NULL OR events IS NULL THEN
+        RAISE EXCEPTION 'table, subject_type, workspace_column, subject_id_column and events must not be null'
+            USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = "table" AND r.relkind IN ('r', 'p')) THEN
+        RAISE EXCEPTION '"%" is not a table', "table" USING ERRCODE = '42809';
+    END IF;
+    IF (SELECT r.relnamespace FROM pg_class r WHERE r.oid = "table") = 'activity'::regnamespace
+       OR (SELECT r.relnamespace FROM pg_class r WHERE r.oid = "table") = to_regnamespace('activity_partitions') THEN
+        RAISE EXCEPTION 'the tables of the extension cannot be tracked' USING ERRCODE = '42809';
+    END IF;
+    IF cardinality(events) = 0 OR NOT events <@ '{created,updated,deleted}'::text[]
+       OR array_position(events, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid events %', events
+            USING ERRCODE = '22023', DETAIL = 'events is a non-empty list drawn from created, updated and deleted.';
+    END IF;
+    FOREACH c IN ARRAY ARRAY[workspace_column, subject_id_column] || coalesce(columns, '{}') LOOP
+        IF c IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = "table" AND a.attname = c
+                                                                    AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'column % of "%" does not exist', coalesce(quote_ident(c), 'NULL'), "table"
+                USING ERRCODE = '42703';
+        END IF;
+    END LOOP;
+    -- every activity it records must be possible: registered types about
+    -- this subject (or about any)
+    FOREACH e IN ARRAY events LOOP
+        SELECT * INTO t FROM activity.event_types et WHERE et.name = track.subject_type || '.' || e;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'activity type "%" is not registered', subject_type || '.' || e
+                USING ERRCODE = '23503',
+                      HINT = format('Register it first: SELECT activity.register_type(%L, subject_type => %L);',
+                                    subject_type || '.' || e, subject_type);
+        END IF;
+        IF t.subject_type IS DISTINCT FROM subject_type AND t.subject_type IS NOT NULL THEN
+            RAISE EXCEPTION 'activity type "%" is about subjects of type "%", not "%"', t.name, t.subject_type, subject_type
+                USING ERRCODE = '22023';
+        END IF;
+        ops := ops || CASE e WHEN 'created' THEN 'INSERT' WHEN 'updated' THEN 'UPDATE' ELSE 'DELETE' END;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = "table" AND g.tgname = 'activity_capture') THEN
+        EXECUTE format('DROP TRIGGER activity_capture ON %s', "table");
+    END IF;
+    EXECUTE format('CREATE TRIGGER activity_capture AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION activity._capture(%L)',
+                   array_to_string(ops, ' OR '), "table",
+                   jsonb_build_object('subject_type', subject_type, 'workspace_column', workspace_column,
+                                      'subject_id_column', subject_id_column, 'columns', to_jsonb(coalesce(columns, '{}')))::text);
+END;
+$$;
+COMMENT ON FUNCTION activity.track(regclass, text, name, name, name[], text[]) IS
+    'Captures the inserts, updates and deletes of an application table as activities <subject_type>.created/.updated/.deleted, in the same transaction; calling it again replaces the capture';
+
+CREATE FUNCTION activity.untrack("table" regclass)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = "table" AND g.tgname = 'activity_capture') THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('DROP TRIGGER activity_capture ON %s', "table");
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION activity.untrack(regclass) IS
+    'Stops capturing an application table''s changes (activity.track()); false if it was not tracked';
+
+CREATE VIEW activity.tracked AS
+SELECT g.tgrelid::regclass AS "table",
+       a ->> 'subject_type' AS subject_type, (a ->> 'workspace_column')::name AS workspace_column,
+       (a ->> 'subject_id_column')::name AS subject_id_column,
+       nullif(ARRAY(SELECT jsonb_array_elements_text(a -> 'columns'))::name[], '{}') AS columns,
+       array_remove(ARRAY[CASE WHEN g.tgtype & 4 <> 0 THEN 'created' END,
+                          CASE WHEN g.tgtype & 16 <> 0 THEN 'updated' END,
+                          CASE WHEN g.tgtype & 8 <> 0 THEN 'deleted' END], NULL) AS events,
+       g.tgenabled <> 'D' AS enabled
+FROM pg_trigger g
+-- its one argument, NUL-terminated
+CROSS JOIN LATERAL (SELECT convert_from(substr(g.tgargs, 1, length(g.tgargs) - 1), 'UTF8')::jsonb AS a) args
+WHERE g.tgname = 'activity_capture' AND g.tgfoid = 'activity._capture()'::regprocedure AND g.tgnargs = 1
+  AND NOT g.tgisinternal;
+COMMENT ON VIEW activity.tracked IS 'The application tables whose changes are captured as activities (activity.track())';
+COMMENT ON COLUMN activity.tracked."table" IS 'The application table';
+COMMENT ON COLUMN activity.tracked.subject_type IS 'The subject type of its activities; their types are <subject_type>.created, .updated, .deleted';
+COMMENT ON COLUMN activity.tracked.workspace_column IS 'The column that holds a row''s workspace';
+COMMENT ON COLUMN activity.tracked.subject_id_column IS 'The column that holds a row''s id (the subject_id of its activities)';
+COMMENT ON COLUMN activity.tracked.columns IS 'The columns whose changes are recorded (NULL: all)';
+COMMENT ON COLUMN activity.tracked.events IS 'Which of created, updated and deleted are recorded';
+COMMENT ON COLUMN activity.tracked.enabled IS 'False if the trigger was disabled (ALTER TABLE ... DISABLE TRIGGER activity_capture)';
+
+--------------------------------------------------------------------------------
 -- Maintenance that never stalls the application
 --------------------------------------------------------------------------------
 -- Every step takes the weakest lock PostgreSQL allows and waits for it at
@@ -2335,7 +2523,9 @@ $$;
 -- (the validation constraint: every role that inserts calls it, and it
 -- registers ids only for roles that may insert into the log), _counts
 -- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
--- _narrowing_changes (register_schema()), _settings and _interval_supported.
+-- _narrowing_changes (register_schema()), _settings and _interval_supported;
+-- and _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it) and
+-- _schema_properties (it calls it).
 REVOKE EXECUTE ON FUNCTION
     activity._registry_changed(), activity._append_only(), activity._schemas_immutable(),
     activity._event_types_history(), activity._event_types_referenced(), activity._complete(),

@@ -21,7 +21,20 @@ int			activity_max_lock_hold = 1000;
 bool		activity_drop_events = false;
 bool		activity_direct_scans = true;
 
+char	   *activity_actor_id = NULL;
+char	   *activity_actor_type = NULL;
+
 void		_PG_init(void);
+
+static bool
+check_actor_type(char **newval, void **extra, GucSource source)
+{
+	if (**newval == '\0' || strcmp(*newval, "user") == 0 || strcmp(*newval, "agent") == 0 ||
+		strcmp(*newval, "system") == 0)
+		return true;
+	GUC_check_errdetail("activity.actor_type is user, agent, system, or empty.");
+	return false;
+}
 
 /*
  * Define the extension's settings. Nothing here needs shared_preload_libraries:
@@ -117,6 +130,22 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("activity.actor_id",
+							   "Who the application acts for: the initiator_id of the activities captured by activity.track().",
+							   "Empty: the system (actor_type system, no initiator).",
+							   &activity_actor_id,
+							   "",
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("activity.actor_type",
+							   "The actor_type of the activities captured by activity.track(): user, agent or system.",
+							   "Empty: user when activity.actor_id is set, system otherwise.",
+							   &activity_actor_type,
+							   "",
+							   PGC_USERSET, 0,
+							   check_actor_type, NULL, NULL);
 
 	activity_ingest_init();
 	activity_maintenance_init();

@@ -29,6 +29,8 @@ extern int	activity_lock_timeout;
 extern int	activity_max_lock_hold;
 extern bool activity_drop_events;
 extern bool activity_direct_scans;
+extern char *activity_actor_id;
+extern char *activity_actor_type;
 
 /* ingest.c */
 extern void activity_ingest_init(void);
@@ -65,6 +67,7 @@ typedef struct SchemaVersion
 	TimestampTz created_at;
 	bool		retired;
 	TimestampTz retired_at;
+	struct ArrayType *properties;	/* names of its "properties", or NULL */
 } SchemaVersion;
 
 typedef struct EventType

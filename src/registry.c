@@ -287,8 +287,10 @@ registry_fill(void)
 
 	if (OidIsValid(schemas_relid))
 	{
-		registry_query("SELECT type, version, schema, retired_at, created_at FROM activity.schemas "
-					   "ORDER BY type, version", "activity.schemas");
+		registry_query("SELECT type, version, schema, retired_at, created_at, "
+					   "CASE WHEN jsonb_typeof(schema::jsonb -> 'properties') = 'object' "
+					   "THEN ARRAY(SELECT jsonb_object_keys(schema::jsonb -> 'properties')) END "
+					   "FROM activity.schemas ORDER BY type, version", "activity.schemas");
 		for (i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -298,6 +300,7 @@ registry_fill(void)
 			int			version = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
 			Datum		schema = SPI_getbinval(tup, desc, 3, &isnull);
 			Datum		retired = SPI_getbinval(tup, desc, 4, &isnull);
+			Datum		d;
 			EventType  *et = hash_search(type_cache, type, HASH_FIND, NULL);
 			MemoryContext old;
 			SchemaVersion *sv;
@@ -322,6 +325,10 @@ registry_fill(void)
 			sv->retired = !isnull;
 			sv->retired_at = isnull ? 0 : DatumGetTimestampTz(retired);
 			sv->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+			d = SPI_getbinval(tup, desc, 6, &isnull);
+			old = MemoryContextSwitchTo(registry_cxt);
+			sv->properties = isnull ? NULL : DatumGetArrayTypePCopy(d);
+			MemoryContextSwitchTo(old);
 			et->latest_version = version;
 		}
 	}
@@ -400,4 +407,36 @@ activity_all_types(int *n)
 		all[i++] = et;
 	*n = i;
 	return all;
+}
+
+PG_FUNCTION_INFO_V1(activity_schema_properties);
+
+/*
+ * activity._schema_properties(type text) returns text[]: the names of the
+ * "properties" of the latest schema version of a type (the one an activity
+ * recorded without a version gets), NULL if it has none. From the registry
+ * cache: the caller (a captured write, activity.track()) needs no privilege
+ * on activity.schemas, and no query runs per row.
+ */
+Datum
+activity_schema_properties(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	EventType  *et = activity_lookup_type(name);
+	int			v;
+
+	if (et == NULL)
+		PG_RETURN_NULL();
+	for (v = et->nversions; v >= 1; v--)
+	{
+		SchemaVersion *sv = &et->versions[v - 1];
+
+		if (sv->schema != NULL && !sv->retired)
+		{
+			if (sv->properties == NULL)
+				PG_RETURN_NULL();
+			PG_RETURN_ARRAYTYPE_P(DatumGetArrayTypePCopy(PointerGetDatum(sv->properties)));
+		}
+	}
+	PG_RETURN_NULL();
 }

@@ -103,5 +103,5 @@ SELECT pg_temp.expect_error($$SELECT activity.retire_schema('sch.post', 9)$$);
 SELECT pg_temp.expect_error($$UPDATE activity.schemas SET schema = '{}' WHERE type = 'sch.post' AND version = 2$$);
 SELECT pg_temp.expect_error($$UPDATE activity.schemas SET retired_at = NULL WHERE type = 'sch.post' AND version = 1$$);
 SELECT pg_temp.expect_error($$DELETE FROM activity.schemas WHERE type = 'sch.post'$$);
-SELECT type, version, compatibility, retired_at IS NOT NULL AS retired FROM activity.schemas ORDER BY 1, 2;
+SELECT type, version, compatibility, retired_at IS NOT NULL AS retired FROM activity.schemas WHERE type LIKE 'sch.%' ORDER BY 1, 2;
 SELECT version, count(*) FROM activity.activities WHERE type = 'sch.post' GROUP BY 1 ORDER BY 1;

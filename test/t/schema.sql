@@ -46,7 +46,7 @@ SELECT col_default_is('activity', 'activities', 'xact_id', 'pg_current_xact_id()
 
 -- registry and settings columns
 SELECT columns_are('activity', 'event_types', ARRAY[
-    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at', 'history']);
+    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at', 'history', 'subject_type']);
 SELECT col_is_pk('activity', 'event_types', 'name', 'event_types is keyed by name');
 SELECT col_type_is('activity', 'event_types', 'platforms', 'text[]', 'event_types.platforms is text[]');
 SELECT col_type_is('activity', 'event_types', 'actor_types', 'text[]', 'event_types.actor_types is text[]');
@@ -70,7 +70,7 @@ FROM (VALUES
     ('cursor_send', '{activity.cursor}'),
     ('cursor_eq', '{activity.cursor,activity.cursor}'),
     ('cursor_info', '{activity.cursor}'),
-    ('register_type', '{text,text,text,text,text[],text[]}'),
+    ('register_type', '{text,text,text,text,text[],text[],text}'),
     ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'),
     ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'),
     ('partition_start', '{"timestamp with time zone"}'),
@@ -83,7 +83,7 @@ SELECT function_returns('activity', 'uuidv7', '{}'::name[], 'uuid');
 SELECT function_returns('activity', 'uuidv7_time', '{uuid}'::name[], 'timestamp with time zone');
 SELECT function_returns('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'uuid');
-SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[]}'::name[], 'activity.event_types');
+SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[],text}'::name[], 'activity.event_types');
 SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'setof record');
 SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean}'::name[], 'activity.settings');
 SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text)'::regprocedure),
