@@ -3,14 +3,17 @@
 # Sourced by scripts/demo.sh and scripts/test.sh. Does nothing when every
 # package is already installed.
 PGVER=${PGVER:-15}
+# (python3-psycopg: psycopg 3 for test/drivers/python, run by /usr/bin/python3)
 packages=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
-          "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl postgresql-common python3)
+          "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl postgresql-common python3
+          python3-psycopg)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# the fuzz harness (tools/fuzz, test/shell/fuzz.sh) runs on Node.js: Debian's
-# unless a node and npm are already on the PATH
+# the fuzz harness (tools/fuzz, test/shell/fuzz.sh) and the driver tests
+# (test/drivers/node, test/shell/drivers.sh) run on Node.js: Debian's unless
+# a node and npm are already on the PATH
 extra=()
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     extra=(nodejs npm)

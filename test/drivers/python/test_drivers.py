@@ -1,0 +1,852 @@
+"""Every public function of the activity extension, called from psycopg 3.
+
+Run with Debian's interpreter, /usr/bin/python3, not a bare `python3`: psycopg 3
+comes from Debian's python3-psycopg package, and `python3` on a machine with
+pyenv may be a shim for another interpreter that does not have it
+(test/shell/drivers.sh runs it that way).
+
+Each call passes native Python values the way an application does, with
+psycopg's default adaptation and server-side parameters (the extended
+protocol): str (sent as `unknown` for %s, as `text` for %b), int (int2, int4 or
+int8 by value), list (an array; a list of str is `unknown`), None, datetime
+(timestamptz when aware, timestamp when naive), timedelta (interval),
+uuid.UUID (uuid), and JSON wrapped in Jsonb(...) (sent as jsonb) or Json(...)
+(sent as json): psycopg adapts no dict by itself. A cursor is read back from
+page() as a str (text results) or bytes (binary results) and sent back as it
+was read. A few key calls also run prepared (prepare=True) and with binary
+results (cursor(binary=True)).
+
+Calls an application makes run as a role with only the privileges README's
+"Privileges" lists (USAGE on schema activity, INSERT and SELECT on
+activity.activities); maintenance and registry calls as the owner set with
+activity.set_owner(); set_owner() itself as the superuser.
+
+Environment: libpq's (PGHOST, PGPORT, PGDATABASE; PGUSER the superuser),
+DRIVERS_OWNER and DRIVERS_APP (role names; both LOGIN, created by
+test/shell/drivers.sh) with DRIVERS_OWNER_PASSWORD and DRIVERS_APP_PASSWORD
+(pg_virtualenv's clusters authenticate TCP connections by password). The database needs CREATE EXTENSION activity and
+examples/catalogue.sql. Prints TAP, one line per call, each named
+"<object>: <call>" (the wrapper groups them by object); exits 1 if any failed.
+"""
+
+import datetime
+import json
+import os
+import sys
+import traceback
+import uuid
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.types.json import Json, Jsonb
+
+OWNER = os.environ.get("DRIVERS_OWNER", "activity_drivers_owner")
+APP = os.environ.get("DRIVERS_APP", "activity_drivers_app")
+SUPER = os.environ.get("PGUSER", "postgres")
+
+W = "py-ws"                        # this driver's workspace
+TYPE_A = "py.widget.created"       # registered, with schema versions
+TYPE_J = "py.member.joined"        # mapped to a universal type
+TYPE_R = "py.widget.retired"       # its schema versions get retired
+TYPE_P = "py.widget.shared"        # registered for some platforms, then for any
+CONSUMER = "py_drivers"
+UTC = datetime.timezone.utc
+NOW = datetime.datetime.now(UTC)
+
+SCHEMA_V1 = {"type": "object",
+             "properties": {"n": {"type": "integer", "minimum": 0}},
+             "required": ["n"]}
+# each later version adds an optional property: backward compatible
+SCHEMA_V2 = {**SCHEMA_V1, "properties": {**SCHEMA_V1["properties"], "label": {"type": "string"}}}
+SCHEMA_V3 = {**SCHEMA_V1, "properties": {**SCHEMA_V2["properties"], "tags": {"type": "array"}}}
+SCHEMA_V4 = {**SCHEMA_V1, "properties": {**SCHEMA_V3["properties"], "note": {"type": "string"}}}
+BREAKING = {"type": "object", "required": ["n", "m"]}
+CHECK = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}},
+         "additionalProperties": False}
+
+n_tests = 0
+n_failed = 0
+
+
+def connect(user, password=None):
+    options = {"password": password} if password else {}
+    return psycopg.connect(user=user, autocommit=True, application_name="activity-drivers-py", **options)
+
+
+su = connect(SUPER)
+owner = connect(OWNER, os.environ.get("DRIVERS_OWNER_PASSWORD"))
+app = connect(APP, os.environ.get("DRIVERS_APP_PASSWORD"))
+
+
+def one(conn, query, params=(), **cursor_options):
+    """The first row of a query run with server-side parameters."""
+    with conn.cursor(**cursor_options) as cur:
+        cur.execute(query, params)
+        return cur.fetchone()
+
+
+def rows(conn, query, params=(), prepare=None, **cursor_options):
+    with conn.cursor(**cursor_options) as cur:
+        cur.execute(query, params, prepare=prepare)
+        return cur.fetchall()
+
+
+def check(name):
+    """Runs the decorated function as one TAP test named `name`."""
+    def run(fn):
+        global n_tests, n_failed
+        n_tests += 1
+        try:
+            fn()
+            print(f"ok {n_tests} - {name}", flush=True)
+        except Exception as e:      # every failure is reported, none stops the run
+            n_failed += 1
+            print(f"not ok {n_tests} - {name}", flush=True)
+            if isinstance(e, psycopg.Error):
+                what = f"{type(e).__name__} {e.sqlstate or ''}: {str(e).strip()}"
+            elif isinstance(e, AssertionError):
+                what = f"assertion failed: {e}"
+            else:
+                what = "".join(traceback.format_exception_only(type(e), e)).strip()
+            for line in what.splitlines():
+                print(f"#   {line}", flush=True)
+        return fn
+    return run
+
+
+def eq(got, want):
+    assert got == want, f"got {got!r}, expected {want!r}"
+
+
+class RawBinary(bytes):
+    """Bytes to be sent in binary with the OID of an extension type (see below)."""
+
+
+def binary_dumper(oid):
+    """A psycopg dumper sending RawBinary values in binary format with `oid`:
+    how an application sends a value of a type psycopg does not know in
+    binary (its receive function reads it)."""
+    class D(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj):
+            return bytes(obj)
+    D.oid = oid
+    return D
+
+
+CURSOR_OID = one(su, "SELECT 'activity.cursor'::regtype::oid")[0]
+JSONSCHEMA_OID = one(su, "SELECT 'activity.jsonschema'::regtype::oid")[0]
+
+
+# --- ownership and the registry (the owner role) --------------------------------
+
+@check("activity.set_owner: the owner role as a str (regrole), positional, as the superuser")
+def _():
+    one(su, "SELECT activity.set_owner(%s)", [OWNER])
+    eq(one(su, "SELECT tableowner FROM pg_tables WHERE schemaname = 'activity' AND tablename = 'event_types'")[0], OWNER)
+
+
+@check("activity.set_owner: named notation (owner => %s), again: nothing changes")
+def _():
+    one(su, "SELECT activity.set_owner(owner => %s)", [OWNER])
+    eq(one(su, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'activity'")[0], OWNER)
+
+
+@check("activity.register_type: positional str, None and lists (platforms, actor_types), as the owner")
+def _():
+    r = one(owner, "SELECT name, recipient, platforms, actor_types FROM activity.register_type(%s, %s, %s, %s, %s, %s)",
+            [TYPE_P, "A widget was shared (psycopg).", None, "optional", ["web", "api"], ["user", "agent"]])
+    eq(r, (TYPE_P, "optional", ["api", "web"], ["agent", "user"]))
+    r = one(owner, "SELECT name, platforms, actor_types FROM activity.register_type(%s, %s)",
+            [TYPE_A, "A widget was created (psycopg)."])
+    eq(r, (TYPE_A, None, ["agent", "system", "user"]))
+
+
+@check("activity.register_type: named notation; an empty list (platforms => []) allows any platform")
+def _():
+    r = one(owner, "SELECT name, universal_type, recipient FROM activity.register_type("
+                   "name => %s, description => %s, universal_type => %s, recipient => %s, platforms => %s)",
+            [TYPE_J, "A member joined (psycopg).", "USER_JOIN", "forbidden", None])
+    eq(r, (TYPE_J, "USER_JOIN", "forbidden"))
+    r = one(owner, "SELECT platforms FROM activity.register_type(%s, platforms => %s)", [TYPE_P, []])
+    eq(r[0], None)
+    one(owner, "SELECT activity.register_type(name => %s)", [TYPE_R])
+
+
+@check("activity.register_schema: the schema as a str (unknown), positional")
+def _():
+    v = one(owner, "SELECT activity.register_schema(%s, %s)", [TYPE_A, json.dumps(SCHEMA_V1)])[0]
+    assert isinstance(v, int) and v >= 1, v
+
+
+@check("activity.register_schema: the schema as Jsonb(dict) (jsonb), named compatibility")
+def _():
+    v = one(owner, "SELECT activity.register_schema(%s, %s, compatibility => %s)",
+            [TYPE_A, Jsonb(SCHEMA_V2), "backward"])[0]
+    assert v >= 1, v
+
+
+@check("activity.register_schema: the schema as Json(dict) (json), named notation")
+def _():
+    v = one(owner, "SELECT activity.register_schema(type => %s, schema => %s)", [TYPE_A, Json(SCHEMA_V3)])[0]
+    assert v >= 1, v
+
+
+@check("activity.register_schema: the schema as a str sent as text (%b)")
+def _():
+    v = one(owner, "SELECT activity.register_schema(%b, %b, %b)", [TYPE_A, json.dumps(SCHEMA_V4), "none"])[0]
+    assert v >= 1, v
+
+
+@check("activity.compatibility_problems: the schema as a str, positional")
+def _():
+    r = rows(owner, "SELECT version, direction, change FROM activity.compatibility_problems(%s, %s, %s)",
+             [TYPE_A, json.dumps(BREAKING), "backward"])
+    assert len(r) >= 1 and all(isinstance(x[0], int) and x[1] and x[2] for x in r), r
+
+
+@check("activity.compatibility_problems: the schema as Jsonb(dict), named notation")
+def _():
+    r = rows(owner, "SELECT change FROM activity.compatibility_problems(type => %s, schema => %s, compatibility => %s)",
+             [TYPE_A, Jsonb(BREAKING), "full"])
+    assert len(r) >= 1, r
+
+
+@check("activity.compatibility_problems: the schema as Json(dict)")
+def _():
+    r = rows(owner, "SELECT change FROM activity.compatibility_problems(%s, %s)", [TYPE_A, Json(BREAKING)])
+    assert len(r) >= 1, r
+
+
+@check("activity.retire_schema: positional str and int (int2)")
+def _():
+    v = one(owner, "SELECT activity.register_schema(%s, %s)", [TYPE_R, json.dumps(SCHEMA_V1)])[0]
+    r = one(owner, "SELECT type, version, retired_at FROM activity.retire_schema(%s, %s)", [TYPE_R, v])
+    eq(r[:2], (TYPE_R, v))
+    assert isinstance(r[2], datetime.datetime), r
+
+
+@check("activity.retire_schema: named notation (type => %s, version => %s)")
+def _():
+    v = one(owner, "SELECT activity.register_schema(%s, %s, %s)", [TYPE_R, json.dumps(SCHEMA_V2), "none"])[0]
+    r = one(owner, "SELECT version, retired_at IS NOT NULL FROM activity.retire_schema(type => %s, version => %s)", [TYPE_R, v])
+    eq(r, (v, True))
+
+
+@check("activity.universal_type: a str, as the application role")
+def _():
+    eq(one(app, "SELECT activity.universal_type(%s)", ["discord.guild_member_add"])[0], "USER_JOIN")
+    eq(one(app, "SELECT activity.universal_type(type => %s)", [TYPE_J])[0], "USER_JOIN")
+    eq(one(app, "SELECT activity.universal_type(%s)", [None])[0], None)
+
+
+# --- JSON Schema validation (the application role) ------------------------------------
+
+GOOD, BAD = {"n": 3}, {"n": -1, "x": True}
+
+
+@check("activity.is_valid: document Jsonb(dict), schema a str")
+def _():
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(GOOD), json.dumps(CHECK)])[0], True)
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(BAD), json.dumps(CHECK)])[0], False)
+
+
+@check("activity.is_valid: document and schema both Jsonb(dict)")
+def _():
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(GOOD), Jsonb(CHECK)])[0], True)
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(BAD), Jsonb(CHECK)])[0], False)
+
+
+@check("activity.is_valid: schema Json(dict), named notation (document => %s, schema => %s)")
+def _():
+    eq(one(app, "SELECT activity.is_valid(document => %s, schema => %s)", [Jsonb(GOOD), Json(CHECK)])[0], True)
+
+
+@check("activity.is_valid: document Json(dict) (json), schema a str")
+def _():
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Json(BAD), json.dumps(CHECK)])[0], False)
+
+
+@check("activity.is_valid: Jsonb and Jsonb, prepared (prepare=True), three times")
+def _():
+    for doc, want in [(GOOD, True), (BAD, False), (GOOD, True)]:
+        eq(rows(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(doc), Jsonb(CHECK)], prepare=True)[0][0], want)
+
+
+@check("activity.is_valid: Jsonb and a str, prepared (prepare=True), and with binary results")
+def _():
+    eq(rows(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(BAD), json.dumps(CHECK)], prepare=True)[0][0], False)
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(GOOD), json.dumps(CHECK)], binary=True)[0], True)
+
+
+@check("activity.is_valid: Jsonb and Jsonb, binary results (cursor(binary=True))")
+def _():
+    eq(one(app, "SELECT activity.is_valid(%s, %s)", [Jsonb(GOOD), Jsonb(CHECK)], binary=True)[0], True)
+
+
+@check("activity.is_valid: binary parameters (%b): the schema as a str is sent as text")
+def _():
+    eq(one(app, "SELECT activity.is_valid(%b, %b)", [Jsonb(GOOD), json.dumps(CHECK)], binary=True)[0], True)
+
+
+ERRORS = [("/n", "minimum"), ("/x", "additionalProperties")]
+
+
+@check("activity.validation_errors: document Jsonb(dict), schema a str")
+def _():
+    eq(rows(app, "SELECT path, keyword FROM activity.validation_errors(%s, %s) ORDER BY path",
+            [Jsonb(BAD), json.dumps(CHECK)]), ERRORS)
+
+
+@check("activity.validation_errors: document and schema both Jsonb(dict)")
+def _():
+    eq(rows(app, "SELECT path, keyword FROM activity.validation_errors(%s, %s) ORDER BY path",
+            [Jsonb(BAD), Jsonb(CHECK)]), ERRORS)
+
+
+@check("activity.validation_errors: schema Json(dict), named notation")
+def _():
+    eq(rows(app, "SELECT path, keyword FROM activity.validation_errors(document => %s, schema => %s) ORDER BY path",
+            [Jsonb(BAD), Json(CHECK)]), ERRORS)
+
+
+@check("activity.validation_errors: document Json(dict) (json), schema a str")
+def _():
+    eq(rows(app, "SELECT path, keyword FROM activity.validation_errors(%s, %s) ORDER BY path",
+            [Json(BAD), json.dumps(CHECK)]), ERRORS)
+
+
+@check("activity.validation_errors: binary results, Jsonb and a str sent as text (%b)")
+def _():
+    eq(rows(app, "SELECT path, keyword FROM activity.validation_errors(%b, %b) ORDER BY path",
+            [Jsonb(BAD), json.dumps(CHECK)], binary=True), ERRORS)
+
+
+@check("activity.jsonschema_in: a str, called directly and as the input of a parameter")
+def _():
+    eq(json.loads(one(app, "SELECT activity.jsonschema_in(%s)", [json.dumps(CHECK)])[0]), CHECK)
+    eq(json.loads(one(app, "SELECT activity.jsonschema_out(%s)", [json.dumps(CHECK)])[0]), CHECK)
+
+
+@check("activity.jsonschema_out: a stored schema read back as a str (text results)")
+def _():
+    doc = one(owner, "SELECT schema FROM activity.schemas WHERE type = %s ORDER BY version LIMIT 1", [TYPE_A])[0]
+    assert isinstance(doc, str), type(doc)
+    eq(json.loads(doc), SCHEMA_V1)
+
+
+@check("activity.jsonschema_send: binary results give format 1 and the schema's text")
+def _():
+    doc = one(owner, "SELECT schema FROM activity.schemas WHERE type = %s ORDER BY version LIMIT 1", [TYPE_A], binary=True)[0]
+    assert isinstance(doc, bytes) and doc[:1] == b"\x01", doc
+    eq(json.loads(doc[1:]), SCHEMA_V1)
+    eq(one(app, "SELECT activity.jsonschema_send(%s)", [json.dumps(CHECK)])[0][:1], b"\x01")
+
+
+@check("activity.jsonschema_recv: a schema sent in binary (%b, the type's OID), as an application registering a dumper")
+def _():
+    with app.cursor() as cur:
+        cur.adapters.register_dumper(RawBinary, binary_dumper(JSONSCHEMA_OID))
+        cur.execute("SELECT activity.is_valid(%s, %b)", [Jsonb(BAD), RawBinary(b"\x01" + json.dumps(CHECK).encode())])
+        eq(cur.fetchone()[0], False)
+
+
+@check("activity.jsonschema_to_jsonb: a str")
+def _():
+    eq(one(app, "SELECT activity.jsonschema_to_jsonb(%s)", [json.dumps(CHECK)])[0], CHECK)
+
+
+@check("activity.jsonschema_to_jsonb: a Jsonb(dict)")
+def _():
+    eq(one(app, "SELECT activity.jsonschema_to_jsonb(%s)", [Jsonb(CHECK)])[0], CHECK)
+
+
+# --- recording (the application role) ---------------------------------------------------
+
+ids = {}
+
+
+@check("activity.record: positional str and Jsonb(dict) metadata, returns a uuid.UUID")
+def _():
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s)", [W, TYPE_A, "py-ada", Jsonb({"n": 1, "label": "first"})])[0]
+    assert isinstance(r, uuid.UUID), r
+    ids["first"] = r
+
+
+@check("activity.record: every argument named: uuid.UUID id, aware datetime, int version, None")
+def _():
+    given = uuid.UUID(str(one(app, "SELECT activity.uuidv7()")[0]))
+    r = one(app, """SELECT activity.record(workspace_id => %s, type => %s, initiator_id => %s, metadata => %s,
+                                           recipient_id => %s, actor_type => %s, version => %s, occurred_at => %s,
+                                           platform => %s, subject_type => %s, subject_id => %s, caused_by => %s,
+                                           id => %s)""",
+            [W, "issue.created", "py-bot", Jsonb({"title": "Broken", "identifier": "ENG-1"}), None, "agent", 1,
+             NOW - datetime.timedelta(hours=1), None, "issue", "ENG-1", None, given])[0]
+    eq(r, given)
+    ids["issue"] = r
+
+
+@check("activity.record: a retry with the same id (uuid.UUID) returns it and records nothing")
+def _():
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s, subject_type => %s, subject_id => %s, id => %s, actor_type => %s)",
+            [W, "issue.created", "py-bot", Jsonb({"title": "Broken", "identifier": "ENG-1"}), "issue", "ENG-1",
+             ids["issue"], "agent"])[0]
+    eq(r, ids["issue"])
+    eq(one(app, "SELECT count(*) FROM activity.activities WHERE id = %s", [ids["issue"]])[0], 1)
+
+
+@check("activity.record: caused_by a uuid.UUID, actor_type system, initiator None, platform and recipient")
+def _():
+    joined = one(app, "SELECT activity.record(%s, %s, %s, %s, platform => %s, recipient_id => %s)",
+                 [W, "discord.guild_member_add", "py-cy", Jsonb({}), "discord", "py-inviter"])[0]
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s, actor_type => %s, caused_by => %s)",
+            [W, "MODERATION_LINK", None, Jsonb({"rule": "links"}), "system", joined])[0]
+    assert isinstance(r, uuid.UUID), r
+    eq(one(app, "SELECT caused_by FROM activity.activities WHERE id = %s", [r])[0], joined)
+    one(app, "SELECT activity.record(%s, %s, %s, %s, recipient_id => %s)",
+        [W, "award.given", "py-ada", Jsonb({"award": "Helpful"}), "py-bob"])
+    one(app, "SELECT activity.record(%s, %s, %s)", [W, TYPE_J, "py-dee"])
+
+
+@check("activity.record: a naive datetime (timestamp) and metadata None")
+def _():
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s, occurred_at => %s)",
+            [W, TYPE_J, "py-eve", None, datetime.datetime(2001, 2, 3, 4, 5, 6)])[0]
+    eq(one(app, "SELECT metadata, occurred_at < '2002-01-01' FROM activity.activities WHERE id = %s", [r]), ({}, True))
+
+
+@check("activity.record: metadata Json(dict) (json)")
+def _():
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s)", [W, TYPE_A, "py-json", Json({"n": 2, "label": "json"})])[0]
+    assert isinstance(r, uuid.UUID), r
+
+
+@check("activity.record: prepared (prepare=True), three calls, and with binary results")
+def _():
+    for i in range(3):
+        r = rows(app, "SELECT activity.record(%s, %s, %s, %s)", [W, TYPE_A, f"py-prep-{i}", Jsonb({"n": i})],
+                 prepare=True)[0][0]
+        assert isinstance(r, uuid.UUID), r
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s, occurred_at => %s)",
+            [W, TYPE_A, "py-bin", Jsonb({"n": 7}), NOW - datetime.timedelta(minutes=5)], binary=True)[0]
+    assert isinstance(r, uuid.UUID), r
+
+
+@check("activity.record: binary parameters (%b): str as text, Jsonb, int, datetime")
+def _():
+    r = one(app, "SELECT activity.record(%b, %b, %b, %b, version => %b, occurred_at => %b)",
+            [W, TYPE_A, "py-binparams", Jsonb({"n": 8}), 1, NOW - datetime.timedelta(minutes=4)], binary=True)[0]
+    assert isinstance(r, uuid.UUID), r
+
+
+@check("activity.activities: INSERT with parameters (metadata Json and Jsonb) and COPY rows from Python values")
+def _():
+    with app.cursor() as cur:
+        cur.execute("INSERT INTO activity.activities (workspace_id, type, initiator_id, metadata, occurred_at) "
+                    "VALUES (%s, %s, %s, %s, %s), (%s, %s, %s, %s, %s)",
+                    [W, TYPE_A, "py-ins-1", Json({"n": 4}), NOW - datetime.timedelta(minutes=3),
+                     W, TYPE_A, "py-ins-2", Jsonb({"n": 5}), NOW - datetime.timedelta(minutes=2)])
+        with cur.copy("COPY activity.activities (workspace_id, type, initiator_id, metadata, occurred_at) FROM STDIN") as cp:
+            cp.write_row([W, TYPE_A, "py-copy", json.dumps({"n": 6}), NOW - datetime.timedelta(minutes=1)])
+    eq(one(app, "SELECT count(*) FROM activity.activities WHERE workspace_id = %s AND initiator_id = ANY(%s)",
+           [W, ["py-ins-1", "py-ins-2", "py-copy"]])[0], 3)
+
+
+# --- feeds (the application role) ------------------------------------------------------
+
+page1 = []
+
+
+@check("activity.page: positional workspace, named \"limit\"; cursor read back as a str")
+def _():
+    r = rows(app, 'SELECT id, cursor, has_more FROM activity.page(%s, "limit" => %s)', [W, 3])
+    eq(len(r), 3)
+    assert all(isinstance(x[1], str) and len(x[1]) == 51 for x in r), r
+    eq(r[-1][2], True)
+    page1.extend(r)
+
+
+@check("activity.page: named notation, the cursor sent back as a str (workspace_id => %s, after => %s, \"limit\" => %s)")
+def _():
+    r = rows(app, 'SELECT id, cursor FROM activity.page(workspace_id => %s, after => %s, "limit" => %s)',
+             [W, page1[-1][1], 3])
+    eq(len(r), 3)
+    everything = rows(app, 'SELECT id FROM activity.page(%s, "limit" => %s)', [W, 6])
+    eq([x[0] for x in page1] + [x[0] for x in r], [x[0] for x in everything])
+
+
+@check("activity.page: positional (workspace, cursor str, limit int)")
+def _():
+    r = rows(app, "SELECT id FROM activity.page(%s, %s, %s)", [W, page1[0][1], 2])
+    eq([x[0] for x in r], [x[0] for x in page1[1:3]])
+
+
+@check("activity.page: after None, and filters as lists, datetimes and str (types, actor_types, since, until, direction)")
+def _():
+    r = rows(app, """SELECT type, actor_type FROM activity.page(%s, after => %s, types => %s, actor_types => %s,
+                                                             since => %s, until => %s, direction => %s)""",
+             [W, None, ["py.*", "issue.created"], ["user", "agent"], NOW - datetime.timedelta(days=1),
+              NOW + datetime.timedelta(days=1), "asc"])
+    assert len(r) >= 5 and {t for t, _ in r} <= {TYPE_A, TYPE_J, "issue.created"}, r
+    eq(rows(app, "SELECT id FROM activity.page(%s, types => %s)", [W, []]), [])
+
+
+@check("activity.page: entity, actor, recipient, universal-type and platform feeds; every workspace (None)")
+def _():
+    eq(rows(app, "SELECT id FROM activity.page(%s, subject_type => %s, subject_id => %s)", [W, "issue", "ENG-1"]),
+       [(ids["issue"],)])
+    eq(len(rows(app, "SELECT id FROM activity.page(%s, initiator_id => %s)", [W, "py-bot"])), 1)
+    eq(len(rows(app, "SELECT id FROM activity.page(%s, recipient_id => %s)", [W, "py-bob"])), 1)
+    eq(len(rows(app, "SELECT id FROM activity.page(%s, universal_types => %s, platforms => %s)",
+                [W, ["USER_JOIN"], ["discord"]])), 1)
+    r = rows(app, 'SELECT workspace_id FROM activity.page(%s, types => %s, "limit" => %s)', [None, [TYPE_A], 200])
+    assert len(r) >= 5 and {x[0] for x in r} >= {W}, r
+
+
+@check("activity.page: prepared (prepare=True), following the cursor (a str) page by page")
+def _():
+    after, seen = None, []
+    for _ in range(4):
+        r = rows(app, 'SELECT id, cursor FROM activity.page(workspace_id => %s, after => %s, "limit" => %s)',
+                 [W, after, 2], prepare=True)
+        seen += [x[0] for x in r]
+        after = r[-1][1]
+    eq(seen, [x[0] for x in rows(app, 'SELECT id FROM activity.page(%s, "limit" => %s)', [W, 8])])
+
+
+@check("activity.page: binary results (cursor(binary=True)), the cursor given as a str")
+def _():
+    r = rows(app, 'SELECT id, has_more FROM activity.page(%s, after => %s, "limit" => %s)', [W, page1[0][1], 2],
+             binary=True)
+    eq([x[0] for x in r], [x[0] for x in page1[1:3]])
+
+
+@check("activity.page: binary results: the cursor read back (bytes) and sent back as it was read")
+def _():
+    r = rows(app, 'SELECT id, cursor FROM activity.page(%s, "limit" => %s)', [W, 1], binary=True)
+    assert isinstance(r[0][1], bytes), r
+    r2 = rows(app, 'SELECT id FROM activity.page(%s, after => %s, "limit" => %s)', [W, r[0][1], 2], binary=True)
+    eq([x[0] for x in r2], [x[0] for x in page1[1:3]])
+
+
+@check("activity.page: binary parameters (%b): the cursor, a str, sent as text")
+def _():
+    r = rows(app, 'SELECT id FROM activity.page(%b, after => %b, "limit" => %b)', [W, page1[0][1], 2])
+    eq([x[0] for x in r], [x[0] for x in page1[1:3]])
+
+
+@check("activity.page_plans: positional str, cursor str and int; lists, as the owner")
+def _():
+    r = rows(owner, "SELECT partition, plan FROM activity.page_plans(%s, %s, %s)", [W, page1[0][1], 10])
+    assert len(r) >= 1 and all(isinstance(p, str) and p for _, p in r), r
+    r = rows(owner, "SELECT plan FROM activity.page_plans(%s, types => %s, actor_types => %s)", [W, [TYPE_A], ["user"]])
+    assert len(r) >= 1 and all(isinstance(p, str) and p for (p,) in r), r
+
+
+@check("activity.page_plans: named notation with datetimes")
+def _():
+    r = rows(owner, "SELECT plan FROM activity.page_plans(workspace_id => %s, since => %s, until => %s, direction => %s)",
+             [W, NOW - datetime.timedelta(days=1), NOW, "asc"])
+    assert len(r) >= 1, r
+
+
+@check("activity.workspace_activity: positional str and ints")
+def _():
+    r = rows(app, "SELECT id, action, actor_id, details, created_at FROM activity.workspace_activity(%s, %s, %s)", [W, 3, 1])
+    eq(len(r), 3)
+    assert isinstance(r[0][3], dict) and isinstance(r[0][4], datetime.datetime), r
+
+
+@check("activity.workspace_activity: named \"limit\", \"offset\" and actor_type")
+def _():
+    r = rows(app, 'SELECT actor_type FROM activity.workspace_activity(%s, "limit" => %s, "offset" => %s, actor_type => %s)',
+             [W, 50, 0, "agent"])
+    eq(r, [("agent",)])
+
+
+@check("activity.issue_activity: positional str")
+def _():
+    eq(rows(app, "SELECT id, issue_id FROM activity.issue_activity(%s, %s)", [W, "ENG-1"]), [(ids["issue"], "ENG-1")])
+
+
+@check("activity.issue_activity: named notation with ints and None")
+def _():
+    r = rows(app, 'SELECT action FROM activity.issue_activity(workspace_id => %s, issue_id => %s, "limit" => %s, '
+                  '"offset" => %s, actor_type => %s)', [W, "ENG-1", 10, 0, None])
+    eq(r, [("issue.created",)])
+
+
+@check("activity.counts: positional str and aware datetimes")
+def _():
+    r = rows(app, "SELECT bucket, key, n FROM activity.counts(%s, %s, %s)",
+             [W, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1)])
+    assert any(k == TYPE_A and n >= 5 for _, k, n in r) and isinstance(r[0][0], datetime.datetime), r
+
+
+@check("activity.counts: bucket a timedelta (interval), \"by\" named; bucket a str; workspace None")
+def _():
+    r = rows(app, 'SELECT key, n FROM activity.counts(%s, %s, %s, %s, "by" => %s)',
+             [W, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1), datetime.timedelta(hours=6),
+              "universal_type"])
+    assert any(k == "USER_JOIN" for k, _ in r), r
+    r = rows(app, "SELECT n FROM activity.counts(workspace_id => %s, since => %s, until => %s, bucket => %s)",
+             [None, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1), "1 hour"])
+    assert len(r) >= 1, r
+
+
+@check("activity.activity_log: SELECT with parameters, as the application role")
+def _():
+    r = rows(app, "SELECT type, universal_type FROM activity.activity_log WHERE workspace_id = %s AND type = %s",
+             [W, "discord.guild_member_add"])
+    eq(r, [("discord.guild_member_add", "USER_JOIN")])
+
+
+# --- cursors (the application role) -----------------------------------------------------
+
+@check("activity.cursor_info: a cursor as a str, positional and named")
+def _():
+    r = one(app, "SELECT format_version, direction, occurred_at, id, query_hash FROM activity.cursor_info(%s)", [page1[0][1]])
+    eq((r[1], r[3]), ("desc", page1[0][0]))
+    assert isinstance(r[2], datetime.datetime) and isinstance(r[4], int), r
+    eq(one(app, "SELECT id FROM activity.cursor_info(cursor => %s)", [page1[0][1]])[0], page1[0][0])
+
+
+@check("activity.cursor_info: a cursor as a str sent as text (%b)")
+def _():
+    eq(one(app, "SELECT id FROM activity.cursor_info(%b)", [page1[0][1]])[0], page1[0][0])
+
+
+@check("activity.cursor_info: a cursor read with binary results (bytes), sent back as it was read")
+def _():
+    raw = one(app, 'SELECT cursor FROM activity.page(%s, "limit" => %s)', [W, 1], binary=True)[0]
+    eq(one(app, "SELECT id FROM activity.cursor_info(%s)", [raw])[0], page1[0][0])
+
+
+@check("activity.cursor_eq: two str")
+def _():
+    eq(one(app, "SELECT activity.cursor_eq(%s, %s)", [page1[0][1], page1[0][1]])[0], True)
+    eq(one(app, "SELECT activity.cursor_eq(%s, %s)", [page1[0][1], page1[1][1]])[0], False)
+
+
+@check("activity.cursor_in: a str, called directly")
+def _():
+    eq(one(app, "SELECT activity.cursor_in(%s)", [page1[0][1]])[0], page1[0][1])
+
+
+@check("activity.cursor_out: a str, called directly; page()'s text results")
+def _():
+    eq(one(app, "SELECT activity.cursor_out(%s)", [page1[0][1]])[0], page1[0][1])
+
+
+@check("activity.cursor_send: a str, called directly, gives the bytes of binary results")
+def _():
+    raw = one(app, 'SELECT cursor FROM activity.page(%s, "limit" => %s)', [W, 1], binary=True)[0]
+    eq(one(app, "SELECT activity.cursor_send(%s)", [page1[0][1]])[0], raw)
+
+
+@check("activity.cursor_recv: the binary form sent in binary (%b, the type's OID), as an application registering a dumper")
+def _():
+    raw = one(app, "SELECT activity.cursor_send(%s)", [page1[0][1]])[0]
+    with app.cursor() as cur:
+        cur.adapters.register_dumper(RawBinary, binary_dumper(CURSOR_OID))
+        cur.execute('SELECT id FROM activity.page(%s, after => %b, "limit" => %s)', [W, RawBinary(raw), 2])
+        eq([x[0] for x in cur.fetchall()], [x[0] for x in page1[1:3]])
+
+
+@check("activity.uuidv7: no argument, returns a uuid.UUID")
+def _():
+    a, b = one(app, "SELECT activity.uuidv7(), activity.uuidv7()")
+    assert isinstance(a, uuid.UUID) and a < b and a.version == 7, (a, b)
+
+
+@check("activity.uuidv7_time: a uuid.UUID, a str, named notation")
+def _():
+    u = one(app, "SELECT activity.uuidv7()")[0]
+    t = one(app, "SELECT activity.uuidv7_time(%s)", [u])[0]
+    assert isinstance(t, datetime.datetime) and abs((t - datetime.datetime.now(UTC)).total_seconds()) < 60, t
+    eq(one(app, "SELECT activity.uuidv7_time(id => %s)", [str(u)])[0], t)
+
+
+@check("activity.partition_start: aware and naive datetimes, a str, named")
+def _():
+    want = datetime.datetime(2024, 5, 1, tzinfo=UTC)
+    eq(one(app, "SELECT activity.partition_start(%s)", [datetime.datetime(2024, 5, 17, 12, tzinfo=UTC)])[0], want)
+    eq(one(app, "SELECT activity.partition_start(ts => %s)", [datetime.datetime(2024, 5, 17, 12)])[0], want)
+    eq(one(app, "SELECT activity.partition_start(%s)", ["2024-05-17 12:00+00"])[0], want)
+
+
+# --- the change feed --------------------------------------------------------------------
+
+@check("activity.feed_position: positional str and named, as the application role")
+def _():
+    p = one(app, "SELECT activity.feed_position(%s)", ["beginning"])[0]
+    assert isinstance(p, str) and p, p
+    assert one(app, "SELECT activity.feed_position(start => %s)", ["now"])[0], "empty"
+
+
+@check("activity.changes_since: positional str, int, str, list and bool, as the application role")
+def _():
+    p = one(app, "SELECT activity.feed_position(%s)", ["beginning"])[0]
+    r = rows(app, "SELECT (event).id, (event).workspace_id, position FROM activity.changes_since(%s, %s, %s, %s, %s)",
+             [p, 1000, W, ["py.*"], False])
+    events = [x for x in r if x[2] is None]
+    assert len(events) >= 5 and {x[1] for x in events} == {W}, r
+    assert r[-1][2], r[-1]
+
+
+@check("activity.changes_since: named notation (since, \"limit\", workspace_id, types, accept_gap)")
+def _():
+    p = one(app, "SELECT activity.feed_position()")[0]
+    one(app, "SELECT activity.record(%s, %s, %s, %s)", [W, TYPE_A, "py-feed", Jsonb({"n": 9})])
+    r = rows(app, 'SELECT (event).initiator_id, position FROM activity.changes_since(since => %s, "limit" => %s, '
+                  'workspace_id => %s, types => %s, accept_gap => %s)', [p, 10, W, [TYPE_A], False])
+    eq([x[0] for x in r if x[1] is None], ["py-feed"])
+
+
+@check("activity.create_consumer: named notation with a list, as the owner")
+def _():
+    r = one(owner, "SELECT name FROM activity.create_consumer(%s, start => %s, workspace_id => %s, types => %s)",
+            [CONSUMER, "beginning", W, ["py.*"]])
+    eq(r[0], CONSUMER)
+    one(owner, "SELECT activity.create_consumer(%s, %s, %s, %s)", [CONSUMER + "_2", "now", None, None])
+
+
+@check("activity.changes: positional str and int, as the application role")
+def _():
+    r = rows(app, "SELECT id, workspace_id, type, metadata FROM activity.changes(%s, %s)", [CONSUMER, 1000])
+    assert len(r) >= 5 and {x[1] for x in r} == {W} and all(isinstance(x[3], dict) for x in r), r
+
+
+@check("activity.changes: named \"limit\", as the application role")
+def _():
+    one(app, "SELECT activity.record(%s, %s, %s, %s)", [W, TYPE_A, "py-changes", Jsonb({"n": 10})])
+    r = rows(app, 'SELECT initiator_id FROM activity.changes(consumer => %s, "limit" => %s)', [CONSUMER, 10])
+    eq(r, [("py-changes",)])
+
+
+@check("activity.consumers: SELECT with a parameter, as the owner")
+def _():
+    eq(one(owner, "SELECT name, lag_events FROM activity.consumers WHERE name = %s", [CONSUMER]), (CONSUMER, 0))
+
+
+@check("activity.accept_gap: a str, as the owner")
+def _():
+    eq(one(owner, "SELECT activity.accept_gap(%s)", [CONSUMER])[0], 0)
+
+
+@check("activity.drop_consumer: positional and named, as the owner")
+def _():
+    eq(one(owner, "SELECT activity.drop_consumer(%s)", [CONSUMER])[0], True)
+    eq(one(owner, "SELECT activity.drop_consumer(name => %s)", [CONSUMER + "_2"])[0], True)
+
+
+# --- capture (the application role, owning its tables) -----------------------------------
+
+def register_subject(subject):
+    for event in ("created", "updated", "deleted"):
+        one(owner, "SELECT activity.register_type(%s, subject_type => %s)", [f"{subject}.{event}", subject])
+
+
+def captured(subject):
+    return rows(app, "SELECT type, subject_id, metadata FROM activity.activities "
+                     "WHERE workspace_id = %s AND subject_type = %s ORDER BY occurred_at", [W, subject])
+
+
+@check("activity.track: a table name as a str (regclass) and a str, positional, as the application role owning the table")
+def _():
+    register_subject("pytask")
+    app.execute("CREATE TABLE drivers_app.py_tasks (id text PRIMARY KEY, workspace_id text NOT NULL, title text, "
+                "status text DEFAULT 'open')")
+    one(app, "SELECT activity.track(%s, %s)", ["drivers_app.py_tasks", "pytask"])
+    app.execute("INSERT INTO drivers_app.py_tasks (id, workspace_id, title) VALUES (%s, %s, %s)", ["T-1", W, "Write docs"])
+    app.execute("UPDATE drivers_app.py_tasks SET status = %s WHERE id = %s", ["done", "T-1"])
+    eq([(t, i) for t, i, _ in captured("pytask")], [("pytask.created", "T-1"), ("pytask.updated", "T-1")])
+
+
+@check("activity.track: named notation with names (name) and lists (name[], text[])")
+def _():
+    register_subject("pynote")
+    app.execute("CREATE TABLE drivers_app.py_notes (key text PRIMARY KEY, ws text NOT NULL, body text, status text)")
+    one(app, 'SELECT activity.track("table" => %s, subject_type => %s, workspace_column => %s, subject_id_column => %s, '
+             'columns => %s, events => %s)', ["drivers_app.py_notes", "pynote", "ws", "key", ["status"], ["created", "updated"]])
+    app.execute("INSERT INTO drivers_app.py_notes VALUES (%s, %s, %s, %s)", ["N-1", W, "hello", "draft"])
+    app.execute("UPDATE drivers_app.py_notes SET body = %s WHERE key = %s", ["not tracked", "N-1"])
+    app.execute("UPDATE drivers_app.py_notes SET status = %s WHERE key = %s", ["final", "N-1"])
+    app.execute("DELETE FROM drivers_app.py_notes WHERE key = %s", ["N-1"])
+    eq([(t, m) for t, _, m in captured("pynote")][1:],
+       [("pynote.updated", {"changes": {"status": {"old": "draft", "new": "final"}}})])
+
+
+@check("activity.tracked: SELECT with a parameter, as the application role")
+def _():
+    r = rows(app, 'SELECT "table"::text, subject_type, workspace_column, columns, events FROM activity.tracked '
+                  "WHERE subject_type = ANY(%s) ORDER BY 1", [["pytask", "pynote"]])
+    eq(r, [("drivers_app.py_notes", "pynote", "ws", ["status"], ["created", "updated"]),
+           ("drivers_app.py_tasks", "pytask", "workspace_id", None, ["created", "updated", "deleted"])])
+
+
+@check("activity.untrack: a table name as a str (regclass), positional and named")
+def _():
+    eq(one(app, "SELECT activity.untrack(%s)", ["drivers_app.py_tasks"])[0], True)
+    eq(one(app, 'SELECT activity.untrack("table" => %s)', ["drivers_app.py_notes"])[0], True)
+    eq(one(app, "SELECT activity.untrack(%s)", ["drivers_app.py_notes"])[0], False)
+
+
+# --- partitions and settings (the owner) -------------------------------------------------
+
+@check("activity.configure: named int, timedelta (interval), bool and str")
+def _():
+    r = one(owner, "SELECT premake, retention FROM activity.configure(premake => %s, retention => %s)",
+            [3, datetime.timedelta(days=36500)])
+    eq(r, (3, datetime.timedelta(days=36500)))
+    r = one(owner, "SELECT retention FROM activity.configure(partition_interval => %s, keep_forever => %s)", ["1 month", True])
+    eq(r[0], None)
+
+
+@check("activity.maintain: no argument")
+def _():
+    r = rows(owner, "SELECT action, partition FROM activity.maintain()")
+    assert all(a != "skipped" for a, _ in r), r
+
+
+@check("activity.create_partitions: aware datetimes, positional and named")
+def _():
+    r = rows(owner, "SELECT action, partition, lower FROM activity.create_partitions(%s, %s)",
+             [datetime.datetime(2001, 1, 1, tzinfo=UTC), datetime.datetime(2001, 3, 1, tzinfo=UTC)])
+    assert {a for a, _, _ in r} <= {"created"}, r
+    feb = rows(owner, "SELECT 1 FROM activity.partitions() WHERE lower = %s", [datetime.datetime(2001, 2, 1, tzinfo=UTC)])
+    eq(len(feb), 1)
+    rows(owner, "SELECT * FROM activity.create_partitions(since => %s, until => %s)",
+         [datetime.datetime(2001, 1, 1), datetime.datetime(2001, 3, 1)])
+
+
+@check("activity.partitions: no argument; partition (regclass) read as a str")
+def _():
+    r = rows(owner, "SELECT partition, lower, upper, is_default FROM activity.partitions()")
+    assert r[-1][3] is True and isinstance(r[0][0], str), r
+
+
+@check("activity.register_ids: a partition name as a str (regclass), positional and named")
+def _():
+    part = one(owner, "SELECT partition::text FROM activity.partitions() WHERE lower = %s",
+               [datetime.datetime(2001, 2, 1, tzinfo=UTC)])[0]
+    r = one(owner, "SELECT registered, already_registered FROM activity.register_ids(%s)", [part])
+    assert r[0] == 0 and r[1] >= 1, r     # the event of 2001-02-03, registered when recorded
+    one(owner, "SELECT * FROM activity.register_ids(part => %s)", [part])
+
+
+@check("activity.pending_steps: no argument")
+def _():
+    eq(rows(owner, "SELECT partition, step, statement FROM activity.pending_steps()"), [])
+
+
+@check("activity.type_history: SELECT with a parameter, as the owner")
+def _():
+    r = rows(owner, "SELECT change, schema_version FROM activity.type_history WHERE type = %s ORDER BY at", [TYPE_R])
+    assert [c for c, _ in r].count("schema retired") == 2, r
+
+
+print(f"1..{n_tests}")
+sys.exit(1 if n_failed else 0)
