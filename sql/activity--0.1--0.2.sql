@@ -52,8 +52,13 @@ COMMENT ON FUNCTION activity.jsonschema_to_jsonb(activity.jsonschema) IS
     'The schema as a jsonb document';
 CREATE CAST (activity.jsonschema AS jsonb)
     WITH FUNCTION activity.jsonschema_to_jsonb(activity.jsonschema) AS ASSIGNMENT;
--- jsonb -> jsonschema goes through text input, which compiles
-CREATE CAST (jsonb AS activity.jsonschema) WITH INOUT AS ASSIGNMENT;
+-- jsonb, json and text -> jsonschema go through text input, which compiles.
+-- Implicit, so that a schema sent as jsonb or json (psycopg's Jsonb/Json) or
+-- as text (a driver's string) finds the functions that take a schema;
+-- jsonschema -> jsonb stays assignment-only, so no expression is ambiguous.
+CREATE CAST (jsonb AS activity.jsonschema) WITH INOUT AS IMPLICIT;
+CREATE CAST (json AS activity.jsonschema) WITH INOUT AS IMPLICIT;
+CREATE CAST (text AS activity.jsonschema) WITH INOUT AS IMPLICIT;
 
 --------------------------------------------------------------------------------
 -- Validation
@@ -74,6 +79,8 @@ COMMENT ON FUNCTION activity.validation_errors(jsonb, activity.jsonschema) IS
     'Every violation of the JSON Schema by the document: JSON pointer of the value, keyword, message';
 COMMENT ON CAST (activity.jsonschema AS jsonb) IS 'The schema as a jsonb document';
 COMMENT ON CAST (jsonb AS activity.jsonschema) IS 'Compiles a jsonb document as a JSON Schema';
+COMMENT ON CAST (json AS activity.jsonschema) IS 'Compiles a json document as a JSON Schema';
+COMMENT ON CAST (text AS activity.jsonschema) IS 'Compiles the text of a JSON document as a JSON Schema';
 
 --------------------------------------------------------------------------------
 -- Versioned schemas of event types
@@ -735,6 +742,18 @@ END;
 $$;
 COMMENT ON COLUMN activity.activity_log.universal_type IS
     'Universal type of the event type (activity.event_types.universal_type), NULL if none';
+
+-- Drivers pass a cursor back as they got it: as text (a string parameter
+-- typed text, as psycopg's %b sends it) or, from binary results, as its raw
+-- bytes (bytea). Both are checked like the type's own input.
+CREATE CAST (text AS activity.cursor) WITH INOUT AS IMPLICIT;
+CREATE FUNCTION activity._cursor_from_bytea(bytea) RETURNS activity.cursor
+AS 'MODULE_PATHNAME', 'activity_cursor_from_bytea' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION activity._cursor_from_bytea(bytea) IS
+    'Internal: the cast of a cursor''s raw bytes (binary output) back to activity.cursor, checked like binary input';
+CREATE CAST (bytea AS activity.cursor) WITH FUNCTION activity._cursor_from_bytea(bytea) AS IMPLICIT;
+COMMENT ON CAST (text AS activity.cursor) IS 'A cursor from its text form (checked like its input)';
+COMMENT ON CAST (bytea AS activity.cursor) IS 'A cursor from its raw bytes (its binary output; checked like its binary input)';
 
 -- Seed 002's contract: offset paging over a workspace's feed, or an issue's,
 -- with its field names. Keyset paging (activity.page) is the fast path.
@@ -1847,6 +1866,15 @@ AS 'MODULE_PATHNAME', 'activity_schema_properties';
 COMMENT ON FUNCTION activity._schema_properties(text) IS
     'Internal: the property names of the latest schema of a type (capture records those of the row)';
 
+-- The subject_type rule of a type: NULL if the type is not registered, ''
+-- if it has none (from the registry cache, like _schema_properties)
+CREATE FUNCTION activity._type_subject(type text)
+RETURNS text
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'activity_type_subject';
+COMMENT ON FUNCTION activity._type_subject(text) IS
+    'Internal: the subject_type rule of a type, '''' if none, NULL if the type is not registered (for activity.track())';
+
 CREATE FUNCTION activity._capture()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -1920,7 +1948,7 @@ AS $$
 DECLARE
     c name;
     e text;
-    t activity.event_types;
+    rule text;
     ops text[];
 BEGIN
     IF "table" IS NULL OR subject_type IS NULL OR workspace_column IS NULL OR subject_id_column IS NULL OR events IS NULL THEN
@@ -1949,15 +1977,16 @@ BEGIN
     -- every activity it records must be possible: registered types about
     -- this subject (or about any)
     FOREACH e IN ARRAY events LOOP
-        SELECT * INTO t FROM activity.event_types et WHERE et.name = track.subject_type || '.' || e;
-        IF NOT FOUND THEN
+        -- from the registry cache: the caller needs no privilege on the registry
+        rule := activity._type_subject(track.subject_type || '.' || e);
+        IF rule IS NULL THEN
             RAISE EXCEPTION 'activity type "%" is not registered', subject_type || '.' || e
                 USING ERRCODE = '23503',
                       HINT = format('Register it first: SELECT activity.register_type(%L, subject_type => %L);',
                                     subject_type || '.' || e, subject_type);
         END IF;
-        IF t.subject_type IS DISTINCT FROM subject_type AND t.subject_type IS NOT NULL THEN
-            RAISE EXCEPTION 'activity type "%" is about subjects of type "%", not "%"', t.name, t.subject_type, subject_type
+        IF rule <> '' AND rule <> subject_type THEN
+            RAISE EXCEPTION 'activity type "%" is about subjects of type "%", not "%"', subject_type || '.' || e, rule, subject_type
                 USING ERRCODE = '22023';
         END IF;
         ops := ops || CASE e WHEN 'created' THEN 'INSERT' WHEN 'updated' THEN 'UPDATE' ELSE 'DELETE' END;
@@ -1994,7 +2023,7 @@ CREATE VIEW activity.tracked AS
 SELECT g.tgrelid::regclass AS "table",
        a ->> 'subject_type' AS subject_type, (a ->> 'workspace_column')::name AS workspace_column,
        (a ->> 'subject_id_column')::name AS subject_id_column,
-       nullif(ARRAY(SELECT jsonb_array_elements_text(a -> 'columns'))::name[], '{}') AS columns,
+       nullif(ARRAY(SELECT jsonb_array_elements_text(a -> 'columns')), '{}') AS columns,
        array_remove(ARRAY[CASE WHEN g.tgtype & 4 <> 0 THEN 'created' END,
                           CASE WHEN g.tgtype & 16 <> 0 THEN 'updated' END,
                           CASE WHEN g.tgtype & 8 <> 0 THEN 'deleted' END], NULL) AS events,
@@ -2439,6 +2468,11 @@ BEGIN
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
     END LOOP;
+    FOR t IN SELECT unnest(ARRAY['activity.activity_log', 'activity.type_history', 'activity.consumers',
+                                 'activity.tracked']::regclass[])
+    LOOP
+        EXECUTE format('ALTER VIEW %s OWNER TO %s', t, owner);
+    END LOOP;
     -- the maintenance steps maintain() and create_partitions() run, and the
     -- trigger functions a new partition gets (creating a trigger needs EXECUTE)
     EXECUTE format('GRANT EXECUTE ON FUNCTION activity._index_partition(regclass), activity._index_definitions(regclass), '
@@ -2452,7 +2486,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION activity.set_owner(regrole) IS
-    'Makes a role the owner of the log, its partitions, its registry and its schemas (it may then run maintenance and restores); run by a superuser';
+    'Makes a role the owner of the log, its partitions, its registry, its views and its schemas (it may then run maintenance and restores); run by a superuser';
 
 --------------------------------------------------------------------------------
 -- DROP never deletes events silently
@@ -2524,8 +2558,9 @@ $$;
 -- registers ids only for roles that may insert into the log), _counts
 -- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _settings and _interval_supported;
--- and _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it) and
--- _schema_properties (it calls it).
+-- _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it),
+-- _schema_properties and _type_subject (capture and track() call them), and
+-- _cursor_from_bytea (a cast).
 REVOKE EXECUTE ON FUNCTION
     activity._registry_changed(), activity._append_only(), activity._schemas_immutable(),
     activity._event_types_history(), activity._event_types_referenced(), activity._complete(),
@@ -2537,6 +2572,11 @@ REVOKE EXECUTE ON FUNCTION
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
 FROM PUBLIC;
+
+-- Readable by every role: the views run with their caller's rights
+-- (activity_log reads the log under its row-level security; tracked reads
+-- pg_trigger), and the settings are what partition_start() computes from.
+GRANT SELECT ON activity.activity_log, activity.tracked, activity.settings TO PUBLIC;
 
 -- Row estimates of the set-returning functions maintenance queries join: the
 -- default 1000 made pending_steps() and maintain() cost enough for JIT, which

@@ -280,6 +280,31 @@ activity_cursor_recv(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
+PG_FUNCTION_INFO_V1(activity_cursor_from_bytea);
+
+/*
+ * bytea -> activity.cursor: the raw bytes of a cursor (what binary output
+ * sends), checked like binary input.
+ */
+Datum
+activity_cursor_from_bytea(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(in);
+	const char *problem = cursor_bytes_problem((const uint8 *) VARDATA_ANY(in), len);
+	bytea	   *result;
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid activity cursor in binary input"),
+				 errdetail_internal("%s", problem)));
+	result = palloc(VARHDRSZ + len);
+	SET_VARSIZE(result, VARHDRSZ + len);
+	memcpy(VARDATA(result), VARDATA_ANY(in), len);
+	PG_RETURN_BYTEA_P(result);
+}
+
 /*
  * activity.cursor binary output: the raw bytes.
  */

@@ -440,3 +440,20 @@ activity_schema_properties(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_NULL();
 }
+
+PG_FUNCTION_INFO_V1(activity_type_subject);
+
+/*
+ * activity._type_subject(type text) returns text: the subject_type rule of a
+ * registered type, '' if it has none, NULL if the type is not registered.
+ */
+Datum
+activity_type_subject(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	EventType  *et = activity_lookup_type(name);
+
+	if (et == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(et->subject_type ? et->subject_type : ""));
+}

@@ -84,10 +84,13 @@ status=0
        -c "CREATE ROLE $owner LOGIN PASSWORD '$owner_pw'" -c "CREATE ROLE $app LOGIN PASSWORD '$app_pw'" &&
   createdb "$db" &&
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION activity" -f examples/catalogue.sql &&
-  # the application role: exactly what README's "Privileges" lists
+  # the application role: exactly what README's "Privileges" lists, and
+  # the grants it lists for a role that reads a change feed consumer
   # (and a schema of its own, for the tables it captures with track())
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "GRANT USAGE ON SCHEMA activity TO $app" \
        -c "GRANT INSERT, SELECT ON activity.activities TO $app" \
+       -c "GRANT SELECT ON activity.feed_removals TO $app" \
+       -c "GRANT SELECT, UPDATE, INSERT, DELETE ON activity.feed_consumers TO $app" \
        -c "CREATE SCHEMA drivers_app AUTHORIZATION $app"; } >/dev/null 2>"$work/setup.err" || status=$?
 sed 's/^/# /' "$work/setup.err"
 ok "$status" 0 "database $db with the extension and examples/catalogue.sql; roles $owner (set_owner) and $app (USAGE on activity, INSERT and SELECT on activity.activities, its own schema drivers_app)"
