@@ -5,8 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 db=activity_readme
 dropdb --if-exists "$db" >/dev/null 2>&1
-# the README creates a role "app"; roles are cluster-wide
-psql -X -q -d postgres -c 'DROP ROLE IF EXISTS app' >/dev/null 2>&1
+# the README creates roles "app" and "tenant_api"; roles are cluster-wide
+psql -X -q -d postgres -c 'DROP ROLE IF EXISTS app' -c 'DROP ROLE IF EXISTS tenant_api' >/dev/null 2>&1
 createdb "$db"
 tmp=$(mktemp -d)
 python3 - "$tmp" <<'PY'
@@ -34,4 +34,4 @@ for f in "$tmp"/*.sql; do
 done
 rm -rf "$tmp"
 dropdb "$db"
-psql -X -q -d postgres -c 'DROP ROLE IF EXISTS app' >/dev/null 2>&1
+psql -X -q -d postgres -c 'DROP ROLE IF EXISTS app' -c 'DROP ROLE IF EXISTS tenant_api' >/dev/null 2>&1
