@@ -242,7 +242,7 @@ function errorResponse(err, log) {
       return [503, 'unavailable', 'the service is busy or unavailable; try again'];
     }
   }
-  if (/timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ENOENT/.test(err.message || '')) {
+  if (/timeout exceeded when trying to connect|Query read timeout|Connection terminated|ECONNREFUSED|ENOENT/.test(err.message || '')) {
     log.warn({ err: err.message }, 'database unavailable');
     return [503, 'unavailable', 'the service is busy or unavailable; try again'];
   }
