@@ -96,14 +96,26 @@ async function main() {
   // terminated) is dropped from the pool; the next request opens another
   pool.on('error', (err) => app.log.warn({ err: err.message }, 'idle database connection lost'));
 
+  // the database may be starting, or slow to accept a connection: retried
+  // for up to 10 s; anything else (a role that row-level security does not
+  // apply to, a missing schema) stops the start at once
   let role;
-  try {
-    role = await checkDatabase(pool);
-  } catch (err) {
-    app.log.fatal({ err: err.message }, 'cannot start');
-    await pool.end().catch(() => {});
-    process.exitCode = 1;
-    return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      role = await checkDatabase(pool);
+      break;
+    } catch (err) {
+      const transient = err.code === '57P03' || /timeout|ECONNREFUSED|ENOENT|Connection terminated/.test(err.message);
+      if (transient && attempt < 20) {
+        app.log.warn({ err: err.message, attempt }, 'database not reachable yet');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      app.log.fatal({ err: err.message }, 'cannot start');
+      await pool.end().catch(() => {});
+      process.exitCode = 1;
+      return;
+    }
   }
 
   let stopping = false;
