@@ -2463,7 +2463,7 @@ BEGIN
     EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
                                  'activity.settings', 'activity.event_ids', 'activity.pending_ids',
-                                 'activity.feed_consumers', 'activity.feed_removals']::regclass[])
+                                 'activity.feed_consumers', 'activity.feed_removals', 'activity.row_security']::regclass[])
              UNION ALL SELECT p.partition FROM activity.partitions() p
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
@@ -2482,7 +2482,8 @@ BEGIN
                    'activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz), '
                    'activity._create_partition(timestamptz, timestamptz), '
                    'activity._create_partitions(timestamptz, timestamptz, boolean), '
-                   'activity._append_only(), activity._complete(), activity._check_caused_by() TO %s', owner);
+                   'activity._append_only(), activity._complete(), activity._check_caused_by(), '
+                   'activity._row_security_now(), activity._row_security_run(text, text) TO %s', owner);
 END;
 $$;
 COMMENT ON FUNCTION activity.set_owner(regrole) IS
@@ -2505,6 +2506,169 @@ CREATE EVENT TRIGGER activity_guard_drop ON ddl_command_start
     EXECUTE FUNCTION activity._guard_drop();
 COMMENT ON EVENT TRIGGER activity_guard_drop IS
     'Refuses DROP EXTENSION activity, DROP SCHEMA of its schemas and DROP TABLE of a partition while they would delete events';
+
+--------------------------------------------------------------------------------
+-- Row-level security survives pg_dump
+--------------------------------------------------------------------------------
+-- pg_dump does not dump the definition of a table that belongs to an
+-- extension, and with it go its ENABLE / FORCE ROW LEVEL SECURITY and its
+-- policies (it keeps the grants): a restored log would be open to every role
+-- that was confined to a workspace. So the extension keeps them as data:
+-- activity.row_security holds the statements that set them up, kept in step
+-- with the catalog by an event trigger, and dumped with the data; restoring
+-- its rows runs the statements (a trigger), so a restore brings the
+-- isolation back with the events. A policy that cannot be created in the
+-- restored database (a role missing) is reported with a WARNING; row-level
+-- security is enabled all the same, so the log stays closed to the roles it
+-- was closed to rather than open.
+CREATE TABLE activity.row_security (
+    object text PRIMARY KEY,
+    statement text NOT NULL,
+    run_order int NOT NULL
+);
+COMMENT ON TABLE activity.row_security IS
+    'The row-level security of activity.activities (enabled, forced, each policy) as the statements that set it up: kept in step with the catalog, dumped with the data and run again by a restore';
+COMMENT ON COLUMN activity.row_security.object IS '''row level security'', ''force row level security'' or ''policy <name>''';
+COMMENT ON COLUMN activity.row_security.statement IS 'The statement that sets it up';
+COMMENT ON COLUMN activity.row_security.run_order IS 'The order to run them in (enabling first)';
+SELECT pg_catalog.pg_extension_config_dump('activity.row_security', '');
+REVOKE ALL ON activity.row_security FROM PUBLIC;
+
+-- the row-level security of the log now, as statements
+CREATE FUNCTION activity._row_security_now()
+RETURNS TABLE (object text, statement text, run_order int)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'row level security', 'ALTER TABLE activity.activities ENABLE ROW LEVEL SECURITY', 1
+    FROM pg_class c WHERE c.oid = 'activity.activities'::regclass AND c.relrowsecurity
+    UNION ALL
+    SELECT 'force row level security', 'ALTER TABLE activity.activities FORCE ROW LEVEL SECURITY', 2
+    FROM pg_class c WHERE c.oid = 'activity.activities'::regclass AND c.relforcerowsecurity
+    UNION ALL
+    -- (pg_get_expr qualifies every name outside pg_catalog: the search_path above)
+    SELECT 'policy ' || p.polname,
+           format('CREATE POLICY %I ON activity.activities AS %s FOR %s TO %s', p.polname,
+                  CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                  CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                  (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ' ORDER BY r)
+                   FROM unnest(p.polroles) r))
+           || coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', '')
+           || coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')', ''),
+           3
+    FROM pg_policy p WHERE p.polrelid = 'activity.activities'::regclass
+$$;
+COMMENT ON FUNCTION activity._row_security_now() IS
+    'Internal: the row-level security of activity.activities, as the statements that set it up';
+
+-- the event triggers: after a command that changed the log's table or one
+-- of its policies, the table holds the catalog's state again. Any other
+-- command (every ALTER TABLE of every role fires them) returns at once.
+CREATE FUNCTION activity._row_security_sync()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- by name only: the role running the command may have no right to look
+    -- in schema activity (and then cannot have changed the log)
+    IF TG_EVENT = 'sql_drop' THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+                       WHERE d.object_type = 'policy' AND d.object_identity LIKE '% on activity.activities') THEN
+            RETURN;
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+                      WHERE (c.object_type = 'table' AND c.object_identity = 'activity.activities')
+                         OR (c.object_type = 'policy' AND c.object_identity LIKE '% on activity.activities')) THEN
+        RETURN;
+    END IF;
+    -- a statement run by _row_security_apply() (a restore) is what the
+    -- table already says; the extension itself being dropped or created
+    IF pg_trigger_depth() > 0 OR to_regclass('activity.activities') IS NULL
+       OR to_regclass('activity.row_security') IS NULL THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM activity._row_security_now() n FULL JOIN activity.row_security t USING (object)
+               WHERE n.statement IS DISTINCT FROM t.statement) THEN
+        DELETE FROM activity.row_security;
+        INSERT INTO activity.row_security (object, statement, run_order)
+        SELECT object, statement, run_order FROM activity._row_security_now();
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION activity._row_security_sync() IS
+    'Internal: event trigger keeping activity.row_security in step with the log''s row-level security';
+CREATE EVENT TRIGGER activity_row_security ON ddl_command_end
+    WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'ALTER TABLE')
+    EXECUTE FUNCTION activity._row_security_sync();
+COMMENT ON EVENT TRIGGER activity_row_security IS
+    'Keeps activity.row_security in step with the row-level security of activity.activities (pg_dump does not dump it)';
+CREATE EVENT TRIGGER activity_row_security_drop ON sql_drop
+    WHEN TAG IN ('DROP POLICY')
+    EXECUTE FUNCTION activity._row_security_sync();
+COMMENT ON EVENT TRIGGER activity_row_security_drop IS
+    'Keeps activity.row_security in step when a policy of activity.activities is dropped';
+
+-- run one statement of the table unless it is in effect already
+CREATE FUNCTION activity._row_security_run(object text, statement text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM activity._row_security_now() n WHERE n.object = _row_security_run.object) THEN
+        RETURN false;
+    END IF;
+    IF object LIKE 'policy %' THEN
+        BEGIN
+            EXECUTE statement;
+        EXCEPTION WHEN OTHERS THEN
+            -- the log stays under row-level security: closed to the roles
+            -- the policy opened it to, not open to every role
+            RAISE WARNING 'row-level security of activity.activities: % could not be restored: %', object, SQLERRM
+                USING DETAIL = 'The statement was: ' || statement,
+                      HINT = 'Create what it needs (a role, a function) and run SELECT activity.restore_row_security().';
+            RETURN false;
+        END;
+    ELSE
+        EXECUTE statement;
+    END IF;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION activity._row_security_run(text, text) IS
+    'Internal: runs a statement of activity.row_security unless what it sets up is in effect';
+
+CREATE FUNCTION activity._row_security_apply()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM activity._row_security_run(NEW.object, NEW.statement);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION activity._row_security_apply() IS
+    'Internal: a row of activity.row_security restored (pg_restore) sets up what it says';
+CREATE TRIGGER row_security_apply AFTER INSERT ON activity.row_security
+    FOR EACH ROW EXECUTE FUNCTION activity._row_security_apply();
+
+CREATE FUNCTION activity.restore_row_security()
+RETURNS TABLE (object text, restored boolean)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.object, activity._row_security_run(t.object, t.statement)
+    FROM activity.row_security t ORDER BY t.run_order, t.object
+$$;
+COMMENT ON FUNCTION activity.restore_row_security() IS
+    'Sets up the row-level security activity.row_security holds (what a restore does by itself, unless its triggers were disabled); returns each object and whether it was set up now';
+
+-- the state at installation (an upgraded log may have policies already)
+INSERT INTO activity.row_security (object, statement, run_order)
+SELECT object, statement, run_order FROM activity._row_security_now();
 
 --------------------------------------------------------------------------------
 -- The partitions of a 0.1 log
@@ -2570,7 +2734,9 @@ REVOKE EXECUTE ON FUNCTION
     activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text),
     activity._note_removal(regclass, text, text, bigint),
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
-    activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean)
+    activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean),
+    activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),
+    activity._row_security_apply()
 FROM PUBLIC;
 
 -- Readable by every role: the views run with their caller's rights

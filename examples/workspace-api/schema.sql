@@ -22,11 +22,13 @@
 -- The API role gets SELECT and nothing else: even a bug in the server, or SQL
 -- injected through it, can neither read another workspace nor write.
 --
--- Idempotent: run it again after a restore. pg_dump (PostgreSQL 15) keeps
--- the grants on activity.activities but not its policy nor its ENABLE ROW
--- LEVEL SECURITY (the table belongs to the extension): until this script
--- runs again, the API's role would read every workspace by plain SQL (the
--- server refuses to start meanwhile: row_security_active() is false).
+-- Idempotent: run it again after a restore if you like. pg_dump does not
+-- dump the policies nor the ENABLE ROW LEVEL SECURITY of a table that belongs
+-- to an extension; the activity extension keeps them as data
+-- (activity.row_security) and a restore sets them up again. Should they be
+-- missing all the same (a restore with --disable-triggers: run
+-- SELECT activity.restore_row_security()), the server refuses to start:
+-- row_security_active() is false for its role.
 --
 -- Enabling row-level security on activity.activities makes the log
 -- default-deny for every role other than its owner, superusers and BYPASSRLS

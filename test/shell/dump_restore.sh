@@ -9,8 +9,10 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-echo "1..16"
+echo "1..21"
 dropdb --if-exists "$src" >/dev/null 2>&1; dropdb --if-exists "$dst" >/dev/null 2>&1
+psql -X -q -d postgres -c 'DROP ROLE IF EXISTS dr_tenant' -c 'DROP ROLE IF EXISTS dr_gone' >/dev/null 2>&1
+psql -X -q -d postgres -c 'CREATE ROLE dr_tenant' -c 'CREATE ROLE dr_gone' >/dev/null
 createdb "$src" && createdb "$dst"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 CREATE EXTENSION activity;
@@ -39,6 +41,13 @@ SELECT activity.register_type('task.updated', subject_type => 'task');
 CREATE TABLE public.tasks (id text PRIMARY KEY, workspace_id text NOT NULL, title text);
 SELECT activity.track('public.tasks', 'task', events => '{created,updated}');
 INSERT INTO public.tasks VALUES ('T1', 'ws1', 'one'), ('T2', 'ws2', 'two');
+-- tenant isolation: row-level security on the log (pg_dump does not dump
+-- it, the table being the extension's: the extension keeps it as data)
+GRANT USAGE ON SCHEMA activity TO dr_tenant;
+GRANT SELECT ON activity.activities TO dr_tenant;
+ALTER TABLE activity.activities ENABLE ROW LEVEL SECURITY;
+CREATE POLICY dr_ws1 ON activity.activities FOR SELECT TO dr_tenant USING (workspace_id = 'ws1');
+CREATE POLICY dr_gone ON activity.activities FOR SELECT TO dr_gone USING (true);
 -- a change feed consumer that has read everything
 SELECT activity.create_consumer('crm', start => 'beginning');
 SELECT count(*) FROM activity.changes('crm', 10000);
@@ -47,8 +56,12 @@ ok "$(q "$src" "SELECT count(*) FROM activity.changes('crm')")" 0 "the source's 
 
 pg_dump -Fc -f /tmp/activity_dump_test.dump "$src"
 ok "$?" 0 "pg_dump succeeds"
-pg_restore --exit-on-error -d "$dst" /tmp/activity_dump_test.dump 2>/tmp/activity_restore.err
-ok "$?" 0 "pg_restore --exit-on-error succeeds without errors"
+# a role the dump names is gone from the cluster the restore runs in
+q "$src" "DROP POLICY dr_gone ON activity.activities" >/dev/null
+psql -X -q -d postgres -c 'DROP ROLE dr_gone' >/dev/null
+# (--verbose: pg_restore shows the server's warnings only then)
+pg_restore --verbose --exit-on-error -d "$dst" /tmp/activity_dump_test.dump 2>/tmp/activity_restore.err
+ok "$?$(grep -c "ERROR" /tmp/activity_restore.err)" 00 "pg_restore --exit-on-error succeeds without errors"
 
 ok "$(q "$dst" 'SELECT count(*) FROM activity.activities')" "$(q "$src" 'SELECT count(*) FROM activity.activities')" "every row is restored"
 ok "$(q "$dst" "SELECT count(*) FROM activity_partitions.activities_default WHERE type LIKE 'post.%'")" "2" "outliers are restored into the default partition"
@@ -59,6 +72,20 @@ page="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('
 ok "$(q "$dst" "$page")" "$(q "$src" "$page")" "the restored feed pages identically, cursors included"
 err=$(psql -X -q -At -d "$dst" -c "INSERT INTO activity.activities (workspace_id, type, initiator_id) VALUES ('ws1', 'nope', 'u')" 2>&1)
 ok "$(echo "$err" | head -1)" 'ERROR:  unknown activity type "nope"' "the restored log still validates"
+
+# row-level security is restored: enabled, the policy whose role exists,
+# and a warning for the other; the log stays closed to the tenant's role
+ok "$(q "$dst" "SELECT relrowsecurity FROM pg_class WHERE oid = 'activity.activities'::regclass")" t \
+   "row-level security on the log is restored"
+ok "$(q "$dst" "SELECT string_agg(polname, ',') FROM pg_policy WHERE polrelid = 'activity.activities'::regclass")" dr_ws1 \
+   "its policy is restored"
+ok "$(grep -c 'WARNING:  row-level security of activity.activities: policy dr_gone could not be restored: role "dr_gone" does not exist' /tmp/activity_restore.err)" 1 \
+   "a policy whose role is missing is reported by a warning"
+rls="SET ROLE dr_tenant; SELECT count(*) || ' ' || count(*) FILTER (WHERE workspace_id <> 'ws1') FROM activity.activities"
+ok "$(q "$dst" "$rls")" "$(q "$src" "SELECT count(*) || ' 0' FROM activity.activities WHERE workspace_id = 'ws1'")" \
+   "the tenant's role reads its workspace only, as before the dump"
+ok "$(psql -X -q -At -d "$dst" -c "SET ROLE dr_tenant" -c "SELECT count(*) FROM activity.page('ws2', \"limit\" => 200)")" 0 \
+   "page() honours the restored policy"
 
 # the capture is restored with its table, and works
 ok "$(q "$dst" 'SELECT "table" || $$ $$ || subject_type || $$ $$ || events::text FROM activity.tracked')" \
@@ -81,4 +108,5 @@ q "$dst" "UPDATE public.tasks SET title = 'uno' WHERE id = 'T1'" >/dev/null
 ok "$(q "$dst" "SELECT metadata::text FROM activity.activities WHERE type = 'task.updated'")" \
    '{"changes": {"title": {"new": "uno", "old": "one"}}}' "the restored capture records an update"
 
-dropdb "$src"; dropdb "$dst"; rm -f /tmp/activity_dump_test.dump
+[ -n "${DR_KEEP:-}" ] || { dropdb "$src"; dropdb "$dst"; rm -f /tmp/activity_dump_test.dump; }
+psql -X -q -d postgres -c 'DROP ROLE IF EXISTS dr_tenant' >/dev/null

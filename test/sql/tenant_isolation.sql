@@ -39,6 +39,12 @@ CREATE POLICY ti_by_setting ON activity.activities TO ti_app
 CREATE POLICY ti_by_role ON activity.activities TO ti_tenant_a
     USING (workspace_id = 'ti-' || substr(current_user, 11));
 
+-- the extension keeps the log's row-level security as statements, which a
+-- restore runs again (pg_dump does not dump it: the table is the extension's)
+SELECT object, statement FROM activity.row_security ORDER BY run_order, object;
+-- restore_row_security(): nothing to do, all of it is in effect
+SELECT * FROM activity.restore_row_security();
+
 -- what each tenant may see, as the table's owner reads it
 CREATE TEMP TABLE expected AS
 SELECT workspace_id, id, occurred_at FROM activity.activities WHERE workspace_id LIKE 'ti-%';
@@ -140,10 +146,28 @@ RESET ROLE;
 -- written by the refused writes
 SELECT workspace_id, count(*) FROM activity.activities WHERE workspace_id LIKE 'ti-%' GROUP BY 1 ORDER BY 1;
 
+-- the event triggers keeping activity.row_security in step fire for every
+-- ALTER TABLE and policy command of every role: one that cannot look in
+-- schema activity still runs its own
+CREATE ROLE ti_other;
+CREATE SCHEMA ti_other AUTHORIZATION ti_other;
+SET ROLE ti_other;
+CREATE TABLE ti_other.t (a int);
+ALTER TABLE ti_other.t ADD COLUMN b int;
+ALTER TABLE ti_other.t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON ti_other.t USING (true);
+ALTER POLICY p ON ti_other.t USING (a > 0);
+DROP POLICY p ON ti_other.t;
+SELECT pg_temp.expect_error('SELECT count(*) FROM activity.row_security') AS row_security_is_not_theirs;
+RESET ROLE;
+DROP SCHEMA ti_other CASCADE;
+DROP ROLE ti_other;
+
 SELECT activity.drop_consumer('ti-feed');
 DROP POLICY ti_by_setting ON activity.activities;
 DROP POLICY ti_by_role ON activity.activities;
 ALTER TABLE activity.activities DISABLE ROW LEVEL SECURITY;
+SELECT count(*) AS row_security_statements_left FROM activity.row_security;
 REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.activities, activity.activity_log FROM ti_app, ti_tenant_a;
 REVOKE USAGE ON SCHEMA activity FROM ti_app, ti_tenant_a;
 DROP ROLE ti_app;

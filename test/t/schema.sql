@@ -177,7 +177,7 @@ SELECT is((SELECT i.indisreplident FROM pg_index i WHERE i.indexrelid = 'activit
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
     ARRAY['activity.event_ids', 'activity.event_types', 'activity.feed_consumers', 'activity.feed_removals', 'activity.feed_removals_removal_seq',
-          'activity.pending_ids', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
+          'activity.pending_ids', 'activity.row_security', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
 -- GUCs (defined when the library is loaded, i.e. on first use in a session)
