@@ -255,15 +255,11 @@ activity_cursor_out(PG_FUNCTION_ARGS)
 }
 
 /*
- * activity.cursor binary input: the 38 raw bytes (34 of format 1), checked
- * like text input.
+ * A cursor from its raw bytes (binary input, or a bytea), checked.
  */
-Datum
-activity_cursor_recv(PG_FUNCTION_ARGS)
+static Datum
+cursor_from_bytes(const uint8 *b, int len)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	int			len = buf->len - buf->cursor;
-	const uint8 *b = (const uint8 *) buf->data + buf->cursor;
 	const char *problem = cursor_bytes_problem(b, len);
 	bytea	   *result;
 
@@ -272,12 +268,25 @@ activity_cursor_recv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid activity cursor in binary input"),
 				 errdetail_internal("%s", problem)));
-
 	result = palloc(VARHDRSZ + len);
 	SET_VARSIZE(result, VARHDRSZ + len);
 	memcpy(VARDATA(result), b, len);
+	return PointerGetDatum(result);
+}
+
+/*
+ * activity.cursor binary input: the 38 raw bytes (34 of format 1), checked
+ * like text input.
+ */
+Datum
+activity_cursor_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			len = buf->len - buf->cursor;
+	Datum		result = cursor_from_bytes((const uint8 *) buf->data + buf->cursor, len);
+
 	buf->cursor += len;
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_DATUM(result);
 }
 
 PG_FUNCTION_INFO_V1(activity_cursor_from_bytea);
@@ -290,19 +299,8 @@ Datum
 activity_cursor_from_bytea(PG_FUNCTION_ARGS)
 {
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	int			len = VARSIZE_ANY_EXHDR(in);
-	const char *problem = cursor_bytes_problem((const uint8 *) VARDATA_ANY(in), len);
-	bytea	   *result;
 
-	if (problem)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid activity cursor in binary input"),
-				 errdetail_internal("%s", problem)));
-	result = palloc(VARHDRSZ + len);
-	SET_VARSIZE(result, VARHDRSZ + len);
-	memcpy(VARDATA(result), VARDATA_ANY(in), len);
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_DATUM(cursor_from_bytes((const uint8 *) VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in)));
 }
 
 /*

@@ -231,3 +231,17 @@ SET search_path = activity, public;
 SELECT count(*) FILTER (WHERE a.cursor = b.cursor) AS equal_pairs, count(*) AS pairs
 FROM activity.page('cur-ws') a, activity.page('cur-ws') b;
 RESET search_path;
+
+-- drivers pass a cursor back as they got it: text (a parameter typed text)
+-- or its raw bytes (binary results, sent back as bytea); both checked
+WITH p AS (SELECT cursor FROM activity.page('cur-ws', NULL, 1))
+SELECT (SELECT count(*) FROM activity.page('cur-ws', (SELECT cursor::text FROM p)::text, 1)) AS page_after_text,
+       (SELECT count(*) FROM activity.page('cur-ws', activity.cursor_send((SELECT cursor FROM p)), 1)) AS page_after_bytea,
+       (activity.cursor_send((SELECT cursor FROM p))::activity.cursor OPERATOR(activity.=) (SELECT cursor FROM p)) AS bytea_round_trip;
+SELECT label, pg_temp.expect_error(sql) AS error
+FROM (VALUES
+    ('bytea too short', $$SELECT '\x0102'::bytea::activity.cursor$$),
+    ('bytea bad crc',   $$SELECT overlay(activity.cursor_send(cursor) PLACING '\xff'::bytea FROM 5) ::activity.cursor
+                          FROM activity.page('cur-ws', NULL, 1)$$),
+    ('text garbage',    $$SELECT activity.page('cur-ws', 'not a cursor'::text)$$)
+) AS t(label, sql);
