@@ -5,6 +5,7 @@ EXTVERSION = 0.2
 MODULE_big = activity
 OBJS = \
 	src/activity.o \
+	src/capture.o \
 	src/cursor.o \
 	src/drop_guard.o \
 	src/formats.o \

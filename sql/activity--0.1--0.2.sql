@@ -1875,6 +1875,22 @@ AS 'MODULE_PATHNAME', 'activity_type_subject';
 COMMENT ON FUNCTION activity._type_subject(text) IS
     'Internal: the subject_type rule of a type, '''' if none, NULL if the type is not registered (for activity.track())';
 
+-- What the trigger records of a row, from to_jsonb() of OLD and NEW: the
+-- changed columns of an update, the named ones of an insert or delete (C:
+-- no query per row, so that every step of the trigger is a simple expression)
+CREATE FUNCTION activity._row_changes(old jsonb, new jsonb, columns text[])
+RETURNS jsonb
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'activity_row_changes';
+COMMENT ON FUNCTION activity._row_changes(jsonb, jsonb, text[]) IS
+    'Internal: {"<column>": {"old", "new"}} for each column (each key of new if columns is empty) whose value differs; NULL if none';
+CREATE FUNCTION activity._row_fields("row" jsonb, keys text[], skip text[])
+RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'activity_row_fields';
+COMMENT ON FUNCTION activity._row_fields(jsonb, text[], text[]) IS
+    'Internal: the fields of a row named in keys (all but those in skip if keys is NULL), without missing and null ones';
+
 CREATE FUNCTION activity._capture()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -1886,48 +1902,37 @@ DECLARE
     subject_type text := settings ->> 'subject_type';
     workspace_column text := settings ->> 'workspace_column';
     subject_id_column text := settings ->> 'subject_id_column';
-    tracked text[] := ARRAY(SELECT jsonb_array_elements_text(settings -> 'columns'));
-    row_new jsonb;
-    row_old jsonb;
+    tracked text[] := (settings ->> 'columns')::text[];
     row_any jsonb;
     type text;
     details jsonb;
-    properties text[];
     actor_id text := nullif(current_setting('activity.actor_id', true), '');
     actor_type text := coalesce(nullif(current_setting('activity.actor_type', true), ''),
-                                CASE WHEN nullif(current_setting('activity.actor_id', true), '') IS NULL
-                                     THEN 'system' ELSE 'user' END);
+                                CASE WHEN actor_id IS NULL THEN 'system' ELSE 'user' END);
+    recorded uuid;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
-        row_new := to_jsonb(NEW);
-        row_old := to_jsonb(OLD);
+        row_any := to_jsonb(NEW);
         -- exactly the tracked columns that changed, old and new values (a
         -- row moved to another workspace, or given another id, included)
-        SELECT jsonb_object_agg(k, jsonb_build_object('old', row_old -> k, 'new', row_new -> k) ORDER BY k)
-          INTO details
-          FROM unnest(CASE WHEN cardinality(tracked) > 0 THEN tracked
-                           ELSE ARRAY(SELECT jsonb_object_keys(row_new)) END) k
-         WHERE (row_old -> k) IS DISTINCT FROM (row_new -> k);
+        details := activity._row_changes(to_jsonb(OLD), row_any, tracked);
         IF details IS NULL THEN
             RETURN NULL;        -- nothing tracked changed: nothing happened
         END IF;
         details := jsonb_build_object('changes', details);
         type := subject_type || '.updated';
-        row_any := row_new;
     ELSE
         row_any := CASE TG_OP WHEN 'INSERT' THEN to_jsonb(NEW) ELSE to_jsonb(OLD) END;
         type := subject_type || CASE TG_OP WHEN 'INSERT' THEN '.created' ELSE '.deleted' END;
-        -- the fields the type's schema names (the tracked ones if it has none)
-        properties := coalesce(activity._schema_properties(type),
-                               CASE WHEN cardinality(tracked) > 0 THEN tracked END);
-        SELECT coalesce(jsonb_object_agg(k, row_any -> k), '{}') INTO details
-          FROM unnest(coalesce(properties, ARRAY(SELECT jsonb_object_keys(row_any)))) k
-         WHERE row_any ? k AND jsonb_typeof(row_any -> k) <> 'null'
-           AND (properties IS NOT NULL OR k NOT IN (workspace_column, subject_id_column));
+        -- the fields the type's schema names (the tracked ones if it has none,
+        -- every one but the workspace and the id if none is listed)
+        details := activity._row_fields(row_any,
+                                        coalesce(activity._schema_properties(type), nullif(tracked, '{}')),
+                                        ARRAY[workspace_column, subject_id_column]);
     END IF;
-    PERFORM activity.record(row_any ->> workspace_column, type, actor_id, details,
-                            actor_type => actor_type, subject_type => subject_type,
-                            subject_id => row_any ->> subject_id_column, occurred_at => clock_timestamp());
+    recorded := activity.record(row_any ->> workspace_column, type, actor_id, details,
+                                actor_type => actor_type, subject_type => subject_type,
+                                subject_id => row_any ->> subject_id_column, occurred_at => clock_timestamp());
     RETURN NULL;
 END;
 $$;
@@ -1997,7 +2002,8 @@ BEGIN
     EXECUTE format('CREATE TRIGGER activity_capture AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION activity._capture(%L)',
                    array_to_string(ops, ' OR '), "table",
                    jsonb_build_object('subject_type', subject_type, 'workspace_column', workspace_column,
-                                      'subject_id_column', subject_id_column, 'columns', to_jsonb(coalesce(columns, '{}')))::text);
+                                      'subject_id_column', subject_id_column,
+                                      'columns', coalesce(columns, '{}')::text[]::text)::text);
 END;
 $$;
 COMMENT ON FUNCTION activity.track(regclass, text, name, name, name[], text[]) IS
@@ -2023,7 +2029,7 @@ CREATE VIEW activity.tracked AS
 SELECT g.tgrelid::regclass AS "table",
        a ->> 'subject_type' AS subject_type, (a ->> 'workspace_column')::name AS workspace_column,
        (a ->> 'subject_id_column')::name AS subject_id_column,
-       nullif(ARRAY(SELECT jsonb_array_elements_text(a -> 'columns')), '{}') AS columns,
+       nullif((a ->> 'columns')::text[], '{}') AS columns,
        array_remove(ARRAY[CASE WHEN g.tgtype & 4 <> 0 THEN 'created' END,
                           CASE WHEN g.tgtype & 16 <> 0 THEN 'updated' END,
                           CASE WHEN g.tgtype & 8 <> 0 THEN 'deleted' END], NULL) AS events,
@@ -2723,7 +2729,8 @@ $$;
 -- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _settings and _interval_supported;
 -- _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it),
--- _schema_properties and _type_subject (capture and track() call them), and
+-- _schema_properties, _type_subject, _row_changes and _row_fields (capture
+-- and track() call them), and
 -- _cursor_from_bytea (a cast).
 REVOKE EXECUTE ON FUNCTION
     activity._registry_changed(), activity._append_only(), activity._schemas_immutable(),

@@ -144,6 +144,11 @@ test('activity.retire_schema: named notation (type => $1, version => $2), the ve
   assert.deepEqual(r, { version: v, retired: true });
 });
 
+test('activity.restore_row_security: as the owner, nothing to restore', async () => {
+  const r = await owner.query('SELECT object, restored FROM activity.restore_row_security()');
+  assert.deepEqual(r.rows, []);
+});
+
 test('activity.universal_type: a string, as the application role', async () => {
   assert.equal((await one(app, 'SELECT activity.universal_type($1) AS u', ['discord.guild_member_add'])).u, 'USER_JOIN');
   assert.equal((await one(app, 'SELECT activity.universal_type(type => $1) AS u', [TYPE_J])).u, 'USER_JOIN');

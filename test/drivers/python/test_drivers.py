@@ -245,6 +245,11 @@ def _():
     eq(r, (v, True))
 
 
+@check("activity.restore_row_security: as the owner, nothing to restore")
+def _():
+    eq(rows(owner, "SELECT object, restored FROM activity.restore_row_security()"), [])
+
+
 @check("activity.universal_type: a str, as the application role")
 def _():
     eq(one(app, "SELECT activity.universal_type(%s)", ["discord.guild_member_add"])[0], "USER_JOIN")
