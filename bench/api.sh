@@ -76,7 +76,6 @@ START=$(date +%s)
 SERVER_PID=
 
 . "$HERE/lib.sh"   # log, q, qm, calc, fresh_database, machine_description, server_description
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # percentile P of the numbers on stdin (nearest rank)
 percentile() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; print v[i] }'; }
 

@@ -97,38 +97,9 @@ LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/activity-capture.XXXXXX")
 mkdir "$LOGDIR/scripts"
 START=$(date +%s)
 
-. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, fresh_database, machine_description, server_description
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-list() { local s out=; for s in $1; do out="$out${out:+, }$s"; done; echo "$out"; }
-
-# --- the machine must be quiet (as in feed.sh) ------------------------------------
-declare -A QUIET
-QUIET_ORDER=()
-wait_quiet() {
-    QUIET_ORDER+=("$1")
-    local waited=0 load
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    while awk -v l="$load" -v m="$LOAD_MAX" 'BEGIN { exit !(l >= m) }'; do
-        if [ "$waited" -ge "$LOAD_WAIT" ]; then
-            log "load average still $load after ${waited}s: running $1 anyway"
-            QUIET[$1]="**$load: not below $LOAD_MAX after ${waited}s, run anyway**"
-            return
-        fi
-        [ $((waited % 60)) = 0 ] && log "load average $load (>= $LOAD_MAX): waiting before $1"
-        sleep 15; waited=$((waited + 15))
-        load=$(cut -d' ' -f1 /proc/loadavg)
-    done
-    QUIET[$1]="$load (after ${waited}s of waiting)"
-    log "load average $load: $1"
-}
+. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, median, list, wait_quiet, build_id, fresh_database, machine_description, server_description
 
 # --- which build is measured (other work may install a new one meanwhile) ---------
-SHAREDIR=$(pg_config --sharedir 2>/dev/null)/extension
-PKGLIBDIR=$(pg_config --pkglibdir 2>/dev/null)
-build_id() {
-    echo "SQL $(md5sum < "$SHAREDIR/activity--0.1--0.2.sql" 2>/dev/null | cut -c1-8) of $(date -u -r "$SHAREDIR/activity--0.1--0.2.sql" '+%H:%M:%S' 2>/dev/null),"\
-         "activity.so $(md5sum < "$PKGLIBDIR/activity.so" 2>/dev/null | cut -c1-8) of $(date -u -r "$PKGLIBDIR/activity.so" '+%H:%M:%S' 2>/dev/null) UTC"
-}
 BUILD_START=$(build_id)
 HEAD_START=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || true)
 log "extension build: $BUILD_START"
@@ -376,7 +347,7 @@ echo "| PostgreSQL | $SERVER |"
 echo "| tables | app.issues_plain and app.issues_tracked, identical (id text primary key, workspace_id, identifier, title, status, estimate, updated_at), $ROWS issues each over $WORKSPACES workspaces; app.issues_tracked with \`activity.track('app.issues_tracked', 'issue')\` (the trigger activity_capture, AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW: PL/pgSQL _capture() → record()); examples/catalogue.sql's issue.created / issue.updated / issue.deleted with their JSON Schemas; $N_PARTS partitions of the log (create_partitions(now() - 1 month, now() + 2 months)); at the end $N_ACT activities, $SIZE_ACT |"
 echo "| runs | pgbench -M prepared -c $CLIENTS -j $CLIENTS -T $SECONDS_PER_RUN, \`PGOPTIONS='-c activity.actor_id=$ACTOR'\` (no SET per transaction), each client in its own range of $CHUNK issues; VACUUM of both tables and a CHECKPOINT before each run; $PAIRS adjacent pairs baseline/tracked of each of (a), (b), (c) measured, $ASYNC_PAIRS of (d) and (e), alternating which goes first; rows/s: median of the runs; × slower: median of the pairs' baseline/tracked ratios |"
 echo "| extension build | $EXT_NOTE |"
-echo "| load average (1 min) at the start of each path | $(for k in "${QUIET_ORDER[@]}"; do printf '%s: %s; ' "$k" "${QUIET[$k]}"; done | sed 's/; $//') |"
+echo "| load average (1 min) at the start of each path | $(quiet_summary) |"
 echo "| run | $(( $(date +%s) - START ))s in total |"
 echo
 echo "### Capture overhead: the same writes on a plain and on a tracked table"

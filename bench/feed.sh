@@ -87,34 +87,8 @@ NV_FILE=$LOGDIR/data/events_noversion.copy   # (written by the generator, not us
 NS_FILE=$LOGDIR/data/events_noschema.copy    # unvalidated: the twin types without schema, version 0
 START=$(date +%s)
 
-. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, fresh_database, machine_description, server_description
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, median, list, wait_quiet, build_id, fresh_database, machine_description, server_description
 best_max() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
-list() { local s out=; for s in $1; do out="$out${out:+, }$s"; done; echo "$out"; }
-
-# --- the machine must be quiet -------------------------------------------------
-# wait_quiet PHASE: waits until the 1-minute load average is below LOAD_MAX
-# (polling every 15 s, at most LOAD_WAIT seconds); notes the load the phase
-# started at in QUIET[PHASE].
-declare -A QUIET
-QUIET_ORDER=()
-wait_quiet() {
-    QUIET_ORDER+=("$1")
-    local waited=0 load
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    while awk -v l="$load" -v m="$LOAD_MAX" 'BEGIN { exit !(l >= m) }'; do
-        if [ "$waited" -ge "$LOAD_WAIT" ]; then
-            log "load average still $load after ${waited}s: running $1 anyway"
-            QUIET[$1]="**$load: not below $LOAD_MAX after ${waited}s, run anyway**"
-            return
-        fi
-        [ $((waited % 60)) = 0 ] && log "load average $load (>= $LOAD_MAX): waiting before $1"
-        sleep 15; waited=$((waited + 15))
-        load=$(cut -d' ' -f1 /proc/loadavg)
-    done
-    QUIET[$1]="$load (after ${waited}s of waiting)"
-    log "load average $load: $1"
-}
 
 # --- two fresh databases ---------------------------------------------------------
 cleanup_more() {
@@ -137,15 +111,6 @@ read -r HIST_START HIST_END UNTIL < <(q -F ' ' -c "SELECT extract(epoch FROM now
                                                           extract(epoch FROM now() + interval '3 months')")
 ts() { q -c "SELECT to_timestamp($1)"; }
 HIST_START=$(ts "$HIST_START"); HIST_END=$(ts "$HIST_END"); UNTIL=$(ts "$UNTIL")
-# which build of the extension is measured: other work may install a new
-# one at any time (the databases keep the SQL objects of the one installed
-# when they were created; the C library is loaded by each new session)
-SHAREDIR=$(pg_config --sharedir 2>/dev/null)/extension
-PKGLIBDIR=$(pg_config --pkglibdir 2>/dev/null)
-build_id() {
-    echo "SQL $(md5sum < "$SHAREDIR/activity--0.1--0.2.sql" 2>/dev/null | cut -c1-8) of $(date -u -r "$SHAREDIR/activity--0.1--0.2.sql" '+%H:%M:%S' 2>/dev/null),"\
-         "activity.so $(md5sum < "$PKGLIBDIR/activity.so" 2>/dev/null | cut -c1-8) of $(date -u -r "$PKGLIBDIR/activity.so" '+%H:%M:%S' 2>/dev/null) UTC"
-}
 BUILD_START=$(build_id)
 HEAD_START=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null || true)
 log "extension build: $BUILD_START"
@@ -568,7 +533,7 @@ echo "| databases | $DB_WITH (the feed) and $DB_WITHOUT, a copy of it (CREATE DA
 echo "| ingestion | record() / INSERT: pgbench -M prepared -c $CLIENTS -j $CLIENTS -T $INGEST_SECONDS, one event per transaction (feed_record.sql, feed_insert.sql), after a CHECKPOINT; COPY: $COPY_ROWS events ($FILE_MB MB, validation_generate.sql; occurred_at over $MONTHS months) FROM a server file into the emptied log after a CHECKPOINT, psql \\timing; $PAIRS adjacent pairs with/without of each ($ASYNC_PAIRS with synchronous_commit = off), alternating which goes first; rows/s: median of the runs; ratio: median of the pairs' ratios |"
 if has read; then echo "| reading | $COPY_ROWS events of history, then each scenario ($SCENARIOS): its consumers and position, $READ_ROWS events in $READ_TXNS transactions of $PER_TXN (INSERT ... SELECT of copies of the COPY file's events, new ids), VACUUM (ANALYZE), a correctness check; at the end $N_ALL rows, $SIZE_ALL (heap + indexes). Each reader under pgbench -M prepared -c 1 (rows fetched, not formatted), pages of $PAGE; $READ_ROUNDS rounds in rotating order, the best reported |"; fi
 echo "| extension build | $EXT_NOTE |"
-echo "| load average (1 min) at the start of each phase | $(for k in "${QUIET_ORDER[@]}"; do printf '%s: %s; ' "$k" "${QUIET[$k]}"; done | sed 's/; $//') |"
+echo "| load average (1 min) at the start of each phase | $(quiet_summary) |"
 echo "| run | $(( $(date +%s) - START ))s in total |"
 echo
 if [ -n "$INGEST_PATHS" ]; then

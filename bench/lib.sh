@@ -80,3 +80,41 @@ cleanup() {
     fi
     exit $rc
 }
+
+# median of the numbers on stdin (space or newline separated); list "a b" -> "a, b"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+list() { local s out=; for s in $1; do out="$out${out:+, }$s"; done; echo "$out"; }
+
+# wait_quiet PHASE: waits until the 1-minute load average is below LOAD_MAX
+# (polling every 15 s, at most LOAD_WAIT seconds); notes the load the phase
+# started at in QUIET[PHASE]; quiet_summary prints them all.
+declare -A QUIET
+QUIET_ORDER=()
+wait_quiet() {
+    QUIET_ORDER+=("$1")
+    local waited=0 load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    while awk -v l="$load" -v m="$LOAD_MAX" 'BEGIN { exit !(l >= m) }'; do
+        if [ "$waited" -ge "$LOAD_WAIT" ]; then
+            log "load average still $load after ${waited}s: running $1 anyway"
+            QUIET[$1]="**$load: not below $LOAD_MAX after ${waited}s, run anyway**"
+            return
+        fi
+        [ $((waited % 60)) = 0 ] && log "load average $load (>= $LOAD_MAX): waiting before $1"
+        sleep 15; waited=$((waited + 15))
+        load=$(cut -d' ' -f1 /proc/loadavg)
+    done
+    QUIET[$1]="$load (after ${waited}s of waiting)"
+    log "load average $load: $1"
+}
+quiet_summary() { for k in "${QUIET_ORDER[@]}"; do printf '%s: %s; ' "$k" "${QUIET[$k]}"; done | sed 's/; $//'; }
+
+# which build of the extension is measured: other work may install a new one
+# at any time (a database keeps the SQL objects of the build installed when it
+# was created; the C library is loaded by each new session)
+SHAREDIR=$(pg_config --sharedir 2>/dev/null)/extension
+PKGLIBDIR=$(pg_config --pkglibdir 2>/dev/null)
+build_id() {
+    echo "SQL $(md5sum < "$SHAREDIR/activity--0.1--0.2.sql" 2>/dev/null | cut -c1-8) of $(date -u -r "$SHAREDIR/activity--0.1--0.2.sql" '+%H:%M:%S' 2>/dev/null),"\
+         "activity.so $(md5sum < "$PKGLIBDIR/activity.so" 2>/dev/null | cut -c1-8) of $(date -u -r "$PKGLIBDIR/activity.so" '+%H:%M:%S' 2>/dev/null) UTC"
+}

@@ -92,40 +92,11 @@ OWNER=$(psql -X -At -d "$MAINT_DB" -c 'SELECT current_user')
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/activity-rls.XXXXXX")
 START=$(date +%s)
 
-. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, fresh_database, machine_description, server_description
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-list() { local s out=; for s in $1; do out="$out${out:+, }$s"; done; echo "$out"; }
+. "$HERE/lib.sh"   # log, q, qm, calc, meets, pgb, median, list, wait_quiet, build_id, fresh_database, machine_description, server_description
 
 [ "$(qm -c 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')" = t ] || { echo "PGUSER must be a superuser" >&2; exit 1; }
 
-# --- the machine must be quiet (as in feed.sh) ------------------------------------
-declare -A QUIET
-QUIET_ORDER=()
-wait_quiet() {
-    QUIET_ORDER+=("$1")
-    local waited=0 load
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    while awk -v l="$load" -v m="$LOAD_MAX" 'BEGIN { exit !(l >= m) }'; do
-        if [ "$waited" -ge "$LOAD_WAIT" ]; then
-            log "load average still $load after ${waited}s: running $1 anyway"
-            QUIET[$1]="**$load: not below $LOAD_MAX after ${waited}s, run anyway**"
-            return
-        fi
-        [ $((waited % 60)) = 0 ] && log "load average $load (>= $LOAD_MAX): waiting before $1"
-        sleep 15; waited=$((waited + 15))
-        load=$(cut -d' ' -f1 /proc/loadavg)
-    done
-    QUIET[$1]="$load (after ${waited}s of waiting)"
-    log "load average $load: $1"
-}
-
 # --- which build is measured (other work may install a new one meanwhile) ---------
-SHAREDIR=$(pg_config --sharedir 2>/dev/null)/extension
-PKGLIBDIR=$(pg_config --pkglibdir 2>/dev/null)
-build_id() {
-    echo "SQL $(md5sum < "$SHAREDIR/activity--0.1--0.2.sql" 2>/dev/null | cut -c1-8) of $(date -u -r "$SHAREDIR/activity--0.1--0.2.sql" '+%H:%M:%S' 2>/dev/null),"\
-         "activity.so $(md5sum < "$PKGLIBDIR/activity.so" 2>/dev/null | cut -c1-8) of $(date -u -r "$PKGLIBDIR/activity.so" '+%H:%M:%S' 2>/dev/null) UTC"
-}
 BUILD_START=$(build_id)
 HEAD_START=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || true)
 log "extension build: $BUILD_START"
@@ -363,7 +334,7 @@ echo "| data | $ROWS events (rls_schema.sql) over 12 months, $N_PARTS partitions
 echo "| policy | \`ALTER TABLE activity.activities ENABLE ROW LEVEL SECURITY; CREATE POLICY bench_by_setting ON activity.activities TO $TENANT_ROLE USING (workspace_id = current_setting('bench.workspace', true))\`; $TENANT_ROLE: LOGIN, USAGE on schema activity, SELECT on activity.activities; the owner: $OWNER (superuser: no policy applies) |"
 echo "| runs | pgbench -M prepared -c 1 -T $PAGE_SECONDS per run (after one untimed run of ${WARMUP_SECONDS}s each), the owner's or $TENANT_ROLE's sessions (-U), \`PGOPTIONS='-c bench.workspace=<ws>'\` for all; values as pgbench variables (-D: ws, cursor, ts, id); $ROUNDS rounds per point, the five in turn, owner and tenant adjacent and alternating which goes first; latency: pgbench's average per page (client round trip included), median of the rounds; ratio: median of the rounds' tenant/owner ratios |"
 echo "| extension build | $EXT_NOTE |"
-echo "| load average (1 min) at the start of each point | $(for k in "${QUIET_ORDER[@]}"; do printf '%s: %s; ' "$k" "${QUIET[$k]}"; done | sed 's/; $//') |"
+echo "| load average (1 min) at the start of each point | $(quiet_summary) |"
 echo "| run | $(( $(date +%s) - START ))s in total |"
 echo
 echo "### Page time, ms per page of 50 (tps in brackets)"

@@ -54,7 +54,6 @@ NS_FILE=$LOGDIR/data/events_noschema.copy    # the same, as the twin types witho
 START=$(date +%s)
 
 . "$HERE/lib.sh"   # log, q, qm, calc, meets, fresh_database, machine_description, server_description
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- fresh database ---------------------------------------------------------
 cleanup_more() { rm -f "$FILE" "$NV_FILE" "$NS_FILE"; }
