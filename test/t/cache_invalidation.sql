@@ -12,7 +12,7 @@ SELECT 'r' || substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS t
        2200 + floor(random() * 700)::int AS year \gset
 SELECT set_config('activity_test.workspace', 'cache-' || :'tag', false) \g /dev/null
 BEGIN;
-SELECT plan(39);
+SELECT plan(43);
 
 \o /dev/null
 SELECT pg_temp.connect('admin');
@@ -62,6 +62,17 @@ SELECT throws_ok(format('SELECT pg_temp.rec(%L, %L)', 'cache_' || :'tag' || '.fr
                  'app requires the platform right after');
 SELECT ok(pg_temp.rec('cache_' || :'tag' || '.fresh', ', actor_type => ''agent'', platform => ''discord''') IS NOT NULL,
           'and accepts a discord agent');
+
+-- a subject rule too (and capture's property list, from the same cache)
+SELECT ok(pg_temp.reg('cache_' || :'tag' || '.about') IS NOT NULL AND pg_temp.rec('cache_' || :'tag' || '.about') IS NOT NULL,
+          'app records a type with no subject rule');
+SELECT lives_ok(format('SELECT pg_temp.reg(%L, %L)', 'cache_' || :'tag' || '.about', ', subject_type => ''doc'''),
+                'admin makes the type about docs');
+SELECT throws_ok(format('SELECT pg_temp.rec(%L)', 'cache_' || :'tag' || '.about'),
+                 '23514', format('an activity of type "%s" must be about a subject of type "doc"', 'cache_' || :'tag' || '.about'),
+                 'app refuses one without a doc subject right after');
+SELECT ok(pg_temp.rec('cache_' || :'tag' || '.about', ', subject_type => ''doc'', subject_id => ''d1''') IS NOT NULL,
+          'and accepts one about a doc');
 
 -- inside an open transaction of the app session too
 SELECT lives_ok($$SELECT dblink_exec('app', 'BEGIN')$$, 'app opens a transaction');
