@@ -6,6 +6,7 @@ MODULE_big = activity
 OBJS = \
 	src/activity.o \
 	src/capture.o \
+	src/columns.o \
 	src/cursor.o \
 	src/drop_guard.o \
 	src/formats.o \

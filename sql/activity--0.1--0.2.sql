@@ -608,14 +608,39 @@ COMMENT ON FUNCTION activity.retire_schema(text, int) IS
 -- for rows with a NULL to complete (an omitted version above all), and the
 -- caused_by rule, which looks at other rows, runs after the statement's rows
 -- are in place, as a foreign key does.
+-- The one description of the columns, the feed filters and their indexes
+-- (src/activity.h, src/columns.c), as SQL sees it: the install script
+-- builds from it, and the test "descriptions" holds the rest to it.
+CREATE FUNCTION activity._columns()
+RETURNS TABLE (ord int, name text, type regtype)
+AS 'MODULE_PATHNAME', 'activity_columns_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION activity._columns() IS
+    'Internal: the columns of an activity as the C code describes them, in the order of the table, page() and the validation constraint';
+CREATE FUNCTION activity._feed_filters()
+RETURNS TABLE (ord int, argument text, "column" text, kind text, type regtype, param int, condition text)
+AS 'MODULE_PATHNAME', 'activity_feed_filters_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION activity._feed_filters() IS
+    'Internal: the filters of page() as the C code describes them: argument, column, condition and its parameter in a feed plan';
+CREATE FUNCTION activity._feed_indexes()
+RETURNS TABLE (suffix text, "unique" boolean, columns text[], body text)
+AS 'MODULE_PATHNAME', 'activity_feed_indexes_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION activity._feed_indexes() IS
+    'Internal: the feed indexes of each partition as the C code expects them (name suffix, uniqueness, leading columns then occurred_at, id, and the CREATE INDEX text after ON partition)';
+
+-- Its arguments are the columns in the order of activity._columns() (the
+-- C description, src/activity.h), then xact_id; the test "descriptions"
+-- holds this signature to it.
 CREATE FUNCTION activity._valid_activity(
     id uuid, workspace_id text, platform text, type text, version int2, actor_type text,
-    initiator_id text, recipient_id text, subject_type text, subject_id text,
+    initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid,
     metadata jsonb, occurred_at timestamptz, recorded_at timestamptz, xact_id xid8)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'activity_valid_activity'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, jsonb, timestamptz, timestamptz, xid8) IS
+COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, uuid, jsonb, timestamptz, timestamptz, xid8) IS
     'Internal: the CHECK constraint of each partition; true, or the error of the first rule the row breaks; registers the id in activity.event_ids';
 
 CREATE FUNCTION activity._complete()
@@ -1017,15 +1042,12 @@ AS $$
     SELECT c.relname || d.suffix,
            format('CREATE %sINDEX%%s %s ON %s %s', d.kind, quote_ident(c.relname || d.suffix), part, d.body)
     FROM pg_class c,
-         -- the workspace feed index is unique (ids are): it is the partition's
-         -- replica identity and finds an id whose occurred_at is known
-         (VALUES ('_feed_idx', 'UNIQUE ', '(workspace_id, occurred_at DESC, id DESC) INCLUDE (type)'),
-                 ('_subject_idx', '', '(workspace_id, subject_type, subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL'),
-                 ('_initiator_idx', '', '(workspace_id, initiator_id, occurred_at DESC, id DESC) WHERE initiator_id IS NOT NULL'),
-                 ('_recipient_idx', '', '(workspace_id, recipient_id, occurred_at DESC, id DESC) WHERE recipient_id IS NOT NULL'),
-                 ('_time_idx', '', '(occurred_at DESC, id DESC) WHERE occurred_at > ''-infinity''::timestamptz'),
-                 -- the change feed's order
-                 ('_xact_idx', '', '(xact_id, id)'))
+         -- the feed indexes, as the C code describes them (src/columns.c),
+         -- and the change feed's order
+         (SELECT f.suffix, CASE WHEN f."unique" THEN 'UNIQUE ' ELSE '' END, f.body
+          FROM activity._feed_indexes() f
+          UNION ALL
+          VALUES ('_xact_idx', '', '(xact_id, id)'))
          AS d(suffix, kind, body)
     WHERE c.oid = part
 $$;
@@ -1038,10 +1060,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT activities_valid CHECK ('
-                   'activity._valid_activity(id, workspace_id, platform, type, version, actor_type, '
-                   'initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at, xact_id)) '
-                   'NOT VALID', part);
+    -- every column, as the C description orders them, then xact_id
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT activities_valid CHECK (activity._valid_activity(%s, xact_id)) NOT VALID',
+                   part, (SELECT string_agg(quote_ident(c.name), ', ' ORDER BY c.ord) FROM activity._columns() c));
 END;
 $$;
 COMMENT ON FUNCTION activity._add_validation(regclass) IS

@@ -11,6 +11,10 @@
 #include "executor/spi.h"
 #include "utils/relcache.h"
 #include "utils/uuid.h"
+#include "catalog/pg_type_d.h"
+#include "fmgr.h"
+#include "access/tupdesc.h"
+#include "utils/tuplestore.h"
 
 /* Names of the extension's schemas and relations */
 #define ACTIVITY_SCHEMA			"activity"
@@ -129,33 +133,150 @@ typedef enum PartPlanKind
 } PartPlanKind;
 
 /*
- * The shape of a feed query (activity.page()): which filters it has and its
- * direction. Each shape of each partition has its own cached plan.
+ * The columns of an activity, described once: the log's table has them (in
+ * this order, as made by the install script), page() returns them in this
+ * order, every feed query selects them so, the validation constraint passes
+ * them so to activity._valid_activity(). activity._columns() shows this list
+ * to SQL, and the test "descriptions" checks the SQL objects against it.
+ * X(enum suffix, column name, type OID)
  */
-#define FEED_WORKSPACE		0x0001
-#define FEED_SUBJECT		0x0002
-#define FEED_INITIATOR		0x0004
-#define FEED_RECIPIENT		0x0008
-#define FEED_TYPES			0x0010
-#define FEED_ACTOR_TYPES	0x0020
-#define FEED_PLATFORMS		0x0040
-#define FEED_SINCE			0x0080
-#define FEED_UNTIL			0x0100
-#define FEED_ASC			0x0200
-#define FEED_RLS			0x0400	/* through the parent, as the caller, under its row-level security */
+#define ACTIVITY_COLUMNS(X) \
+	X(ID, "id", UUIDOID) \
+	X(WORKSPACE, "workspace_id", TEXTOID) \
+	X(PLATFORM, "platform", TEXTOID) \
+	X(TYPE, "type", TEXTOID) \
+	X(VERSION, "version", INT2OID) \
+	X(ACTOR_TYPE, "actor_type", TEXTOID) \
+	X(INITIATOR, "initiator_id", TEXTOID) \
+	X(RECIPIENT, "recipient_id", TEXTOID) \
+	X(SUBJECT_TYPE, "subject_type", TEXTOID) \
+	X(SUBJECT_ID, "subject_id", TEXTOID) \
+	X(CAUSED_BY, "caused_by", UUIDOID) \
+	X(METADATA, "metadata", JSONBOID) \
+	X(OCCURRED_AT, "occurred_at", TIMESTAMPTZOID) \
+	X(RECORDED_AT, "recorded_at", TIMESTAMPTZOID)
 
-/* parameters of a feed plan, always all of them, in this order */
+#define ACTIVITY_COLUMN_ENUM(e, name, type) AC_##e,
+typedef enum ActivityColumn
+{
+	ACTIVITY_COLUMNS(ACTIVITY_COLUMN_ENUM)
+	AC_NUM
+} ActivityColumn;
+#undef ACTIVITY_COLUMN_ENUM
+
+typedef struct ActivityColumnDef
+{
+	const char *name;
+	Oid			type;
+} ActivityColumnDef;
+
+extern const ActivityColumnDef activity_columns[AC_NUM];
+extern const char *activity_column_list(void);	/* "id, workspace_id, ..." */
+extern Tuplestorestate *activity_begin_set(FunctionCallInfo fcinfo, const char *fname, TupleDesc *desc);
+extern void activity_column_attnums(TupleDesc desc, AttrNumber *attnums);
+
+/*
+ * The filters of a feed (activity.page(), page_plans()), described once:
+ * each is an argument of page() (found by name in its signature), a
+ * condition on a column, and a bit of a query's shape. The SQL of a feed
+ * plan, the direct index scan, its description in page_plans() and the
+ * cursor's query hash are all made from this list; an index serves the
+ * filters whose columns it leads with (FeedIndexDef in page.c). Adding a
+ * filter is one line here (at the end: the hash tag keeps older cursors
+ * valid) plus, if it is to be an index seek, its index.
+ * X(enum suffix, page() argument, column, kind, argument type, hash tag)
+ */
+typedef enum FeedFilterKind
+{
+	FK_EQ,						/* column = the argument */
+	FK_ANY,						/* column = ANY (the argument, a text[]) */
+	FK_SINCE,					/* column >= the argument */
+	FK_UNTIL					/* column < the argument */
+} FeedFilterKind;
+
+#define FEED_FILTERS(X) \
+	X(WORKSPACE, "workspace_id", AC_WORKSPACE, FK_EQ, TEXTOID, 'w') \
+	X(SUBJECT_TYPE, "subject_type", AC_SUBJECT_TYPE, FK_EQ, TEXTOID, 's') \
+	X(SUBJECT_ID, "subject_id", AC_SUBJECT_ID, FK_EQ, TEXTOID, 'S') \
+	X(INITIATOR, "initiator_id", AC_INITIATOR, FK_EQ, TEXTOID, 'i') \
+	X(RECIPIENT, "recipient_id", AC_RECIPIENT, FK_EQ, TEXTOID, 'r') \
+	X(TYPES, "types", AC_TYPE, FK_ANY, TEXTARRAYOID, 't') \
+	X(ACTOR_TYPES, "actor_types", AC_ACTOR_TYPE, FK_ANY, TEXTARRAYOID, 'a') \
+	X(PLATFORMS, "platforms", AC_PLATFORM, FK_ANY, TEXTARRAYOID, 'p') \
+	X(SINCE, "since", AC_OCCURRED_AT, FK_SINCE, TIMESTAMPTZOID, '>') \
+	X(UNTIL, "until", AC_OCCURRED_AT, FK_UNTIL, TIMESTAMPTZOID, '<')
+
+#define FEED_FILTER_ENUM(e, arg, col, kind, type, tag) FF_##e,
+typedef enum FeedFilterId
+{
+	FEED_FILTERS(FEED_FILTER_ENUM)
+	FF_NUM
+} FeedFilterId;
+#undef FEED_FILTER_ENUM
+
+typedef struct FeedFilterDef
+{
+	const char *arg;
+	ActivityColumn column;
+	FeedFilterKind kind;
+	Oid			argtype;
+	char		hash_tag;
+} FeedFilterDef;
+
+extern const FeedFilterDef feed_filters[FF_NUM];
+
+/*
+ * The indexes of each partition that feeds are read by, in the order page()
+ * prefers them (columns.c describes them).
+ */
+typedef enum FeedIndex
+{
+	FIDX_SUBJECT,				/* (workspace_id, subject_type, subject_id, ...) */
+	FIDX_RECIPIENT,				/* (workspace_id, recipient_id, ...) */
+	FIDX_INITIATOR,				/* (workspace_id, initiator_id, ...) */
+	FIDX_FEED,					/* (workspace_id, occurred_at DESC, id DESC) */
+	FIDX_TIME,					/* (occurred_at DESC, id DESC) */
+	FIDX_NUM
+} FeedIndex;
+
+#define FEED_INDEX_MAX_EQ	4
+
+typedef struct FeedIndexDef
+{
+	const char *suffix;			/* of its name: partition name + suffix */
+	bool		unique;			/* UNIQUE (the replica identity) */
+	int			eq[FEED_INDEX_MAX_EQ + 1];	/* its leading columns, as filters
+											 * (FF_*); -1 ends */
+	int			include;		/* INCLUDE (this column, AC_*); -1: none */
+	int			not_null;		/* partial: WHERE this column (AC_*) IS NOT
+								 * NULL; -1: none */
+	bool		finite;			/* partial: WHERE occurred_at > '-infinity' */
+} FeedIndexDef;
+
+extern const FeedIndexDef feed_indexes[FIDX_NUM];
+extern uint32 activity_feed_index_filters(FeedIndex kind);
+extern char *activity_feed_condition(FeedFilterId f);
+
+/*
+ * The shape of a feed query: the filters it has (bit 1 << FF_x each) and
+ * its direction. Each shape of each partition has its own cached plan.
+ */
+#define FEED_HAS(f)			((uint32) 1 << (f))
+#define FEED_WORKSPACE		FEED_HAS(FF_WORKSPACE)
+#define FEED_ASC			((uint32) 1 << 29)
+#define FEED_RLS			((uint32) 1 << 30)	/* through the parent, as the caller, under its row-level security */
+StaticAssertDecl(FF_NUM < 29, "too many feed filters for a shape");
+
+/*
+ * Parameters of a feed plan, always all of them: the position and the
+ * limit, then one per filter ($4 onwards), in FEED_FILTERS order.
+ */
 enum
 {
-	FEED_P_WORKSPACE, FEED_P_SUBJECT_TYPE, FEED_P_SUBJECT_ID, FEED_P_INITIATOR,
-	FEED_P_RECIPIENT, FEED_P_TYPES, FEED_P_ACTOR_TYPES, FEED_P_PLATFORMS,
-	FEED_P_SINCE, FEED_P_UNTIL, FEED_P_POS_TS, FEED_P_POS_ID, FEED_P_LIMIT,
-	FEED_NPARAMS
+	FEED_P_POS_TS, FEED_P_POS_ID, FEED_P_LIMIT, FEED_P_FILTERS
 };
-
-#define FEED_COLUMNS \
-	"id, workspace_id, platform, type, version, actor_type, initiator_id, " \
-	"recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at"
+#define FEED_P(f)			(FEED_P_FILTERS + (f))
+#define FEED_NPARAMS		(FEED_P_FILTERS + FF_NUM)
 
 extern SPIPlanPtr activity_partition_plan(Oid relid, PartPlanKind kind);
 extern SPIPlanPtr activity_feed_plan(Oid relid, uint32 shape);

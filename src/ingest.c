@@ -73,35 +73,11 @@ static void check_xact_id(FullTransactionId xact_id);
 #define MIN_OCCURRED_AT		INT64CONST(-63082281600000000)
 #define END_OCCURRED_AT		INT64CONST(252455616000000000)
 
-/* The columns the trigger reads or writes, in this order */
-enum
-{
-	COL_ID,
-	COL_WORKSPACE,
-	COL_PLATFORM,
-	COL_TYPE,
-	COL_VERSION,
-	COL_ACTOR_TYPE,
-	COL_INITIATOR,
-	COL_RECIPIENT,
-	COL_SUBJECT_TYPE,
-	COL_SUBJECT_ID,
-	COL_CAUSED_BY,
-	COL_METADATA,
-	COL_OCCURRED_AT,
-	COL_RECORDED_AT,
-	NUM_COLS
-};
-
-static const char *const col_names[NUM_COLS] = {
-	"id", "workspace_id", "platform", "type", "version", "actor_type",
-	"initiator_id", "recipient_id", "subject_type", "subject_id", "caused_by",
-	"metadata", "occurred_at", "recorded_at"
-};
+/* The columns the trigger reads or writes: activity_columns (AC_* order) */
 
 /* attribute numbers of the columns in the last relation seen */
 static Oid	attnums_relid = InvalidOid;
-static int	attnums[NUM_COLS];
+static AttrNumber attnums[AC_NUM];
 
 static SPIPlanPtr record_plan = NULL;
 
@@ -209,23 +185,23 @@ resolve_attnums(Relation rel)
 	{
 		bool		ok = true;
 
-		for (c = 0; c < NUM_COLS && ok; c++)
+		for (c = 0; c < AC_NUM && ok; c++)
 			ok = attnums[c] <= desc->natts &&
 				!TupleDescAttr(desc, attnums[c] - 1)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, attnums[c] - 1)->attname), col_names[c]) == 0;
+				strcmp(NameStr(TupleDescAttr(desc, attnums[c] - 1)->attname), activity_columns[c].name) == 0;
 		if (ok)
 			return;
 	}
 	attnums_relid = InvalidOid;
-	for (c = 0; c < NUM_COLS; c++)
+	for (c = 0; c < AC_NUM; c++)
 	{
-		int			a = SPI_fnumber(desc, col_names[c]);
+		int			a = SPI_fnumber(desc, activity_columns[c].name);
 
 		if (a <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
-							col_names[c], RelationGetRelationName(rel))));
+							activity_columns[c].name, RelationGetRelationName(rel))));
 		attnums[c] = a;
 	}
 	attnums_relid = RelationGetRelid(rel);
@@ -726,14 +702,14 @@ validate_row(const Datum *values, const bool *nulls)
 	int			c;
 
 	/* who and where */
-	check_not_null(nulls[COL_WORKSPACE], "workspace_id");
-	check_identifier(values[COL_WORKSPACE], "workspace_id");
+	check_not_null(nulls[AC_WORKSPACE], "workspace_id");
+	check_identifier(values[AC_WORKSPACE], "workspace_id");
 
-	check_not_null(nulls[COL_TYPE], "type");
-	et = lookup_type_or_error(text_to_buf(values[COL_TYPE], type_buf, sizeof(type_buf)));
+	check_not_null(nulls[AC_TYPE], "type");
+	et = lookup_type_or_error(text_to_buf(values[AC_TYPE], type_buf, sizeof(type_buf)));
 
-	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
-	actor = text_to_buf(values[COL_ACTOR_TYPE], actor_buf, sizeof(actor_buf));
+	check_not_null(nulls[AC_ACTOR_TYPE], "actor_type");
+	actor = text_to_buf(values[AC_ACTOR_TYPE], actor_buf, sizeof(actor_buf));
 	actor_bit = activity_actor_type_bit(actor);
 	if (actor_bit == 0)
 		ereport(ERROR,
@@ -747,7 +723,7 @@ validate_row(const Datum *values, const bool *nulls)
 				 errmsg("actor_type \"%s\" may not record activity type \"%s\"", actor, et->name),
 				 errdetail("Type \"%s\" allows these actor types: %s.", et->name, actor_list(et->actor_types))));
 
-	if (nulls[COL_INITIATOR])
+	if (nulls[AC_INITIATOR])
 	{
 		if (actor_bit != ACTOR_SYSTEM)
 			ereport(ERROR,
@@ -756,9 +732,9 @@ validate_row(const Datum *values, const bool *nulls)
 					 errdetail("Only activities with actor_type system may have no initiator.")));
 	}
 	else
-		check_identifier(values[COL_INITIATOR], "initiator_id");
+		check_identifier(values[AC_INITIATOR], "initiator_id");
 
-	if (nulls[COL_RECIPIENT])
+	if (nulls[AC_RECIPIENT])
 	{
 		if (et->recipient == RECIPIENT_REQUIRED)
 			ereport(ERROR,
@@ -767,16 +743,16 @@ validate_row(const Datum *values, const bool *nulls)
 	}
 	else
 	{
-		check_identifier(values[COL_RECIPIENT], "recipient_id");
+		check_identifier(values[AC_RECIPIENT], "recipient_id");
 		if (et->recipient == RECIPIENT_FORBIDDEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("activity type \"%s\" does not take a recipient_id", et->name)));
 	}
 
-	if (!nulls[COL_PLATFORM])
+	if (!nulls[AC_PLATFORM])
 	{
-		text	   *platform = check_identifier(values[COL_PLATFORM], "platform");
+		text	   *platform = check_identifier(values[AC_PLATFORM], "platform");
 		bool		ok = et->nplatforms == 0;
 
 		for (c = 0; c < et->nplatforms && !ok; c++)
@@ -795,28 +771,28 @@ validate_row(const Datum *values, const bool *nulls)
 				 errmsg("platform of an activity of type \"%s\" must not be null", et->name),
 				 errdetail("Type \"%s\" is registered for specific platforms.", et->name)));
 
-	if (nulls[COL_SUBJECT_TYPE] != nulls[COL_SUBJECT_ID])
+	if (nulls[AC_SUBJECT_TYPE] != nulls[AC_SUBJECT_ID])
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("subject_type and subject_id of an activity must be given together")));
 	if (et->subject_type != NULL &&
-		(nulls[COL_SUBJECT_TYPE] || !text_equals(DatumGetTextPP(values[COL_SUBJECT_TYPE]), et->subject_type)))
+		(nulls[AC_SUBJECT_TYPE] || !text_equals(DatumGetTextPP(values[AC_SUBJECT_TYPE]), et->subject_type)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("an activity of type \"%s\" must be about a subject of type \"%s\"",
 						et->name, et->subject_type),
-				 nulls[COL_SUBJECT_TYPE]
+				 nulls[AC_SUBJECT_TYPE]
 				 ? errdetail("It has no subject_type and subject_id.")
 				 : errdetail("Its subject_type is \"%s\".",
-							 activity_clip(VARDATA_ANY(DatumGetTextPP(values[COL_SUBJECT_TYPE])),
-										   VARSIZE_ANY_EXHDR(DatumGetTextPP(values[COL_SUBJECT_TYPE])), 64)),
+							 activity_clip(VARDATA_ANY(DatumGetTextPP(values[AC_SUBJECT_TYPE])),
+										   VARSIZE_ANY_EXHDR(DatumGetTextPP(values[AC_SUBJECT_TYPE])), 64)),
 				 errhint("Record it with subject_type => '%s' and the subject's id as subject_id.",
 						 et->subject_type)));
-	if (!nulls[COL_SUBJECT_TYPE])
+	if (!nulls[AC_SUBJECT_TYPE])
 	{
-		int			key = VARSIZE_ANY_EXHDR(check_identifier(values[COL_WORKSPACE], "workspace_id")) +
-			VARSIZE_ANY_EXHDR(check_identifier(values[COL_SUBJECT_TYPE], "subject_type")) +
-			VARSIZE_ANY_EXHDR(check_identifier(values[COL_SUBJECT_ID], "subject_id"));
+		int			key = VARSIZE_ANY_EXHDR(check_identifier(values[AC_WORKSPACE], "workspace_id")) +
+			VARSIZE_ANY_EXHDR(check_identifier(values[AC_SUBJECT_TYPE], "subject_type")) +
+			VARSIZE_ANY_EXHDR(check_identifier(values[AC_SUBJECT_ID], "subject_id"));
 
 		if (key > MAX_SUBJECT_KEY_BYTES)
 			ereport(ERROR,
@@ -827,8 +803,8 @@ validate_row(const Datum *values, const bool *nulls)
 	}
 
 	/* when */
-	check_not_null(nulls[COL_OCCURRED_AT], "occurred_at");
-	occurred_at = DatumGetTimestampTz(values[COL_OCCURRED_AT]);
+	check_not_null(nulls[AC_OCCURRED_AT], "occurred_at");
+	occurred_at = DatumGetTimestampTz(values[AC_OCCURRED_AT]);
 	if (TIMESTAMP_NOT_FINITE(occurred_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
@@ -840,13 +816,13 @@ validate_row(const Datum *values, const bool *nulls)
 						timestamptz_to_str(occurred_at))));
 
 	/* which version, and what */
-	check_not_null(nulls[COL_RECORDED_AT], "recorded_at");
-	check_not_null(nulls[COL_VERSION], "version");
-	version = check_version(et, DatumGetInt16(values[COL_VERSION]));
-	check_not_null(nulls[COL_METADATA], "metadata");
-	check_metadata(values[COL_METADATA]);
+	check_not_null(nulls[AC_RECORDED_AT], "recorded_at");
+	check_not_null(nulls[AC_VERSION], "version");
+	version = check_version(et, DatumGetInt16(values[AC_VERSION]));
+	check_not_null(nulls[AC_METADATA], "metadata");
+	check_metadata(values[AC_METADATA]);
 	if (version > 0)
-		check_schema(et, version, values[COL_METADATA]);
+		check_schema(et, version, values[AC_METADATA]);
 }
 
 /*
@@ -860,39 +836,39 @@ complete_row(Datum *values, bool *nulls, int *changed)
 {
 	int			n = 0;
 
-	check_not_null(nulls[COL_WORKSPACE], "workspace_id");
-	check_not_null(nulls[COL_TYPE], "type");
-	check_not_null(nulls[COL_ACTOR_TYPE], "actor_type");
-	check_not_null(nulls[COL_OCCURRED_AT], "occurred_at");
+	check_not_null(nulls[AC_WORKSPACE], "workspace_id");
+	check_not_null(nulls[AC_TYPE], "type");
+	check_not_null(nulls[AC_ACTOR_TYPE], "actor_type");
+	check_not_null(nulls[AC_OCCURRED_AT], "occurred_at");
 
-	if (nulls[COL_VERSION])
+	if (nulls[AC_VERSION])
 	{
-		EventType  *et = lookup_type_or_error(TextDatumGetCString(values[COL_TYPE]));
+		EventType  *et = lookup_type_or_error(TextDatumGetCString(values[AC_TYPE]));
 
-		values[COL_VERSION] = Int16GetDatum(default_version(et));
-		nulls[COL_VERSION] = false;
-		changed[n++] = COL_VERSION;
+		values[AC_VERSION] = Int16GetDatum(default_version(et));
+		nulls[AC_VERSION] = false;
+		changed[n++] = AC_VERSION;
 	}
-	if (nulls[COL_METADATA])
+	if (nulls[AC_METADATA])
 	{
-		values[COL_METADATA] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-		nulls[COL_METADATA] = false;
-		changed[n++] = COL_METADATA;
+		values[AC_METADATA] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		nulls[AC_METADATA] = false;
+		changed[n++] = AC_METADATA;
 	}
-	if (nulls[COL_ID])
+	if (nulls[AC_ID])
 	{
 		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
 		activity_uuidv7_generate(id);
-		values[COL_ID] = UUIDPGetDatum(id);
-		nulls[COL_ID] = false;
-		changed[n++] = COL_ID;
+		values[AC_ID] = UUIDPGetDatum(id);
+		nulls[AC_ID] = false;
+		changed[n++] = AC_ID;
 	}
-	if (nulls[COL_RECORDED_AT])
+	if (nulls[AC_RECORDED_AT])
 	{
-		values[COL_RECORDED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		nulls[COL_RECORDED_AT] = false;
-		changed[n++] = COL_RECORDED_AT;
+		values[AC_RECORDED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		nulls[AC_RECORDED_AT] = false;
+		changed[n++] = AC_RECORDED_AT;
 	}
 	return n;
 }
@@ -909,7 +885,7 @@ trigger_row(TriggerData *trigdata, Datum *values, bool *nulls)
 
 	resolve_attnums(trigdata->tg_relation);
 	slot_getallattrs(slot);
-	for (c = 0; c < NUM_COLS; c++)
+	for (c = 0; c < AC_NUM; c++)
 	{
 		values[c] = slot->tts_values[attnums[c] - 1];
 		nulls[c] = slot->tts_isnull[attnums[c] - 1];
@@ -987,47 +963,37 @@ check_may_insert(void)
 }
 
 /*
- * activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
- * initiator_id, recipient_id, subject_type, subject_id, metadata,
- * occurred_at, recorded_at): the CHECK constraint of activity.activities.
- * Returns true or raises the error of the first rule the row breaks. A CHECK
- * constraint, unlike a BEFORE ROW trigger, lets COPY insert in batches and
- * costs no copy of the row.
+ * activity._valid_activity(<every column, in activity_columns order>,
+ * xact_id): the CHECK constraint of activity.activities. Returns true or
+ * raises the error of the first rule the row breaks. A CHECK constraint,
+ * unlike a BEFORE ROW trigger, lets COPY insert in batches and costs no copy
+ * of the row.
  */
 Datum
 activity_valid_activity(PG_FUNCTION_ARGS)
 {
-	/* argument order of activity._valid_activity() */
-	static const int arg_cols[] = {
-		COL_ID, COL_WORKSPACE, COL_PLATFORM, COL_TYPE, COL_VERSION, COL_ACTOR_TYPE,
-		COL_INITIATOR, COL_RECIPIENT, COL_SUBJECT_TYPE, COL_SUBJECT_ID,
-		COL_METADATA, COL_OCCURRED_AT, COL_RECORDED_AT
-	};
-	Datum		values[NUM_COLS] = {0};
-	bool		nulls[NUM_COLS];
+	Datum		values[AC_NUM] = {0};
+	bool		nulls[AC_NUM];
 	int			i;
 
 	/* (the last argument, xact_id, is no column of the row check) */
-	if (PG_NARGS() != lengthof(arg_cols) + 1)
-		elog(ERROR, "activity._valid_activity takes %d arguments", (int) lengthof(arg_cols) + 1);
+	if (PG_NARGS() != AC_NUM + 1)
+		elog(ERROR, "activity._valid_activity takes %d arguments", AC_NUM + 1);
 
 	/* a restore: rows judged when they were first written */
 	if (row_taken_as_written())
 		PG_RETURN_BOOL(true);
-	check_xact_id(PG_ARGISNULL(lengthof(arg_cols)) ? InvalidFullTransactionId :
-				  PG_GETARG_FULLTRANSACTIONID(lengthof(arg_cols)));
-	for (i = 0; i < NUM_COLS; i++)
-		nulls[i] = true;
-	for (i = 0; i < (int) lengthof(arg_cols); i++)
+	check_xact_id(PG_ARGISNULL(AC_NUM) ? InvalidFullTransactionId : PG_GETARG_FULLTRANSACTIONID(AC_NUM));
+	for (i = 0; i < AC_NUM; i++)
 	{
-		nulls[arg_cols[i]] = PG_ARGISNULL(i);
-		if (!PG_ARGISNULL(i))
-			values[arg_cols[i]] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i);
+		if (!nulls[i])
+			values[i] = PG_GETARG_DATUM(i);
 	}
 	validate_row(values, nulls);
-	check_not_null(nulls[COL_ID], "id");
+	check_not_null(nulls[AC_ID], "id");
 	check_may_insert();
-	activity_register_id(values[COL_ID], values[COL_OCCURRED_AT]);
+	activity_register_id(values[AC_ID], values[AC_OCCURRED_AT]);
 	PG_RETURN_BOOL(true);
 }
 
@@ -1061,9 +1027,9 @@ Datum
 activity_complete(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Datum		values[NUM_COLS];
-	bool		nulls[NUM_COLS];
-	int			changed[NUM_COLS];
+	Datum		values[AC_NUM];
+	bool		nulls[AC_NUM];
+	int			changed[AC_NUM];
 	TupleTableSlot *slot;
 	int			n;
 
@@ -1083,20 +1049,20 @@ Datum
 activity_check_caused_by(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Datum		values[NUM_COLS];
-	bool		nulls[NUM_COLS];
+	Datum		values[AC_NUM];
+	bool		nulls[AC_NUM];
 
 	check_trigger_call(fcinfo, "activity_check_caused_by", false);
 	trigger_row(trigdata, values, nulls);
-	if (nulls[COL_CAUSED_BY] || row_taken_as_written())
+	if (nulls[AC_CAUSED_BY] || row_taken_as_written())
 		PG_RETURN_POINTER(NULL);
-	if (!nulls[COL_ID] &&
-		memcmp(DatumGetUUIDP(values[COL_ID]), DatumGetUUIDP(values[COL_CAUSED_BY]), UUID_LEN) == 0)
+	if (!nulls[AC_ID] &&
+		memcmp(DatumGetUUIDP(values[AC_ID]), DatumGetUUIDP(values[AC_CAUSED_BY]), UUID_LEN) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("activity %s cannot be caused by itself",
-						DatumGetCString(DirectFunctionCall1(uuid_out, values[COL_ID])))));
-	check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+						DatumGetCString(DirectFunctionCall1(uuid_out, values[AC_ID])))));
+	check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE]);
 	PG_RETURN_POINTER(NULL);
 }
 
@@ -1129,9 +1095,9 @@ Datum
 activity_validate(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Datum		values[NUM_COLS];
-	bool		nulls[NUM_COLS];
-	int			changed[NUM_COLS];
+	Datum		values[AC_NUM];
+	bool		nulls[AC_NUM];
+	int			changed[AC_NUM];
 	TupleTableSlot *slot;
 	int			n;
 
@@ -1139,8 +1105,8 @@ activity_validate(PG_FUNCTION_ARGS)
 	slot = trigger_row(trigdata, values, nulls);
 	n = complete_row(values, nulls, changed);
 	validate_row(values, nulls);
-	if (!nulls[COL_CAUSED_BY])
-		check_caused_by(values[COL_CAUSED_BY], values[COL_WORKSPACE]);
+	if (!nulls[AC_CAUSED_BY])
+		check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE]);
 	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
 }
 

@@ -140,10 +140,11 @@ activity_move_rows(PG_FUNCTION_ARGS)
 	values[1] = PG_GETARG_DATUM(2);
 	sql = psprintf("WITH moved AS (DELETE FROM %s.activities_default "
 				   "WHERE occurred_at OPERATOR(pg_catalog.>=) $1 AND occurred_at OPERATOR(pg_catalog.<) $2 "
-				   "RETURNING " FEED_COLUMNS ", xact_id) "
-				   "INSERT INTO %s (" FEED_COLUMNS ", xact_id) SELECT " FEED_COLUMNS ", xact_id FROM moved",
-				   ACTIVITY_PART_SCHEMA,
-				   quote_qualified_identifier(ACTIVITY_PART_SCHEMA, get_rel_name(target)));
+				   "RETURNING %s, xact_id) "
+				   "INSERT INTO %s (%s, xact_id) SELECT %s, xact_id FROM moved",
+				   ACTIVITY_PART_SCHEMA, activity_column_list(),
+				   quote_qualified_identifier(ACTIVITY_PART_SCHEMA, get_rel_name(target)),
+				   activity_column_list(), activity_column_list());
 	PG_RETURN_INT64((int64) run_guarded_delete(sql, 2, types, values));
 }
 

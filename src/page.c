@@ -21,6 +21,7 @@
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_proc.h"
 #include "access/table.h"
 #include "catalog/index.h"
 #include "commands/defrem.h"
@@ -46,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -58,18 +60,29 @@
 PG_FUNCTION_INFO_V1(activity_page);
 PG_FUNCTION_INFO_V1(activity_page_plans);
 
-/* columns of a feed row, as selected by a feed plan (partitions.c) */
-#define FEED_NCOLS			14
-#define FEED_COL_ID			0
-#define FEED_COL_OCCURRED	12
-
-/* argument positions of activity.page() */
+/*
+ * The arguments of page() and page_plans() that are no filter; the filters
+ * are feed_filters (activity.h). Each is found by its name in the calling
+ * function's signature, so that a filter is added by describing it, and an
+ * older signature (0.1's page(workspace_id, after, "limit"), during an
+ * upgrade) simply lacks the newer arguments.
+ */
 enum
 {
-	A_WORKSPACE, A_AFTER, A_LIMIT, A_SUBJECT_TYPE, A_SUBJECT_ID, A_INITIATOR,
-	A_RECIPIENT, A_TYPES, A_UNIVERSAL_TYPES, A_ACTOR_TYPES, A_PLATFORMS,
-	A_SINCE, A_UNTIL, A_DIRECTION, PAGE_NARGS
+	PA_AFTER, PA_LIMIT, PA_UNIVERSAL_TYPES, PA_DIRECTION, PA_NUM
 };
+static const char *const page_arg_names[PA_NUM] = {"after", "limit", "universal_types", "direction"};
+
+typedef struct PageArgPositions
+{
+	Oid			fn_oid;
+	int			filter[FF_NUM];	/* argument position, -1 if absent */
+	int			other[PA_NUM];
+} PageArgPositions;
+
+/* the result row of page(): a column (AC_*), the cursor or has_more */
+#define OUT_CURSOR		AC_NUM
+#define OUT_HAS_MORE	(AC_NUM + 1)
 
 /* a fetched row and its sort key */
 typedef struct FeedRow
@@ -114,8 +127,8 @@ fetch_partition(Oid relid, FeedQuery *q, TimestampTz ts, pg_uuid_t *id,
 
 		rows[*n].tuple = tup;
 		rows[*n].occurred_at =
-			DatumGetTimestampTz(heap_getattr(tup, FEED_COL_OCCURRED + 1, SPI_tuptable->tupdesc, &isnull));
-		rows[*n].id = DatumGetUUIDP(heap_getattr(tup, FEED_COL_ID + 1, SPI_tuptable->tupdesc, &isnull));
+			DatumGetTimestampTz(heap_getattr(tup, AC_OCCURRED_AT + 1, SPI_tuptable->tupdesc, &isnull));
+		rows[*n].id = DatumGetUUIDP(heap_getattr(tup, AC_ID + 1, SPI_tuptable->tupdesc, &isnull));
 		(*n)++;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -151,7 +164,7 @@ hash_text_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 {
 	text	   *t;
 
-	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+	if (arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg))
 		return;
 	t = PG_GETARG_TEXT_PP(arg);
 	hash_field(buf, tag, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
@@ -165,7 +178,7 @@ hash_array_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 	int			n;
 	int			i;
 
-	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+	if (arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg))
 		return;
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
 	appendStringInfo(buf, "%c[%d]", tag, n);
@@ -180,7 +193,7 @@ hash_array_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 static void
 hash_time_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 {
-	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+	if (arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg))
 		return;
 	appendStringInfo(buf, "%c" INT64_FORMAT, tag, (int64) PG_GETARG_TIMESTAMPTZ(arg));
 }
@@ -188,18 +201,21 @@ hash_time_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 /*
  * The hash binding a cursor to its query: workspace, every filter as given,
  * and direction. A page of a workspace with no filter, newest first, hashes
- * as in version 0.1, so that its cursors stay valid across the upgrade.
+ * as in version 0.1, so that its cursors stay valid across the upgrade; a
+ * filter not given adds nothing, so that a new filter leaves the cursors of
+ * older queries valid.
  */
 static uint64
-query_hash(FunctionCallInfo fcinfo, uint32 shape)
+query_hash(FunctionCallInfo fcinfo, const PageArgPositions *pos, uint32 shape)
 {
 	StringInfoData buf;
 	uint64		h;
+	int			f;
 
 	initStringInfo(&buf);
 	if (shape == FEED_WORKSPACE)
 	{
-		text	   *ws = PG_GETARG_TEXT_PP(A_WORKSPACE);
+		text	   *ws = PG_GETARG_TEXT_PP(pos->filter[FF_WORKSPACE]);
 
 		appendStringInfoString(&buf, "v1|d|");
 		appendBinaryStringInfo(&buf, VARDATA_ANY(ws), VARSIZE_ANY_EXHDR(ws));
@@ -209,17 +225,21 @@ query_hash(FunctionCallInfo fcinfo, uint32 shape)
 		appendStringInfo(&buf, "v2|%c|", (shape & FEED_ASC) ? 'a' : 'd');
 		if (!(shape & FEED_WORKSPACE))
 			appendStringInfoString(&buf, "*");	/* all workspaces */
-		hash_text_arg(&buf, 'w', fcinfo, A_WORKSPACE);
-		hash_text_arg(&buf, 's', fcinfo, A_SUBJECT_TYPE);
-		hash_text_arg(&buf, 'S', fcinfo, A_SUBJECT_ID);
-		hash_text_arg(&buf, 'i', fcinfo, A_INITIATOR);
-		hash_text_arg(&buf, 'r', fcinfo, A_RECIPIENT);
-		hash_array_arg(&buf, 't', fcinfo, A_TYPES);
-		hash_array_arg(&buf, 'u', fcinfo, A_UNIVERSAL_TYPES);
-		hash_array_arg(&buf, 'a', fcinfo, A_ACTOR_TYPES);
-		hash_array_arg(&buf, 'p', fcinfo, A_PLATFORMS);
-		hash_time_arg(&buf, '>', fcinfo, A_SINCE);
-		hash_time_arg(&buf, '<', fcinfo, A_UNTIL);
+		for (f = 0; f < FF_NUM; f++)
+		{
+			const FeedFilterDef *d = &feed_filters[f];
+			int			arg = pos->filter[f];
+
+			if (d->argtype == TEXTARRAYOID)
+				hash_array_arg(&buf, d->hash_tag, fcinfo, arg);
+			else if (d->argtype == TIMESTAMPTZOID)
+				hash_time_arg(&buf, d->hash_tag, fcinfo, arg);
+			else
+				hash_text_arg(&buf, d->hash_tag, fcinfo, arg);
+			/* the types selected by universal type, after the types */
+			if (f == FF_TYPES)
+				hash_array_arg(&buf, 'u', fcinfo, pos->other[PA_UNIVERSAL_TYPES]);
+		}
 	}
 	h = hash_bytes_extended((const unsigned char *) buf.data, buf.len, 0x61637476);
 	pfree(buf.data);
@@ -231,7 +251,53 @@ query_hash(FunctionCallInfo fcinfo, uint32 shape)
 static inline bool
 arg_given(FunctionCallInfo fcinfo, int arg)
 {
-	return PG_NARGS() > arg && !PG_ARGISNULL(arg);
+	return arg >= 0 && PG_NARGS() > arg && !PG_ARGISNULL(arg);
+}
+
+/*
+ * Where each argument is in the signature of the function called (cached in
+ * its FmgrInfo: once per query).
+ */
+static const PageArgPositions *
+page_arg_positions(FunctionCallInfo fcinfo)
+{
+	PageArgPositions *pos = (PageArgPositions *) fcinfo->flinfo->fn_extra;
+	HeapTuple	tup;
+	Oid		   *types;
+	char	  **names;
+	char	   *modes;
+	int			nargs;
+	int			i;
+	int			k;
+
+	if (pos != NULL && pos->fn_oid == fcinfo->flinfo->fn_oid)
+		return pos;
+	pos = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PageArgPositions));
+	pos->fn_oid = fcinfo->flinfo->fn_oid;
+	for (k = 0; k < FF_NUM; k++)
+		pos->filter[k] = -1;
+	for (k = 0; k < PA_NUM; k++)
+		pos->other[k] = -1;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+	nargs = get_func_arg_info(tup, &types, &names, &modes);
+	ReleaseSysCache(tup);
+	for (i = 0; names != NULL && i < nargs && i < PG_NARGS(); i++)
+	{
+		if (modes != NULL && modes[i] != PROARGMODE_IN)
+			continue;
+		for (k = 0; k < FF_NUM; k++)
+			if (strcmp(names[i], feed_filters[k].arg) == 0 && types[i] == feed_filters[k].argtype)
+				pos->filter[k] = i;
+		for (k = 0; k < PA_NUM; k++)
+			if (strcmp(names[i], page_arg_names[k]) == 0)
+				pos->other[k] = i;
+	}
+	if (pos->filter[FF_WORKSPACE] != 0 || pos->other[PA_AFTER] != 1 || pos->other[PA_LIMIT] != 2)
+		elog(ERROR, "function %u is not activity.page() nor page_plans()", fcinfo->flinfo->fn_oid);
+	fcinfo->flinfo->fn_extra = pos;
+	return pos;
 }
 
 /* the elements of a text[] argument as C strings; NULL elements refused */
@@ -304,7 +370,7 @@ sorted_contains(char **strs, int n, const char *s)
  * n log n in the arguments' length, plus patterns x registered types.
  */
 static char **
-selected_types(FunctionCallInfo fcinfo, int *n)
+selected_types(FunctionCallInfo fcinfo, int types_arg, int universal_arg, int *n)
 {
 	char	  **names = NULL;
 	int			nnames = 0;
@@ -313,10 +379,10 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 	int			i;
 	int			j;
 
-	if (arg_given(fcinfo, A_TYPES))
+	if (arg_given(fcinfo, types_arg))
 	{
 		int			ngiven;
-		char	  **given = array_arg_strings(fcinfo, A_TYPES, "types", &ngiven);
+		char	  **given = array_arg_strings(fcinfo, types_arg, "types", &ngiven);
 
 		names = palloc(sizeof(char *) * (ngiven + nall + 1));
 		for (i = 0; i < ngiven; i++)
@@ -346,10 +412,10 @@ selected_types(FunctionCallInfo fcinfo, int *n)
 		}
 		sort_unique(names, &nnames);
 	}
-	if (arg_given(fcinfo, A_UNIVERSAL_TYPES))
+	if (arg_given(fcinfo, universal_arg))
 	{
 		int			nuniv;
-		char	  **univ = array_arg_strings(fcinfo, A_UNIVERSAL_TYPES, "universal_types", &nuniv);
+		char	  **univ = array_arg_strings(fcinfo, universal_arg, "universal_types", &nuniv);
 		char	  **mapped = palloc(sizeof(char *) * (nall + 1));
 		int			nmapped = 0;
 
@@ -396,23 +462,22 @@ typedef struct FeedArgs
 	pg_uuid_t	pos_id;
 	TimestampTz since;			/* the window, DT_NOBEGIN/DT_NOEND if open */
 	TimestampTz until;
-	/* the filters, for direct index scans */
-	char	  **types;
-	int			ntypes;
-	char	  **actor_types;
-	int			nactor_types;
-	char	  **platforms;
-	int			nplatforms;
+	/* the values of the FK_ANY filters, sorted, for direct index scans */
+	char	  **strs[FF_NUM];
+	int			nstrs[FF_NUM];
 	int			guc_nestlevel;	/* > 0 once force_index_seeks() ran */
 	bool		rls;			/* row-level security applies to the caller */
 } FeedArgs;
 
 /*
- * Check and read the arguments of page() (page_plans() takes the same).
+ * Check and read the arguments of page() (page_plans() takes the same): each
+ * filter as feed_filters describes it, then the rules particular to some.
  */
 static void
 parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 {
+	const PageArgPositions *pos = page_arg_positions(fcinfo);
+	int			f;
 	int			i;
 
 	memset(fa, 0, sizeof(*fa));
@@ -421,126 +486,82 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 	memset(fa->q.nulls, 'n', sizeof(fa->q.nulls));
 	fa->q.nulls[FEED_P_POS_TS] = fa->q.nulls[FEED_P_POS_ID] = fa->q.nulls[FEED_P_LIMIT] = ' ';
 
-	/* workspace_id: NULL lists every workspace (administrators) */
-	if (PG_NARGS() < PAGE_NARGS && PG_ARGISNULL(A_WORKSPACE))
+	/* workspace_id: NULL lists every workspace (administrators), not in 0.1 */
+	if (pos->other[PA_DIRECTION] < 0 && PG_ARGISNULL(pos->filter[FF_WORKSPACE]))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("workspace_id must not be null")));	/* 0.1's page() */
-	if (!PG_ARGISNULL(A_WORKSPACE))
-	{
-		fa->q.shape |= FEED_WORKSPACE;
-		fa->q.params[FEED_P_WORKSPACE] = PG_GETARG_DATUM(A_WORKSPACE);
-		fa->q.nulls[FEED_P_WORKSPACE] = ' ';
-	}
+				 errmsg("workspace_id must not be null")));
 
-	if (PG_ARGISNULL(A_LIMIT))
+	if (PG_ARGISNULL(pos->other[PA_LIMIT]))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("limit must not be null")));
-	fa->limit = PG_GETARG_INT32(A_LIMIT);
+	fa->limit = PG_GETARG_INT32(pos->other[PA_LIMIT]);
 	if (fa->limit < 1 || fa->limit > ACTIVITY_MAX_LIMIT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("limit must be between 1 and %d, not %d", ACTIVITY_MAX_LIMIT, fa->limit)));
 
-	/* the entity, the actor, the recipient */
-	if (arg_given(fcinfo, A_SUBJECT_TYPE) != arg_given(fcinfo, A_SUBJECT_ID))
+	if (arg_given(fcinfo, pos->filter[FF_SUBJECT_TYPE]) != arg_given(fcinfo, pos->filter[FF_SUBJECT_ID]))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("subject_type and subject_id must be given together")));
-	if (arg_given(fcinfo, A_SUBJECT_TYPE))
-	{
-		fa->q.shape |= FEED_SUBJECT;
-		fa->q.params[FEED_P_SUBJECT_TYPE] = PG_GETARG_DATUM(A_SUBJECT_TYPE);
-		fa->q.params[FEED_P_SUBJECT_ID] = PG_GETARG_DATUM(A_SUBJECT_ID);
-		fa->q.nulls[FEED_P_SUBJECT_TYPE] = fa->q.nulls[FEED_P_SUBJECT_ID] = ' ';
-	}
-	if (arg_given(fcinfo, A_INITIATOR))
-	{
-		fa->q.shape |= FEED_INITIATOR;
-		fa->q.params[FEED_P_INITIATOR] = PG_GETARG_DATUM(A_INITIATOR);
-		fa->q.nulls[FEED_P_INITIATOR] = ' ';
-	}
-	if (arg_given(fcinfo, A_RECIPIENT))
-	{
-		fa->q.shape |= FEED_RECIPIENT;
-		fa->q.params[FEED_P_RECIPIENT] = PG_GETARG_DATUM(A_RECIPIENT);
-		fa->q.nulls[FEED_P_RECIPIENT] = ' ';
-	}
 
-	/* types and universal types, resolved to type names */
-	if (arg_given(fcinfo, A_TYPES) || arg_given(fcinfo, A_UNIVERSAL_TYPES))
+	for (f = 0; f < FF_NUM; f++)
 	{
-		int			n;
-		char	  **names = selected_types(fcinfo, &n);
+		const FeedFilterDef *d = &feed_filters[f];
+		int			arg = pos->filter[f];
+		Datum		value;
 
-		fa->types = names;
-		fa->ntypes = n;
+		/* types and universal types select type names */
+		if (f == FF_TYPES)
+		{
+			if (!arg_given(fcinfo, arg) && !arg_given(fcinfo, pos->other[PA_UNIVERSAL_TYPES]))
+				continue;
+			fa->strs[f] = selected_types(fcinfo, arg, pos->other[PA_UNIVERSAL_TYPES], &fa->nstrs[f]);
+			value = strings_to_array(fa->strs[f], fa->nstrs[f]);
+			fa->empty |= (fa->nstrs[f] == 0);
+		}
+		else if (!arg_given(fcinfo, arg))
+			continue;
+		else if (d->kind == FK_ANY)
+		{
+			fa->strs[f] = array_arg_strings(fcinfo, arg, d->arg, &fa->nstrs[f]);
+			sort_unique(fa->strs[f], &fa->nstrs[f]);
+			value = PG_GETARG_DATUM(arg);
+			fa->empty |= (fa->nstrs[f] == 0);
+		}
+		else
+			value = PG_GETARG_DATUM(arg);
 
-		fa->q.shape |= FEED_TYPES;
-		fa->q.params[FEED_P_TYPES] = strings_to_array(names, n);
-		fa->q.nulls[FEED_P_TYPES] = ' ';
-		fa->empty |= (n == 0);
-	}
-	if (arg_given(fcinfo, A_ACTOR_TYPES))
-	{
-		int			n;
-		char	  **actors = array_arg_strings(fcinfo, A_ACTOR_TYPES, "actor_types", &n);
-
-		sort_unique(actors, &n);
-		fa->actor_types = actors;
-		fa->nactor_types = n;
-
-		for (i = 0; i < n; i++)
-			if (activity_actor_type_bit(actors[i]) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid actor_type \"%s\"", actors[i]),
-						 errdetail("actor_type is one of user, agent or system.")));
-		fa->q.shape |= FEED_ACTOR_TYPES;
-		fa->q.params[FEED_P_ACTOR_TYPES] = PG_GETARG_DATUM(A_ACTOR_TYPES);
-		fa->q.nulls[FEED_P_ACTOR_TYPES] = ' ';
-		fa->empty |= (n == 0);
-	}
-	if (arg_given(fcinfo, A_PLATFORMS))
-	{
-		int			n;
-
-		fa->platforms = array_arg_strings(fcinfo, A_PLATFORMS, "platforms", &n);
-		sort_unique(fa->platforms, &n);
-		fa->nplatforms = n;
-		fa->q.shape |= FEED_PLATFORMS;
-		fa->q.params[FEED_P_PLATFORMS] = PG_GETARG_DATUM(A_PLATFORMS);
-		fa->q.nulls[FEED_P_PLATFORMS] = ' ';
-		fa->empty |= (n == 0);
+		fa->q.shape |= FEED_HAS(f);
+		fa->q.params[FEED_P(f)] = value;
+		fa->q.nulls[FEED_P(f)] = ' ';
+		if (d->kind == FK_SINCE)
+			fa->since = DatumGetTimestampTz(value);
+		else if (d->kind == FK_UNTIL)
+			fa->until = DatumGetTimestampTz(value);
 	}
 
+	/* the rules of particular filters */
+	for (i = 0; i < fa->nstrs[FF_ACTOR_TYPES]; i++)
+		if (activity_actor_type_bit(fa->strs[FF_ACTOR_TYPES][i]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid actor_type \"%s\"", fa->strs[FF_ACTOR_TYPES][i]),
+					 errdetail("actor_type is one of user, agent or system.")));
 	/* the time window: since inclusive, until exclusive */
-	if (arg_given(fcinfo, A_SINCE))
-	{
-		fa->since = PG_GETARG_TIMESTAMPTZ(A_SINCE);
-		fa->q.shape |= FEED_SINCE;
-		fa->q.params[FEED_P_SINCE] = TimestampTzGetDatum(fa->since);
-		fa->q.nulls[FEED_P_SINCE] = ' ';
-	}
-	if (arg_given(fcinfo, A_UNTIL))
-	{
-		fa->until = PG_GETARG_TIMESTAMPTZ(A_UNTIL);
-		fa->q.shape |= FEED_UNTIL;
-		fa->q.params[FEED_P_UNTIL] = TimestampTzGetDatum(fa->until);
-		fa->q.nulls[FEED_P_UNTIL] = ' ';
-	}
 	fa->empty |= (fa->since >= fa->until);
 
-	if (PG_NARGS() > A_DIRECTION)
+	if (pos->other[PA_DIRECTION] >= 0)
 	{
 		char	   *dir;
 
-		if (PG_ARGISNULL(A_DIRECTION))
+		if (PG_ARGISNULL(pos->other[PA_DIRECTION]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("direction must not be null")));
-		dir = TextDatumGetCString(PG_GETARG_DATUM(A_DIRECTION));
+		dir = TextDatumGetCString(PG_GETARG_DATUM(pos->other[PA_DIRECTION]));
 		if (pg_strcasecmp(dir, "asc") == 0)
 			fa->asc = true;
 		else if (pg_strcasecmp(dir, "desc") != 0)
@@ -553,14 +574,14 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		fa->q.shape |= FEED_ASC;
 
 	/* the position: the cursor's, or before the first row */
-	fa->qhash = query_hash(fcinfo, fa->q.shape);
+	fa->qhash = query_hash(fcinfo, pos, fa->q.shape);
 	fa->pos_ts = fa->asc ? DT_NOBEGIN : DT_NOEND;
 	memset(fa->pos_id.data, fa->asc ? 0x00 : 0xFF, UUID_LEN);
-	if (!PG_ARGISNULL(A_AFTER))
+	if (!PG_ARGISNULL(pos->other[PA_AFTER]))
 	{
 		ActivityCursor c;
 
-		activity_cursor_read(PG_GETARG_DATUM(A_AFTER), &c);
+		activity_cursor_read(PG_GETARG_DATUM(pos->other[PA_AFTER]), &c);
 		/* a cursor of format 1 carries the hash's low 32 bits */
 		if (c.query_hash != (c.format_version == 1 ? (uint64) (uint32) fa->qhash : fa->qhash) ||
 			((c.flags & CURSOR_FLAG_ASC) != 0) != fa->asc)
@@ -572,7 +593,6 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		fa->pos_ts = c.occurred_at;
 		fa->pos_id = c.id;
 	}
-
 }
 
 /*
@@ -612,86 +632,36 @@ partition_in_walk(const ActivityPartition *p, const FeedArgs *fa)
  * the expected index (a table attached by hand) is read through its plan.
  */
 
-/* the indexes of a partition, by the feed they serve */
-typedef enum FeedIndex
-{
-	FIDX_FEED,					/* (workspace_id, occurred_at DESC, id DESC) */
-	FIDX_SUBJECT,				/* (workspace_id, subject_type, subject_id, ...) */
-	FIDX_INITIATOR,				/* (workspace_id, initiator_id, ...) */
-	FIDX_RECIPIENT,				/* (workspace_id, recipient_id, ...) */
-	FIDX_TIME,					/* (occurred_at DESC, id DESC) */
-	NUM_FIDX
-} FeedIndex;
-
-static const char *const fidx_suffix[NUM_FIDX] = {
-	"_feed_idx", "_subject_idx", "_initiator_idx", "_recipient_idx", "_time_idx"
-};
-
-/* feed columns (FEED_COLUMNS order, 0-based) */
-enum
-{
-	FC_ID, FC_WORKSPACE, FC_PLATFORM, FC_TYPE, FC_VERSION, FC_ACTOR_TYPE,
-	FC_INITIATOR, FC_RECIPIENT, FC_SUBJECT_TYPE, FC_SUBJECT_ID, FC_CAUSED_BY,
-	FC_METADATA, FC_OCCURRED_AT, FC_RECORDED_AT
-};
-
-static const char *const feed_col_names[FEED_NCOLS] = {
-	"id", "workspace_id", "platform", "type", "version", "actor_type",
-	"initiator_id", "recipient_id", "subject_type", "subject_id", "caused_by",
-	"metadata", "occurred_at", "recorded_at"
-};
-
-/* the key columns of each index, as feed columns; -1 ends the list */
-static const int fidx_cols[NUM_FIDX][6] = {
-	{FC_WORKSPACE, FC_OCCURRED_AT, FC_ID, -1},
-	{FC_WORKSPACE, FC_SUBJECT_TYPE, FC_SUBJECT_ID, FC_OCCURRED_AT, FC_ID, -1},
-	{FC_WORKSPACE, FC_INITIATOR, FC_OCCURRED_AT, FC_ID, -1},
-	{FC_WORKSPACE, FC_RECIPIENT, FC_OCCURRED_AT, FC_ID, -1},
-	{FC_OCCURRED_AT, FC_ID, -1}
-};
-
-/* the index a shape reads: the most selective equality it has */
+/* the index a shape reads: the first (most selective) whose filters it has */
 static FeedIndex
 feed_index_for(uint32 shape)
 {
-	if (!(shape & FEED_WORKSPACE))
-		return FIDX_TIME;
-	if (shape & FEED_SUBJECT)
-		return FIDX_SUBJECT;
-	if (shape & FEED_RECIPIENT)
-		return FIDX_RECIPIENT;
-	if (shape & FEED_INITIATOR)
-		return FIDX_INITIATOR;
-	return FIDX_FEED;
-}
+	int			k;
 
-/* heap attribute numbers of the feed columns in rel (0 if missing) */
-static void
-feed_attnums(Relation rel, AttrNumber *attnums)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			c;
-	int			a;
-
-	for (c = 0; c < FEED_NCOLS; c++)
+	for (k = 0; k < FIDX_NUM; k++)
 	{
-		attnums[c] = 0;
-		/* partitions made by PARTITION OF have the parent's order */
-		if (c < desc->natts && !TupleDescAttr(desc, c)->attisdropped &&
-			strcmp(NameStr(TupleDescAttr(desc, c)->attname), feed_col_names[c]) == 0)
-		{
-			attnums[c] = c + 1;
-			continue;
-		}
-		for (a = 0; a < desc->natts; a++)
-			if (!TupleDescAttr(desc, a)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, a)->attname), feed_col_names[c]) == 0)
-				attnums[c] = a + 1;
+		uint32		needs = activity_feed_index_filters(k);
+
+		if ((shape & needs) == needs)
+			return k;
 	}
+	elog(ERROR, "no feed index for shape %x", shape);
+	return FIDX_TIME;
 }
 
-/* the key column of a partial feed index's IS NOT NULL predicate */
-static const int fidx_not_null_col[NUM_FIDX] = {-1, FC_SUBJECT_ID, FC_INITIATOR, FC_RECIPIENT, -1};
+/* the key columns of an index (AC_*): its equalities, then occurred_at, id */
+static int
+feed_index_columns(FeedIndex kind, int *cols)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; feed_indexes[kind].eq[i] >= 0; i++)
+		cols[n++] = feed_filters[feed_indexes[kind].eq[i]].column;
+	cols[n++] = AC_OCCURRED_AT;
+	cols[n++] = AC_ID;
+	return n;
+}
 
 /*
  * Does the index have exactly the shape the direct scan of that kind needs:
@@ -732,6 +702,7 @@ feed_index_shape_ok(Relation index, FeedIndex kind, const AttrNumber *attnums, i
 	bool		ok = true;
 	List	   *pred;
 	int			i;
+	int			cols[FEED_INDEX_MAX_EQ + 2];
 
 	if (cache == NULL)
 	{
@@ -750,12 +721,13 @@ feed_index_shape_ok(Relation index, FeedIndex kind, const AttrNumber *attnums, i
 
 	if (RelationGetIndexExpressions(index) != NIL)
 		ok = false;
+	(void) feed_index_columns(kind, cols);
 	for (i = 0; ok && i < nkeys; i++)
 	{
-		int			col = fidx_cols[kind][i];
+		int			col = cols[i];
 		Oid			type = index->rd_opcintype[i];
 		Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
-		bool		ordering = (col == FC_OCCURRED_AT || col == FC_ID);
+		bool		ordering = (col == AC_OCCURRED_AT || col == AC_ID);
 
 		ok = OidIsValid(opclass) && get_opclass_family(opclass) == index->rd_opfamily[i] &&
 			(!ordering || (index->rd_indoption[i] & INDOPTION_DESC) != 0) &&
@@ -767,17 +739,17 @@ feed_index_shape_ok(Relation index, FeedIndex kind, const AttrNumber *attnums, i
 		Node	   *e = linitial(pred);
 
 		ok = list_length(pred) == 1;
-		if (ok && fidx_not_null_col[kind] >= 0)
+		if (ok && feed_indexes[kind].not_null >= 0)
 			ok = IsA(e, NullTest) && ((NullTest *) e)->nulltesttype == IS_NOT_NULL &&
 				IsA(((NullTest *) e)->arg, Var) &&
-				((Var *) ((NullTest *) e)->arg)->varattno == attnums[fidx_not_null_col[kind]];
-		else if (ok && kind == FIDX_TIME)
+				((Var *) ((NullTest *) e)->arg)->varattno == attnums[feed_indexes[kind].not_null];
+		else if (ok && feed_indexes[kind].finite)
 		{
 			OpExpr	   *op = (OpExpr *) e;
 
 			ok = IsA(e, OpExpr) && op->opfuncid == F_TIMESTAMPTZ_GT && list_length(op->args) == 2 &&
 				IsA(linitial(op->args), Var) &&
-				((Var *) linitial(op->args))->varattno == attnums[FC_OCCURRED_AT] &&
+				((Var *) linitial(op->args))->varattno == attnums[AC_OCCURRED_AT] &&
 				IsA(lsecond(op->args), Const) && !((Const *) lsecond(op->args))->constisnull &&
 				DatumGetTimestampTz(((Const *) lsecond(op->args))->constvalue) == DT_NOBEGIN;
 		}
@@ -804,23 +776,22 @@ open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
 	int			i;
 	int			nkeys = 0;
 	bool		ok;
+	int			cols[FEED_INDEX_MAX_EQ + 2];
 
-	snprintf(name, sizeof(name), "%s%s", RelationGetRelationName(rel), fidx_suffix[kind]);
+	snprintf(name, sizeof(name), "%s%s", RelationGetRelationName(rel), feed_indexes[kind].suffix);
 	if (strlen(name) >= NAMEDATALEN)
 		return NULL;
 	indexoid = get_relname_relid(name, RelationGetNamespace(rel));
 	if (!OidIsValid(indexoid))
 		return NULL;
 	index = index_open(indexoid, AccessShareLock);
-	while (fidx_cols[kind][nkeys] >= 0)
-		nkeys++;
+	nkeys = feed_index_columns(kind, cols);
 	ok = index->rd_index->indrelid == RelationGetRelid(rel) &&
 		index->rd_rel->relam == BTREE_AM_OID &&
 		index->rd_index->indisvalid && index->rd_index->indisready &&
 		IndexRelationGetNumberOfKeyAttributes(index) == nkeys;
 	for (i = 0; ok && i < nkeys; i++)
-		ok = index->rd_index->indkey.values[i] == attnums[fidx_cols[kind][i]] &&
-			attnums[fidx_cols[kind][i]] != 0;
+		ok = index->rd_index->indkey.values[i] == attnums[cols[i]] && attnums[cols[i]] != 0;
 	if (ok)
 		ok = feed_index_shape_ok(index, kind, attnums, nkeys);
 	if (!ok)
@@ -871,22 +842,56 @@ text_equals_datum(Datum a, Datum b)
 		memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(ta)) == 0;
 }
 
+/* does the row's value of a filter's column match the filter? */
+static bool
+filter_matches(const FeedArgs *fa, FeedFilterId f, Datum value, bool isnull)
+{
+	const FeedFilterDef *d = &feed_filters[f];
+
+	if (isnull)
+		return false;
+	switch (d->kind)
+	{
+		case FK_EQ:
+			if (activity_columns[d->column].type == UUIDOID)
+				return memcmp(DatumGetUUIDP(value), DatumGetUUIDP(fa->q.params[FEED_P(f)]), UUID_LEN) == 0;
+			return text_equals_datum(value, fa->q.params[FEED_P(f)]);
+		case FK_ANY:
+			return text_in(value, fa->strs[f], fa->nstrs[f]);
+		case FK_SINCE:
+			return DatumGetTimestampTz(value) >= DatumGetTimestampTz(fa->q.params[FEED_P(f)]);
+		case FK_UNTIL:
+			return DatumGetTimestampTz(value) < DatumGetTimestampTz(fa->q.params[FEED_P(f)]);
+	}
+	return false;
+}
+
+/* is filter f an index condition on occurred_at (the window)? */
+static inline bool
+window_filter(FeedFilterId f)
+{
+	return feed_filters[f].kind == FK_SINCE || feed_filters[f].kind == FK_UNTIL;
+}
+
 /*
  * Append up to "want" rows of partition relid after the position, read by a
- * direct index scan, to rows[*n] (tuples in outdesc's layout). Returns false
- * (and reads nothing) if the partition lacks the index.
+ * direct index scan, to rows[*n] (tuples of rowdesc: the columns in
+ * activity_columns order). Returns false (and reads nothing) if the
+ * partition lacks the index.
  */
 static bool
-scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
+scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *rows, int *n)
 {
 	FeedIndex	kind = feed_index_for(fa->q.shape);
+	uint32		in_index = activity_feed_index_filters(kind);
 	Relation	rel;
 	Relation	index;
-	AttrNumber	attnums[FEED_NCOLS];
-	ScanKeyData keys[8];
+	AttrNumber	attnums[AC_NUM];
+	ScanKeyData keys[FEED_INDEX_MAX_EQ + FF_NUM + 1];
 	ScanKeyData rowkeys[2];
 	int			nkeys = 0;
-	int			col = 0;
+	int			col;
+	int			f;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	uint32		shape = fa->q.shape;
@@ -894,7 +899,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 	int			got = 0;
 
 	rel = table_open(relid, AccessShareLock);
-	feed_attnums(rel, attnums);
+	activity_column_attnums(RelationGetDescr(rel), attnums);
 	index = open_feed_index(rel, kind, attnums);
 	if (index == NULL)
 	{
@@ -902,25 +907,19 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 		return false;
 	}
 
-	/* equality on the leading columns */
-#define EQ_KEY(param) \
-	do { \
-		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTEqualStrategyNumber, InvalidOid, \
-							   index->rd_indcollation[col], F_TEXTEQ, fa->q.params[param]); \
-		col++; \
-	} while (0)
-	if (kind != FIDX_TIME)
-		EQ_KEY(FEED_P_WORKSPACE);
-	if (kind == FIDX_SUBJECT)
+	/* equality on the leading columns, each with its operator class's "=" */
+	for (col = 0; feed_indexes[kind].eq[col] >= 0; col++)
 	{
-		EQ_KEY(FEED_P_SUBJECT_TYPE);
-		EQ_KEY(FEED_P_SUBJECT_ID);
+		Oid			type = index->rd_opcintype[col];
+		Oid			eqop = get_opfamily_member(index->rd_opfamily[col], type, type, BTEqualStrategyNumber);
+
+		if (!OidIsValid(eqop))
+			elog(ERROR, "no equality operator for column %d of index \"%s\"", col + 1,
+				 RelationGetRelationName(index));
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[col], get_opcode(eqop),
+							   fa->q.params[FEED_P(feed_indexes[kind].eq[col])]);
 	}
-	else if (kind == FIDX_INITIATOR)
-		EQ_KEY(FEED_P_INITIATOR);
-	else if (kind == FIDX_RECIPIENT)
-		EQ_KEY(FEED_P_RECIPIENT);
-#undef EQ_KEY
 
 	/*
 	 * (occurred_at, id) after the position, in the walk's direction: a row
@@ -942,13 +941,18 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 	keys[nkeys].sk_argument = PointerGetDatum(rowkeys);
 	nkeys++;
 
-	/* the window */
-	if (shape & FEED_SINCE)
-		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTGreaterEqualStrategyNumber, InvalidOid,
-							   InvalidOid, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(fa->since));
-	if (shape & FEED_UNTIL)
-		ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTLessStrategyNumber, InvalidOid,
-							   InvalidOid, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(fa->until));
+	/* the window, on occurred_at */
+	for (f = 0; f < FF_NUM; f++)
+		if ((shape & FEED_HAS(f)) && window_filter(f))
+		{
+			Assert(feed_filters[f].column == AC_OCCURRED_AT);
+			if (feed_filters[f].kind == FK_SINCE)
+				ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTGreaterEqualStrategyNumber, InvalidOid,
+									   InvalidOid, F_TIMESTAMPTZ_GE, fa->q.params[FEED_P(f)]);
+			else
+				ScanKeyEntryInitialize(&keys[nkeys++], 0, col + 1, BTLessStrategyNumber, InvalidOid,
+									   InvalidOid, F_TIMESTAMPTZ_LT, fa->q.params[FEED_P(f)]);
+		}
 
 	/* the index is DESC: forward is newest first */
 	scan = activity_index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
@@ -956,49 +960,30 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 	slot = table_slot_create(rel, NULL);
 	while (got < want && index_getnext_slot(scan, asc ? BackwardScanDirection : ForwardScanDirection, slot))
 	{
-		Datum		values[FEED_NCOLS + 2];
-		bool		nulls[FEED_NCOLS + 2];
-		HeapTuple	tup;
+		Datum		values[AC_NUM];
+		bool		nulls[AC_NUM];
 		bool		match = true;
 		int			c;
 
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
-		for (c = 0; c < FEED_NCOLS; c++)
+		for (c = 0; c < AC_NUM; c++)
 		{
 			values[c] = slot->tts_values[attnums[c] - 1];
 			nulls[c] = slot->tts_isnull[attnums[c] - 1];
 		}
-		values[FEED_NCOLS] = values[FEED_NCOLS + 1] = (Datum) 0;
-		nulls[FEED_NCOLS] = nulls[FEED_NCOLS + 1] = true;
 
 		/* the filters the index does not apply */
-		if (kind == FIDX_TIME && (shape & FEED_WORKSPACE))
-			match = false;		/* not reached: a workspace reads its own index */
-		if (match && (shape & FEED_SUBJECT) && kind != FIDX_SUBJECT)
-			match = !nulls[FC_SUBJECT_TYPE] && !nulls[FC_SUBJECT_ID] &&
-				text_equals_datum(values[FC_SUBJECT_TYPE], fa->q.params[FEED_P_SUBJECT_TYPE]) &&
-				text_equals_datum(values[FC_SUBJECT_ID], fa->q.params[FEED_P_SUBJECT_ID]);
-		if (match && (shape & FEED_INITIATOR) && kind != FIDX_INITIATOR)
-			match = !nulls[FC_INITIATOR] &&
-				text_equals_datum(values[FC_INITIATOR], fa->q.params[FEED_P_INITIATOR]);
-		if (match && (shape & FEED_RECIPIENT) && kind != FIDX_RECIPIENT)
-			match = !nulls[FC_RECIPIENT] &&
-				text_equals_datum(values[FC_RECIPIENT], fa->q.params[FEED_P_RECIPIENT]);
-		if (match && (shape & FEED_TYPES))
-			match = !nulls[FC_TYPE] && text_in(values[FC_TYPE], fa->types, fa->ntypes);
-		if (match && (shape & FEED_ACTOR_TYPES))
-			match = !nulls[FC_ACTOR_TYPE] && text_in(values[FC_ACTOR_TYPE], fa->actor_types, fa->nactor_types);
-		if (match && (shape & FEED_PLATFORMS))
-			match = !nulls[FC_PLATFORM] && text_in(values[FC_PLATFORM], fa->platforms, fa->nplatforms);
+		for (f = 0; f < FF_NUM && match; f++)
+			if ((shape & FEED_HAS(f)) && !(in_index & FEED_HAS(f)) && !window_filter(f))
+				match = filter_matches(fa, f, values[feed_filters[f].column], nulls[feed_filters[f].column]);
 		if (!match)
 			continue;
 
-		tup = heap_form_tuple(outdesc, values, nulls);
-		rows[*n].tuple = tup;
-		rows[*n].occurred_at = DatumGetTimestampTz(values[FC_OCCURRED_AT]);
+		rows[*n].tuple = heap_form_tuple(rowdesc, values, nulls);
+		rows[*n].occurred_at = DatumGetTimestampTz(values[AC_OCCURRED_AT]);
 		rows[*n].id = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
-		memcpy(rows[*n].id, DatumGetUUIDP(values[FC_ID]), sizeof(pg_uuid_t));
+		memcpy(rows[*n].id, DatumGetUUIDP(values[AC_ID]), sizeof(pg_uuid_t));
 		(*n)++;
 		got++;
 	}
@@ -1009,6 +994,16 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 	return true;
 }
 
+/* a filter as page_plans() shows it, its argument as its parameter */
+static void
+describe_filter(StringInfo s, FeedFilterId f)
+{
+	const FeedFilterDef *d = &feed_filters[f];
+	static const char *const ops[] = {"= ", "= ANY (", ">= ", "< "};
+
+	appendStringInfo(s, "(%s %s$%d%s)", activity_columns[d->column].name, ops[d->kind],
+					 FEED_P(f) + 1, d->kind == FK_ANY ? ")" : "");
+}
 
 /*
  * What scan_partition() does in partition relid, as page_plans() shows it,
@@ -1018,15 +1013,17 @@ static char *
 describe_scan(Oid relid, FeedArgs *fa)
 {
 	FeedIndex	kind = feed_index_for(fa->q.shape);
+	uint32		in_index = activity_feed_index_filters(kind);
 	uint32		shape = fa->q.shape;
 	Relation	rel = table_open(relid, AccessShareLock);
-	AttrNumber	attnums[FEED_NCOLS];
+	AttrNumber	attnums[AC_NUM];
 	Relation	index;
 	StringInfoData s;
 	StringInfoData filter;
-	const char *cmp = fa->asc ? ">" : "<";
+	int			i;
+	int			f;
 
-	feed_attnums(rel, attnums);
+	activity_column_attnums(RelationGetDescr(rel), attnums);
 	index = open_feed_index(rel, kind, attnums);
 	if (index == NULL)
 	{
@@ -1035,36 +1032,30 @@ describe_scan(Oid relid, FeedArgs *fa)
 	}
 	initStringInfo(&s);
 	initStringInfo(&filter);
-	appendStringInfo(&s, "Index Scan%s using %s on %s (direct, limit $13)\n  Index Cond: (",
-					 fa->asc ? " Backward" : "", RelationGetRelationName(index), RelationGetRelationName(rel));
-	if (kind != FIDX_TIME)
-		appendStringInfoString(&s, "(workspace_id = $1) AND ");
-	if (kind == FIDX_SUBJECT)
-		appendStringInfoString(&s, "(subject_type = $2) AND (subject_id = $3) AND ");
-	if (kind == FIDX_INITIATOR)
-		appendStringInfoString(&s, "(initiator_id = $4) AND ");
-	if (kind == FIDX_RECIPIENT)
-		appendStringInfoString(&s, "(recipient_id = $5) AND ");
-	appendStringInfo(&s, "(ROW(occurred_at, id) %s ROW($11, $12))", cmp);
-	if (shape & FEED_SINCE)
-		appendStringInfoString(&s, " AND (occurred_at >= $9)");
-	if (shape & FEED_UNTIL)
-		appendStringInfoString(&s, " AND (occurred_at < $10)");
+	appendStringInfo(&s, "Index Scan%s using %s on %s (direct, limit $%d)\n  Index Cond: (",
+					 fa->asc ? " Backward" : "", RelationGetRelationName(index), RelationGetRelationName(rel),
+					 FEED_P_LIMIT + 1);
+	for (i = 0; feed_indexes[kind].eq[i] >= 0; i++)
+	{
+		describe_filter(&s, feed_indexes[kind].eq[i]);
+		appendStringInfoString(&s, " AND ");
+	}
+	appendStringInfo(&s, "(ROW(occurred_at, id) %s ROW($%d, $%d))", fa->asc ? ">" : "<",
+					 FEED_P_POS_TS + 1, FEED_P_POS_ID + 1);
+	for (f = 0; f < FF_NUM; f++)
+		if ((shape & FEED_HAS(f)) && window_filter(f))
+		{
+			appendStringInfoString(&s, " AND ");
+			describe_filter(&s, f);
+		}
 	appendStringInfoChar(&s, ')');
-#define FILTER(cond) appendStringInfo(&filter, "%s(%s)", filter.len ? " AND " : "", cond)
-	if ((shape & FEED_SUBJECT) && kind != FIDX_SUBJECT)
-		FILTER("(subject_type = $2) AND (subject_id = $3)");
-	if ((shape & FEED_INITIATOR) && kind != FIDX_INITIATOR)
-		FILTER("initiator_id = $4");
-	if ((shape & FEED_RECIPIENT) && kind != FIDX_RECIPIENT)
-		FILTER("recipient_id = $5");
-	if (shape & FEED_TYPES)
-		FILTER("type = ANY ($6)");
-	if (shape & FEED_ACTOR_TYPES)
-		FILTER("actor_type = ANY ($7)");
-	if (shape & FEED_PLATFORMS)
-		FILTER("platform = ANY ($8)");
-#undef FILTER
+	for (f = 0; f < FF_NUM; f++)
+		if ((shape & FEED_HAS(f)) && !(in_index & FEED_HAS(f)) && !window_filter(f))
+		{
+			if (filter.len)
+				appendStringInfoString(&filter, " AND ");
+			describe_filter(&filter, f);
+		}
 	if (filter.len)
 		appendStringInfo(&s, "\n  Filter: %s", filter.data);
 	index_close(index, NoLock);
@@ -1103,15 +1094,69 @@ force_index_seeks(void)
  * the shape.
  */
 static void
-read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *rows, int *n)
+read_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *rows, int *n)
 {
-	if (!fa->rls && activity_direct_scans && scan_partition(relid, fa, outdesc, want, rows, n))
+	if (!fa->rls && activity_direct_scans && scan_partition(relid, fa, rowdesc, want, rows, n))
 		return;
 	if (fa->guc_nestlevel == 0)
 		fa->guc_nestlevel = force_index_seeks();
 	fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n, fa->rls);
 }
 
+
+/*
+ * The layout of a fetched row: the columns in activity_columns order (a feed
+ * plan selects them so; a direct scan forms them so).
+ */
+static TupleDesc
+feed_row_desc(void)
+{
+	static TupleDesc desc = NULL;
+
+	if (desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		TupleDesc	d = CreateTemplateTupleDesc(AC_NUM);
+		int			c;
+
+		for (c = 0; c < AC_NUM; c++)
+			TupleDescInitEntry(d, c + 1, activity_columns[c].name, activity_columns[c].type, -1, 0);
+		MemoryContextSwitchTo(old);
+		desc = d;
+	}
+	return desc;
+}
+
+/*
+ * What each column of page()'s result is, by name: a column of the log
+ * (AC_*), OUT_CURSOR or OUT_HAS_MORE. The result type is the SQL
+ * signature's, which may be an older version's during an upgrade.
+ */
+static int *
+output_map(TupleDesc outdesc)
+{
+	int		   *map = palloc(sizeof(int) * (outdesc->natts + 1));
+	int			a;
+
+	for (a = 0; a < outdesc->natts; a++)
+	{
+		const char *name = NameStr(TupleDescAttr(outdesc, a)->attname);
+		Oid			type = TupleDescAttr(outdesc, a)->atttypid;
+		int			c;
+
+		map[a] = -1;
+		for (c = 0; c < AC_NUM; c++)
+			if (strcmp(name, activity_columns[c].name) == 0 && type == activity_columns[c].type)
+				map[a] = c;
+		if (strcmp(name, "cursor") == 0)
+			map[a] = OUT_CURSOR;
+		else if (strcmp(name, "has_more") == 0 && type == BOOLOID)
+			map[a] = OUT_HAS_MORE;
+		if (map[a] < 0)
+			elog(ERROR, "activity.page() has an unexpected result column \"%s\"", name);
+	}
+	return map;
+}
 
 /*
  * activity.page(workspace_id, after, "limit", subject_type, subject_id,
@@ -1121,12 +1166,9 @@ read_partition(Oid relid, FeedArgs *fa, TupleDesc outdesc, int want, FeedRow *ro
 Datum
 activity_page(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FeedArgs	fa;
 	TupleDesc	outdesc;
 	Tuplestorestate *store;
-	MemoryContext per_query;
-	MemoryContext old;
 	Relation	parent;
 	ActivityPartitionList *parts;
 	FeedRow    *drows;
@@ -1139,23 +1181,13 @@ activity_page(PG_FUNCTION_ARGS)
 	int			pi;
 	int			emitted;
 	ActivityUserContext saved;
+	TupleDesc	rowdesc = feed_row_desc();
+	int		   *outmap;
+	Datum	   *outvalues;
+	bool	   *outnulls;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("activity.page() must be called in a context that accepts a set")));
-
+	store = activity_begin_set(fcinfo, "activity.page", &outdesc);
 	parse_feed_args(fcinfo, &fa);
-
-	/* output set, in the per-query context */
-	per_query = rsinfo->econtext->ecxt_per_query_memory;
-	old = MemoryContextSwitchTo(per_query);
-	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	outdesc = CreateTupleDescCopy(outdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(old);
 
 	/*
 	 * Lock the parent for the whole transaction: no partition can be
@@ -1177,7 +1209,7 @@ activity_page(PG_FUNCTION_ARGS)
 	activity_forget_stale_plans(parts);
 
 	if (!fa.empty && OidIsValid(parts->default_relid))
-		read_partition(parts->default_relid, &fa, outdesc, want, drows, &nd);
+		read_partition(parts->default_relid, &fa, rowdesc, want, drows, &nd);
 
 	/*
 	 * Walk the range partitions from the cursor's towards older (newer, if
@@ -1193,38 +1225,45 @@ activity_page(PG_FUNCTION_ARGS)
 		if (where > 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		read_partition(p->relid, &fa, outdesc, want - np, prows, &np);
+		read_partition(p->relid, &fa, rowdesc, want - np, prows, &np);
 	}
 
 	/* merge the two streams and emit up to limit rows */
 	di = pi = emitted = 0;
+	outmap = output_map(outdesc);
+	outvalues = palloc(sizeof(Datum) * (outdesc->natts + 1));
+	outnulls = palloc(sizeof(bool) * (outdesc->natts + 1));
 	while (emitted < fa.limit && (di < nd || pi < np))
 	{
 		FeedRow    *r;
-		Datum		values[FEED_NCOLS + 2];
-		bool		nulls[FEED_NCOLS + 2];
+		Datum		values[AC_NUM + 2];
+		bool		nulls[AC_NUM + 2];
 		ActivityCursor c;
-		HeapTuple	out;
+		int			a;
 
 		if (di < nd && (pi >= np || feed_before(&drows[di], &prows[pi], fa.asc)))
 			r = &drows[di++];
 		else
 			r = &prows[pi++];
 
-		heap_deform_tuple(r->tuple, outdesc, values, nulls);
+		heap_deform_tuple(r->tuple, rowdesc, values, nulls);
 
 		c.format_version = CURSOR_FORMAT_VERSION;
 		c.flags = fa.asc ? CURSOR_FLAG_ASC : 0;
 		c.occurred_at = r->occurred_at;
 		c.id = *r->id;
 		c.query_hash = fa.qhash;
-		values[FEED_NCOLS] = activity_cursor_make(&c);
-		nulls[FEED_NCOLS] = false;
-		values[FEED_NCOLS + 1] = BoolGetDatum(nd + np > fa.limit);
-		nulls[FEED_NCOLS + 1] = false;
+		values[OUT_CURSOR] = activity_cursor_make(&c);
+		nulls[OUT_CURSOR] = false;
+		values[OUT_HAS_MORE] = BoolGetDatum(nd + np > fa.limit);
+		nulls[OUT_HAS_MORE] = false;
 
-		out = heap_form_tuple(outdesc, values, nulls);
-		tuplestore_puttuple(store, out);
+		for (a = 0; a < outdesc->natts; a++)
+		{
+			outvalues[a] = values[outmap[a]];
+			outnulls[a] = nulls[outmap[a]];
+		}
+		tuplestore_putvalues(store, outdesc, outvalues, outnulls);
 		emitted++;
 	}
 
@@ -1235,9 +1274,6 @@ activity_page(PG_FUNCTION_ARGS)
 		activity_restore_user(&saved);
 	table_close(parent, NoLock);
 
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = outdesc;
 	return (Datum) 0;
 }
 
@@ -1294,11 +1330,7 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	int			i;
 	ActivityUserContext saved;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("activity.page_plans() must be called in a context that accepts a set")));
+	store = activity_begin_set(fcinfo, "activity.page_plans", &outdesc);
 	parse_feed_args(fcinfo, &fa);
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
@@ -1350,10 +1382,6 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	table_close(parent, NoLock);
 
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &outdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	outdesc = CreateTupleDescCopy(outdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[2];
@@ -1365,8 +1393,5 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(old);
 
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = outdesc;
 	return (Datum) 0;
 }

@@ -152,17 +152,12 @@ activity_partition_list(Relation parent)
 
 /*
  * Does partition relid carry the validation constraint: a CHECK constraint
- * named activities_valid calling activity._valid_activity() on the columns
- * of the same names, in order?
+ * named activities_valid calling activity._valid_activity() on every column
+ * of the description (activity.h), in its order, then xact_id?
  */
 static bool
 partition_validated(Oid relid)
 {
-	static const char *const args[] = {
-		"id", "workspace_id", "platform", "type", "version", "actor_type", "initiator_id",
-		"recipient_id", "subject_type", "subject_id", "metadata", "occurred_at", "recorded_at",
-		"xact_id"
-	};
 	Oid			conoid = get_relation_constraint_oid(relid, "activities_valid", true);
 	HeapTuple	tup;
 	Form_pg_constraint con;
@@ -187,7 +182,7 @@ partition_validated(Oid relid)
 	if (!ok || !IsA(expr, FuncExpr))
 		return false;
 	fexpr = (FuncExpr *) expr;
-	if (list_length(fexpr->args) != lengthof(args) ||
+	if (list_length(fexpr->args) != AC_NUM + 1 ||
 		strcmp(get_func_name(fexpr->funcid), "_valid_activity") != 0 ||
 		get_func_namespace(fexpr->funcid) != get_namespace_oid(ACTIVITY_SCHEMA, false))
 		return false;
@@ -199,8 +194,9 @@ partition_validated(Oid relid)
 		if (!IsA(var, Var))
 			return false;
 		name = get_attname(relid, var->varattno, true);
-		if (name == NULL || strcmp(name, args[i++]) != 0)
+		if (name == NULL || strcmp(name, i < AC_NUM ? activity_columns[i].name : "xact_id") != 0)
 			return false;
+		i++;
 	}
 	return true;
 }
@@ -369,29 +365,34 @@ append_partition_condition(StringInfo s, Oid relid)
 
 /*
  * The SQL of a feed query of the given shape on one partition: the shape's
- * conditions, the keyset position ($11, $12) and the order of its direction.
- * Every parameter is passed to every plan; a shape uses those it needs.
+ * conditions (each filter's, as columns.c describes it), the keyset position
+ * ($1, $2) and the order of its direction, LIMIT $3. Every parameter is
+ * passed to every plan; a shape uses those it needs.
  */
 static char *
 feed_sql(Oid relid, const char *rel, uint32 shape)
 {
 	StringInfoData s;
 	bool		asc = (shape & FEED_ASC) != 0;
+	int			f;
 
 	initStringInfo(&s);
 	if (shape & FEED_RLS)
 	{
-		appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s.%s WHERE ",
+		appendStringInfo(&s, "SELECT %s FROM %s.%s WHERE ", activity_column_list(),
 						 quote_identifier(ACTIVITY_SCHEMA), quote_identifier(ACTIVITY_TABLE));
 		append_partition_condition(&s, relid);
-		appendStringInfo(&s, " AND (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)", asc ? ">" : "<");
+		appendStringInfo(&s, " AND (occurred_at, id) OPERATOR(pg_catalog.%s) ($%d, $%d)",
+						 asc ? ">" : "<", FEED_P_POS_TS + 1, FEED_P_POS_ID + 1);
 	}
 	else
-		appendStringInfo(&s, "SELECT " FEED_COLUMNS " FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($11, $12)",
-						 rel, asc ? ">" : "<");
-	if (shape & FEED_WORKSPACE)
+		appendStringInfo(&s, "SELECT %s FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($%d, $%d)",
+						 activity_column_list(), rel, asc ? ">" : "<", FEED_P_POS_TS + 1, FEED_P_POS_ID + 1);
+	for (f = 0; f < FF_NUM; f++)
 	{
-		appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.=) $1");
+		if (!(shape & FEED_HAS(f)))
+			continue;
+		appendStringInfo(&s, " AND %s", activity_feed_condition(f));
 
 		/*
 		 * Through the parent, the partition's bounds make its time index a
@@ -401,31 +402,16 @@ feed_sql(Oid relid, const char *rel, uint32 shape)
 		 * the time index's estimate, never the workspace index's (where it
 		 * is an index condition).
 		 */
-		if (shape & FEED_RLS)
-			appendStringInfoString(&s, " AND workspace_id OPERATOR(pg_catalog.>=) $1"
-								   " AND workspace_id OPERATOR(pg_catalog.<=) $1");
+		if (f == FF_WORKSPACE && (shape & FEED_RLS))
+			appendStringInfo(&s, " AND workspace_id OPERATOR(pg_catalog.>=) $%d"
+							 " AND workspace_id OPERATOR(pg_catalog.<=) $%d",
+							 FEED_P(f) + 1, FEED_P(f) + 1);
 	}
-	else
-		/* the predicate of the time index: only this listing may use it */
+	/* the predicate of the time index: only the listing of every workspace may use it */
+	if (!(shape & FEED_WORKSPACE))
 		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.>) '-infinity'::pg_catalog.timestamptz");
-	if (shape & FEED_SUBJECT)
-		appendStringInfoString(&s, " AND subject_type OPERATOR(pg_catalog.=) $2 AND subject_id OPERATOR(pg_catalog.=) $3");
-	if (shape & FEED_INITIATOR)
-		appendStringInfoString(&s, " AND initiator_id OPERATOR(pg_catalog.=) $4");
-	if (shape & FEED_RECIPIENT)
-		appendStringInfoString(&s, " AND recipient_id OPERATOR(pg_catalog.=) $5");
-	if (shape & FEED_TYPES)
-		appendStringInfoString(&s, " AND type OPERATOR(pg_catalog.=) ANY ($6)");
-	if (shape & FEED_ACTOR_TYPES)
-		appendStringInfoString(&s, " AND actor_type OPERATOR(pg_catalog.=) ANY ($7)");
-	if (shape & FEED_PLATFORMS)
-		appendStringInfoString(&s, " AND platform OPERATOR(pg_catalog.=) ANY ($8)");
-	if (shape & FEED_SINCE)
-		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.>=) $9");
-	if (shape & FEED_UNTIL)
-		appendStringInfoString(&s, " AND occurred_at OPERATOR(pg_catalog.<) $10");
-	appendStringInfo(&s, " ORDER BY occurred_at %s, id %s LIMIT $13",
-					 asc ? "ASC" : "DESC", asc ? "ASC" : "DESC");
+	appendStringInfo(&s, " ORDER BY occurred_at %s, id %s LIMIT $%d",
+					 asc ? "ASC" : "DESC", asc ? "ASC" : "DESC", FEED_P_LIMIT + 1);
 	return s.data;
 }
 
@@ -477,10 +463,14 @@ partition_plan(Oid relid, uint32 query)
 		}
 		else if (query != PLAN_FIND_ID)
 		{
-			Oid			types[FEED_NPARAMS] = {
-				TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
-				TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT8OID
-			};
+			Oid			types[FEED_NPARAMS];
+			int			f;
+
+			types[FEED_P_POS_TS] = TIMESTAMPTZOID;
+			types[FEED_P_POS_ID] = UUIDOID;
+			types[FEED_P_LIMIT] = INT8OID;
+			for (f = 0; f < FF_NUM; f++)
+				types[FEED_P(f)] = feed_filters[f].argtype;
 
 			plan = SPI_prepare_cursor(feed_sql(relid, rel, query), FEED_NPARAMS, types, CURSOR_OPT_GENERIC_PLAN);
 		}

@@ -25,6 +25,7 @@
 #include "utils/numeric.h"
 #include "utils/tuplestore.h"
 
+#include "activity.h"
 #include "jsonschema.h"
 
 PG_FUNCTION_INFO_V1(activity_is_valid);
@@ -1104,27 +1105,14 @@ activity_is_valid(PG_FUNCTION_ARGS)
 Datum
 activity_validation_errors(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Jsonb	   *doc = PG_GETARG_JSONB_P(0);
 	JsonSchema *js = DatumGetJsonSchemaP(PG_GETARG_DATUM(1));
 	TupleDesc	tupdesc;
 	Tuplestorestate *store;
-	MemoryContext old;
 	List	   *errors = NIL;
 	ListCell   *lc;
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("activity.validation_errors() must be called in a context that accepts a set")));
-
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(old);
+	store = activity_begin_set(fcinfo, "activity.validation_errors", &tupdesc);
 
 	jsonschema_validate(js, doc, true, &errors);
 	foreach(lc, errors)
@@ -1139,8 +1127,5 @@ activity_validation_errors(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(store, tupdesc, values, nulls);
 	}
 
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = tupdesc;
 	return (Datum) 0;
 }

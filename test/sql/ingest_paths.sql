@@ -356,7 +356,7 @@ SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1'
 -- ... and so it does when the constraint calls the validator on other columns
 ALTER TABLE activity_partitions.hand_made ADD CONSTRAINT activities_valid CHECK (
     activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
-                             initiator_id, initiator_id, subject_type, subject_id,
+                             initiator_id, initiator_id, subject_type, subject_id, caused_by,
                              metadata, occurred_at, recorded_at, xact_id)) NOT VALID;
 SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS wrong_constraint;
 ALTER TABLE activity_partitions.hand_made DROP CONSTRAINT activities_valid;

@@ -116,11 +116,11 @@ WHERE p.prosecdef;
 
 -- triggers
 SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['id', 'workspace_id', 'platform', 'type', 'version', 'actor_type',
-                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']::name[],
+                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']::name[],
                       'the validation constraint covers every column a rule reads');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
            WHERE conrelid = 'activity_partitions.activities_default'::regclass AND conname = 'activities_valid'),
-          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, metadata, occurred_at, recorded_at, xact_id)) NOT VALID',
+          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at, xact_id)) NOT VALID',
           'validation is the CHECK constraint activities_valid of each partition, NOT VALID (rows are not judged again)');
 SELECT is((SELECT count(*) FROM pg_constraint WHERE conrelid = 'activity.activities'::regclass AND contype = 'c'),
           0::bigint, 'activity.activities itself has no CHECK constraint (partitions carry it, so that a restore does not re-judge rows)');
