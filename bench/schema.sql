@@ -11,6 +11,9 @@ SELECT count(*) AS partitions_created
 FROM activity.create_partitions(:'hist_start'::timestamptz, :'until'::timestamptz);
 
 -- ~20 event types from the three seed systems
+-- the universal types they map to (supported on every platform)
+SELECT count(*) AS universal_types_registered FROM (
+    SELECT activity.register_universal_type(u) FROM unnest('{USER_JOIN,USER_LEAVE,CHAT_MESSAGE_DELETE,MODERATION_LINK}'::text[]) u) t \g /dev/null
 SELECT count(*) AS types_registered FROM (
     SELECT activity.register_type('post.created', 'A post was published')
     UNION ALL SELECT activity.register_type('post.edited', 'A post was edited')

@@ -13,6 +13,9 @@ SELECT count(*) AS partitions_created
 FROM activity.create_partitions(:'hist_start'::timestamptz, :'until'::timestamptz) \g /dev/null
 
 -- 10 event types of the three seed systems (forum, community chat, issue tracker)
+-- the universal types they map to (supported on every platform)
+SELECT count(*) AS universal_types_registered FROM (
+    SELECT activity.register_universal_type(u) FROM unnest('{USER_JOIN,CHAT_MESSAGE_DELETE}'::text[]) u) t \g /dev/null
 SELECT count(*) AS types_registered FROM (
     SELECT activity.register_type('post.created', 'A post was published')
     UNION ALL SELECT activity.register_type('comment.created', 'A comment was written')

@@ -33,10 +33,11 @@ SELECT activity.record('ws-42', 'issue.updated', 'triage-bot', '{"changes": {"pr
 
 -- A moderated Discord property (seed 003): a deletion and its synthetic companion
 WITH deleted AS (
-    SELECT activity.record('property-9', 'discord.message_delete', 'mod-1', '{"message_id": "m-77"}',
+    SELECT activity.record('property-9', 'discord:messageDelete', 'mod-1', '{"message_id": "m-77"}',
                            platform => 'discord', occurred_at => now() - interval '30 minutes') AS id
 )
 SELECT activity.record('property-9', 'MODERATION_LINK', NULL, '{"rule": "link filter", "url": "http://spam.example"}',
                        actor_type => 'system', platform => 'discord', caused_by => deleted.id,
+                       function_type => 'linkFilter',
                        occurred_at => now() - interval '30 minutes')
 FROM deleted;

@@ -163,13 +163,26 @@ ALTER TABLE activity.event_types ADD COLUMN subject_type text
     CONSTRAINT event_types_subject_type_check CHECK (subject_type <> '' AND length(subject_type) <= 128);
 COMMENT ON COLUMN activity.event_types.subject_type IS
     'The subject_type every activity of this type must carry, with a subject_id (NULL: any subject, or none)';
+-- Seed 003's third tier of types: the function that recorded an entry
+-- (function_type). A type may list the functions allowed to record it.
+ALTER TABLE activity.event_types ADD COLUMN function_types text[]
+    CONSTRAINT event_types_function_types_check CHECK (array_position(function_types, NULL) IS NULL AND cardinality(function_types) > 0);
+COMMENT ON COLUMN activity.event_types.function_types IS
+    'Function types (the public names of the functions that record it) allowed to record this type; NULL means any, including none';
+-- Synthetic events: a type may require a cause, of given types or universal
+-- types (MODERATION_LINK is caused by a CHAT_MESSAGE_DELETE).
+ALTER TABLE activity.event_types ADD COLUMN caused_by text[]
+    CONSTRAINT event_types_caused_by_check CHECK (array_position(caused_by, NULL) IS NULL AND cardinality(caused_by) > 0);
+COMMENT ON COLUMN activity.event_types.caused_by IS
+    'If set, every activity of this type must have a caused_by: an activity of the same workspace whose type or universal type is one of these';
 COMMENT ON COLUMN activity.event_types.history IS
     'Every change of the type''s rules, oldest first: {"at", "by", "change": "registered" or "changed", "rules" or "changes"}';
 UPDATE activity.event_types t SET history = jsonb_build_array(jsonb_build_object(
     'at', t.created_at, 'by', NULL, 'change', 'registered',
     'rules', jsonb_build_object('description', t.description, 'universal_type', t.universal_type,
                                 'recipient', t.recipient, 'platforms', t.platforms, 'actor_types', t.actor_types,
-                                'subject_type', t.subject_type)));
+                                'subject_type', t.subject_type, 'function_types', t.function_types,
+                                'caused_by', t.caused_by)));
 
 CREATE FUNCTION activity._event_types_history()
 RETURNS trigger
@@ -180,7 +193,8 @@ DECLARE
     old_rules jsonb;
     new_rules jsonb := jsonb_build_object('description', NEW.description, 'universal_type', NEW.universal_type,
                                           'recipient', NEW.recipient, 'platforms', NEW.platforms,
-                                          'actor_types', NEW.actor_types, 'subject_type', NEW.subject_type);
+                                          'actor_types', NEW.actor_types, 'subject_type', NEW.subject_type,
+                                          'function_types', NEW.function_types, 'caused_by', NEW.caused_by);
     changes jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -197,7 +211,8 @@ BEGIN
     END IF;
     old_rules := jsonb_build_object('description', OLD.description, 'universal_type', OLD.universal_type,
                                     'recipient', OLD.recipient, 'platforms', OLD.platforms,
-                                    'actor_types', OLD.actor_types, 'subject_type', OLD.subject_type);
+                                    'actor_types', OLD.actor_types, 'subject_type', OLD.subject_type,
+                                    'function_types', OLD.function_types, 'caused_by', OLD.caused_by);
     SELECT jsonb_object_agg(n.key, jsonb_build_object('old', old_rules -> n.key, 'new', n.value))
       INTO changes
       FROM jsonb_each(new_rules) n
@@ -236,6 +251,218 @@ CREATE TRIGGER event_types_referenced
     BEFORE DELETE ON activity.event_types
     FOR EACH ROW EXECUTE FUNCTION activity._event_types_referenced();
 
+--------------------------------------------------------------------------------
+-- Three tiers of types on platforms that are checked (seed 003)
+--------------------------------------------------------------------------------
+-- Seed 003 gives every entry three tiers of types: the platform-specific
+-- type (the name in the platform's own framework: discord:guildMemberAdd),
+-- the universal type it maps to (USER_JOIN, supported on "All" platforms or
+-- on Discord only) and the function type (the function that recorded it).
+-- Platforms and universal types are registered, and checked: 'discrod', a
+-- universal type USER_JION, or a Telegram type mapped onto the Discord-only
+-- USER_BAN_REMOVE are refused.
+
+-- The platforms an activity may come from. The five the product documents
+-- use are built in; pg_dump carries only the others (CREATE EXTENSION
+-- brings the built-in ones back).
+CREATE TABLE activity.platforms (
+    name text PRIMARY KEY
+        CONSTRAINT platforms_name_check CHECK (name ~ '^[a-z][a-z0-9_]*$' AND length(name) <= 64),
+    description text,
+    builtin boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE activity.platforms IS
+    'Registered platforms (discord, slack, ...): an activity''s platform, and every platform a type names, must be one of them';
+COMMENT ON COLUMN activity.platforms.name IS 'Platform name: lower-case letters, digits and _, as recorded in activities.platform';
+COMMENT ON COLUMN activity.platforms.description IS 'What the platform is, for people';
+COMMENT ON COLUMN activity.platforms.builtin IS 'Shipped with the extension (not dumped: CREATE EXTENSION makes it)';
+COMMENT ON COLUMN activity.platforms.created_at IS 'When the platform was registered';
+INSERT INTO activity.platforms (name, description, builtin) VALUES
+    ('discord', 'Discord servers', true),
+    ('minecraft', 'Minecraft servers', true),
+    ('slack', 'Slack workspaces', true),
+    ('telegram', 'Telegram chats and channels', true),
+    ('twitch', 'Twitch channels', true);
+SELECT pg_catalog.pg_extension_config_dump('activity.platforms', 'WHERE NOT builtin');
+-- A 0.1 registry may name other platforms: they stay usable.
+DO $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT p INTO bad FROM activity.event_types, unnest(platforms) p
+    WHERE NOT (p ~ '^[a-z][a-z0-9_]*$' AND length(p) <= 64) LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'activity type platforms must be lower-case names from 0.2 on; "%" is not', bad
+            USING ERRCODE = '22023',
+                  HINT = 'Change the platforms of the types that name it with activity.register_type(), then update again.';
+    END IF;
+    INSERT INTO activity.platforms (name)
+    SELECT DISTINCT p FROM activity.event_types, unnest(platforms) p
+    ON CONFLICT DO NOTHING;
+END;
+$$;
+
+CREATE TRIGGER platforms_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON activity.platforms
+    FOR EACH STATEMENT EXECUTE FUNCTION activity._registry_changed();
+
+-- Universal types, each with the platforms that support it (NULL: all).
+CREATE TABLE activity.universal_types (
+    name text PRIMARY KEY
+        CONSTRAINT universal_types_name_check CHECK (name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$' AND length(name) <= 128),
+    description text,
+    platforms text[]
+        CONSTRAINT universal_types_platforms_check CHECK (array_position(platforms, NULL) IS NULL AND cardinality(platforms) > 0),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE activity.universal_types IS
+    'Registered universal types (USER_JOIN, ...): standard events shared by platforms, each with the platforms that support it';
+COMMENT ON COLUMN activity.universal_types.name IS 'Universal type name, upper snake case';
+COMMENT ON COLUMN activity.universal_types.description IS 'What happened, for people';
+COMMENT ON COLUMN activity.universal_types.platforms IS
+    'Platforms that support this universal type; NULL means all (seed 003''s "All")';
+COMMENT ON COLUMN activity.universal_types.created_at IS 'When the universal type was registered';
+COMMENT ON COLUMN activity.universal_types.updated_at IS 'When it was last changed';
+SELECT pg_catalog.pg_extension_config_dump('activity.universal_types', '');
+-- those a 0.1 registry maps to, supported on all platforms
+INSERT INTO activity.universal_types (name)
+SELECT DISTINCT universal_type FROM activity.event_types WHERE universal_type IS NOT NULL;
+
+CREATE TRIGGER universal_types_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON activity.universal_types
+    FOR EACH STATEMENT EXECUTE FUNCTION activity._registry_changed();
+
+CREATE FUNCTION activity.register_platform(name text, description text DEFAULT NULL)
+RETURNS activity.platforms
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.platforms;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'platform name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF NOT (name ~ '^[a-z][a-z0-9_]*$' AND length(name) <= 64) THEN
+        RAISE EXCEPTION 'invalid platform name "%"', left(name, 64)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A platform name is lower-case letters, digits and _, starting with a letter, at most 64 characters (discord).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM activity.platforms p WHERE p.name = register_platform.name AND p.builtin)
+       AND description IS NOT NULL THEN
+        RAISE EXCEPTION 'platform "%" is built in and cannot be changed', name
+            USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO activity.platforms AS p (name, description)
+    VALUES (register_platform.name, nullif(register_platform.description, ''))
+    ON CONFLICT ON CONSTRAINT platforms_pkey DO UPDATE
+        SET description = CASE WHEN register_platform.description IS NULL THEN p.description
+                               ELSE nullif(register_platform.description, '') END
+    RETURNING * INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.register_platform(text, text) IS
+    'Registers a platform activities may come from, or changes its description; returns its registry row';
+
+-- The platforms of a list that are not registered, for error messages
+CREATE FUNCTION activity._unknown_platforms(names text[])
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(format('"%s"', n), ', ' ORDER BY n)
+    FROM unnest(names) n
+    WHERE NOT EXISTS (SELECT 1 FROM activity.platforms p WHERE p.name = n)
+$$;
+COMMENT ON FUNCTION activity._unknown_platforms(text[]) IS
+    'Internal: the names of a list that are not registered platforms, or NULL';
+
+CREATE FUNCTION activity.register_universal_type(
+    name text,
+    description text DEFAULT NULL,
+    platforms text[] DEFAULT NULL)
+RETURNS activity.universal_types
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.universal_types;
+    new_platforms text[] := (SELECT array_agg(DISTINCT p ORDER BY p) FROM unnest(register_universal_type.platforms) p);
+    unknown text;
+    conflict record;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'universal type name must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF NOT (name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$' AND length(name) <= 128) THEN
+        RAISE EXCEPTION 'invalid universal type "%"', left(name, 64)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A universal type is upper snake case of at most 128 characters, such as USER_JOIN.';
+    END IF;
+    IF array_position(platforms, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid platforms %', platforms
+            USING ERRCODE = '22023', DETAIL = 'platforms is a list of registered platforms, or ''{}'' for all.';
+    END IF;
+    unknown := activity._unknown_platforms(new_platforms);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown platform %', unknown
+            USING ERRCODE = '23503', HINT = 'Register it first with activity.register_platform().';
+    END IF;
+    PERFORM FROM activity.universal_types u WHERE u.name = register_universal_type.name FOR UPDATE;
+    -- narrowing the support must not strand a type mapped onto it
+    IF cardinality(new_platforms) > 0 THEN
+        SELECT t.name, t.platforms INTO conflict
+        FROM activity.event_types t
+        WHERE t.universal_type = register_universal_type.name
+          AND (t.platforms IS NULL OR NOT t.platforms <@ new_platforms)
+        ORDER BY t.name LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'activity type "%" maps onto universal type "%" on platforms it would no longer support',
+                            conflict.name, name
+                USING ERRCODE = '23503',
+                      DETAIL = format('Type "%s" is registered for %s.', conflict.name,
+                                      coalesce('platforms ' || array_to_string(conflict.platforms, ', '), 'any platform')),
+                      HINT = 'Narrow the type''s platforms with activity.register_type() first.';
+        END IF;
+    END IF;
+    INSERT INTO activity.universal_types AS u (name, description, platforms)
+    VALUES (register_universal_type.name, nullif(register_universal_type.description, ''), nullif(new_platforms, '{}'))
+    ON CONFLICT ON CONSTRAINT universal_types_pkey DO UPDATE
+        SET description = CASE WHEN register_universal_type.description IS NULL THEN u.description
+                               ELSE nullif(register_universal_type.description, '') END,
+            platforms = CASE WHEN register_universal_type.platforms IS NULL THEN u.platforms
+                             ELSE nullif(new_platforms, '{}') END,
+            updated_at = now()
+    RETURNING * INTO result;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.register_universal_type(text, text, text[]) IS
+    'Registers a universal type with the platforms that support it (''{}'' or omitted for a new one: all), or changes what is given; returns its registry row';
+
+-- The third tier on each activity: the function that recorded it. (Added
+-- here, before xact_id, so that the table's columns keep the order of the
+-- C description, src/activity.h.)
+ALTER TABLE activity.activities ADD COLUMN function_type text;
+COMMENT ON COLUMN activity.activities.function_type IS
+    'Function type: the public name of the function that recorded the activity (seed 003: logMessageDelete); NULL if not given';
+
+-- Type names: lower-case dotted (native: post.created), upper snake case
+-- (named as a universal type: USER_JOIN), or a registered platform and the
+-- name as that platform's framework spells it (discord:guildMemberAdd,
+-- minecraft:PlayerJoinEvent): the platform prefix keeps a name such as
+-- "message" (Slack's and Telegram's) unambiguous.
+ALTER TABLE activity.event_types DROP CONSTRAINT event_types_name_check;
+ALTER TABLE activity.event_types ADD CONSTRAINT event_types_name_check CHECK (
+    name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'
+    OR name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$'
+    OR name ~ '^[a-z][a-z0-9_]*:[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$');
+COMMENT ON COLUMN activity.event_types.name IS
+    'Type name: lower-case dotted (post.created), upper snake case (USER_JOIN), or platform:name as the platform spells it (discord:guildMemberAdd)';
+
 DROP FUNCTION activity.register_type(text, text, text, text, text[], text[]);
 CREATE FUNCTION activity.register_type(
     name text,
@@ -244,32 +471,50 @@ CREATE FUNCTION activity.register_type(
     recipient text DEFAULT NULL,
     platforms text[] DEFAULT NULL,
     actor_types text[] DEFAULT NULL,
-    subject_type text DEFAULT NULL)
+    subject_type text DEFAULT NULL,
+    function_types text[] DEFAULT NULL,
+    caused_by text[] DEFAULT NULL)
 RETURNS activity.event_types
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     result activity.event_types;
+    old activity.event_types;
+    qualifier text := substring(name FROM '^([a-z][a-z0-9_]*):');
     -- '' and '{}' clear a value; NULL (omitted) keeps it
-    new_platforms text[] := (SELECT array_agg(DISTINCT p ORDER BY p) FROM unnest(register_type.platforms) p);
-    new_actors text[] := (SELECT array_agg(DISTINCT a ORDER BY a) FROM unnest(register_type.actor_types) a);
+    given_platforms text[] := (SELECT array_agg(DISTINCT p ORDER BY p) FROM unnest(register_type.platforms) p);
+    given_actors text[] := (SELECT array_agg(DISTINCT a ORDER BY a) FROM unnest(register_type.actor_types) a);
+    given_functions text[] := (SELECT array_agg(DISTINCT f ORDER BY f) FROM unnest(register_type.function_types) f);
+    given_causes text[] := (SELECT array_agg(DISTINCT c ORDER BY c) FROM unnest(register_type.caused_by) c);
+    new_universal text;
+    new_platforms text[];
+    new_functions text[];
+    new_causes text[];
+    support text[];
+    unknown text;
 BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION 'event type name must not be null' USING ERRCODE = '22004';
     END IF;
     IF NOT (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'
-            OR name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$') THEN
-        RAISE EXCEPTION 'invalid event type name "%"', name
+            OR name ~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$'
+            OR name ~ '^[a-z][a-z0-9_]*:[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$') THEN
+        RAISE EXCEPTION 'invalid event type name "%"', left(name, 130)
             USING ERRCODE = '22023',
-                  DETAIL = 'A type name is lower-case words separated by dots (post.created) or upper snake case (USER_JOIN).';
+                  DETAIL = 'A type name is lower-case words separated by dots (post.created), upper snake case (USER_JOIN), '
+                           'or a platform and the name as the platform spells it (discord:guildMemberAdd).';
     END IF;
     IF length(name) > 128 THEN
-        RAISE EXCEPTION 'event type name "%" is too long', name
+        RAISE EXCEPTION 'event type name "%" is too long', left(name, 130)
             USING ERRCODE = '22023', DETAIL = 'Type names are at most 128 characters.';
     END IF;
+    IF qualifier IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity.platforms p WHERE p.name = qualifier) THEN
+        RAISE EXCEPTION 'unknown platform "%" in event type name "%"', qualifier, name
+            USING ERRCODE = '23503', HINT = 'Register it first with activity.register_platform().';
+    END IF;
     IF universal_type <> '' AND universal_type !~ '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$' THEN
-        RAISE EXCEPTION 'invalid universal type "%"', universal_type
+        RAISE EXCEPTION 'invalid universal type "%"', left(universal_type, 130)
             USING ERRCODE = '22023',
                   DETAIL = 'A universal type is upper snake case, such as USER_JOIN ('''' removes it).';
     END IF;
@@ -281,7 +526,7 @@ BEGIN
     IF array_position(platforms, NULL) IS NOT NULL OR array_position(platforms, '') IS NOT NULL THEN
         RAISE EXCEPTION 'invalid platforms %', platforms
             USING ERRCODE = '22023',
-                  DETAIL = 'platforms is a list of non-empty names, or ''{}'' for any platform.';
+                  DETAIL = 'platforms is a list of registered platforms, or ''{}'' for any platform.';
     END IF;
     IF subject_type <> '' AND (length(subject_type) > 128 OR subject_type !~ '^[[:graph:]]+$') THEN
         RAISE EXCEPTION 'invalid subject type "%"', left(subject_type, 64)
@@ -293,32 +538,98 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'actor_types is a non-empty list drawn from user, agent and system.';
     END IF;
+    IF EXISTS (SELECT 1 FROM unnest(function_types) f
+               WHERE f IS NULL OR NOT (f ~ '^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$' AND length(f) <= 128)) THEN
+        RAISE EXCEPTION 'invalid function types %', left(function_types::text, 200)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A function type is the public name of a function (logMessageDelete, moderation.link_filter) '
+                           'of at most 128 characters; ''{}'' allows any.';
+    END IF;
+    IF array_position(caused_by, NULL) IS NOT NULL OR array_position(caused_by, '') IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid caused_by %', caused_by
+            USING ERRCODE = '22023',
+                  DETAIL = 'caused_by is a list of type or universal type names, or ''{}'' for no rule.';
+    END IF;
 
-    -- a new type takes the defaults for what is not given; a registered
-    -- one changes only what is given
+    -- the type as it will be: what is given, and the rest as registered
+    -- (a new type takes the defaults)
+    SELECT * INTO old FROM activity.event_types t WHERE t.name = register_type.name FOR UPDATE;
+    new_universal := CASE WHEN register_type.universal_type IS NULL THEN old.universal_type
+                          ELSE nullif(register_type.universal_type, '') END;
+    new_platforms := CASE WHEN register_type.platforms IS NOT NULL THEN nullif(given_platforms, '{}')
+                          WHEN old.name IS NOT NULL THEN old.platforms
+                          WHEN qualifier IS NOT NULL THEN ARRAY[qualifier] END;
+    new_functions := CASE WHEN register_type.function_types IS NULL THEN old.function_types
+                          ELSE nullif(given_functions, '{}') END;
+    new_causes := CASE WHEN register_type.caused_by IS NULL THEN old.caused_by
+                       ELSE nullif(given_causes, '{}') END;
+
+    unknown := activity._unknown_platforms(new_platforms);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'unknown platform %', unknown
+            USING ERRCODE = '23503', HINT = 'Register it first with activity.register_platform().';
+    END IF;
+    IF qualifier IS NOT NULL AND new_platforms IS DISTINCT FROM ARRAY[qualifier] THEN
+        RAISE EXCEPTION 'activity type "%" is a % type: its platforms must be {%}', name, qualifier, qualifier
+            USING ERRCODE = '22023',
+                  DETAIL = 'The platform in a type''s name is the one platform that may record it.';
+    END IF;
+    IF new_universal IS NOT NULL THEN
+        SELECT u.platforms INTO support FROM activity.universal_types u WHERE u.name = new_universal;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'unknown universal type "%"', new_universal
+                USING ERRCODE = '23503',
+                      HINT = 'Register it first with activity.register_universal_type().';
+        END IF;
+        IF support IS NOT NULL AND (new_platforms IS NULL OR NOT new_platforms <@ support) THEN
+            RAISE EXCEPTION 'universal type "%" is not supported on %', new_universal,
+                            coalesce('platform ' || (SELECT string_agg(p, ', ' ORDER BY p) FROM unnest(new_platforms) p
+                                                     WHERE p <> ALL (support)),
+                                     'every platform')
+                USING ERRCODE = '23514',
+                      DETAIL = format('Universal type "%s" is supported on: %s.', new_universal, array_to_string(support, ', ')),
+                      HINT = CASE WHEN new_platforms IS NULL
+                                  THEN format('Register type "%s" for those platforms only (platforms => ''{%s}'').',
+                                              name, array_to_string(support, ','))
+                                  ELSE 'Map it onto a universal type its platforms support, or none.' END;
+        END IF;
+    END IF;
+    SELECT string_agg(format('"%s"', c), ', ' ORDER BY c) INTO unknown
+    FROM unnest(new_causes) c
+    WHERE c <> register_type.name
+      AND NOT EXISTS (SELECT 1 FROM activity.event_types t WHERE t.name = c)
+      AND NOT EXISTS (SELECT 1 FROM activity.universal_types u WHERE u.name = c);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'caused_by names %, neither a registered type nor a universal type', unknown
+            USING ERRCODE = '23503',
+                  HINT = 'Register the cause''s type (activity.register_type()) or universal type first.';
+    END IF;
+
     INSERT INTO activity.event_types AS t
-        (name, description, universal_type, recipient, platforms, actor_types, subject_type)
-    VALUES (register_type.name, nullif(register_type.description, ''), nullif(register_type.universal_type, ''),
+        (name, description, universal_type, recipient, platforms, actor_types, subject_type,
+         function_types, caused_by)
+    VALUES (register_type.name, nullif(register_type.description, ''), new_universal,
             coalesce(register_type.recipient, 'optional'),
-            nullif(new_platforms, '{}'),
-            coalesce(new_actors, '{agent,system,user}'),
-            nullif(register_type.subject_type, ''))
+            new_platforms,
+            coalesce(given_actors, '{agent,system,user}'),
+            nullif(register_type.subject_type, ''),
+            new_functions, new_causes)
     ON CONFLICT ON CONSTRAINT event_types_pkey DO UPDATE
         SET description = CASE WHEN register_type.description IS NULL THEN t.description
                                ELSE nullif(register_type.description, '') END,
-            universal_type = CASE WHEN register_type.universal_type IS NULL THEN t.universal_type
-                                  ELSE nullif(register_type.universal_type, '') END,
+            universal_type = new_universal,
             recipient = coalesce(register_type.recipient, t.recipient),
-            platforms = CASE WHEN register_type.platforms IS NULL THEN t.platforms
-                             ELSE nullif(new_platforms, '{}') END,
-            actor_types = coalesce(new_actors, t.actor_types),
+            platforms = new_platforms,
+            actor_types = coalesce(given_actors, t.actor_types),
             subject_type = CASE WHEN register_type.subject_type IS NULL THEN t.subject_type
-                                ELSE nullif(register_type.subject_type, '') END
+                                ELSE nullif(register_type.subject_type, '') END,
+            function_types = new_functions,
+            caused_by = new_causes
     RETURNING * INTO result;
     RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION activity.register_type(text, text, text, text, text[], text[], text) IS
+COMMENT ON FUNCTION activity.register_type(text, text, text, text, text[], text[], text, text[], text[]) IS
     'Registers an event type, or changes the rules given (and only those) of a registered one; '''' or ''{}'' clears a value; returns its registry row';
 
 -- The seeds' "Versions" page: what changed in each type, and when
@@ -636,11 +947,11 @@ COMMENT ON FUNCTION activity._feed_indexes() IS
 CREATE FUNCTION activity._valid_activity(
     id uuid, workspace_id text, platform text, type text, version int2, actor_type text,
     initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid,
-    metadata jsonb, occurred_at timestamptz, recorded_at timestamptz, xact_id xid8)
+    metadata jsonb, occurred_at timestamptz, recorded_at timestamptz, function_type text, xact_id xid8)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'activity_valid_activity'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, uuid, jsonb, timestamptz, timestamptz, xid8) IS
+COMMENT ON FUNCTION activity._valid_activity(uuid, text, text, text, int2, text, text, text, text, text, uuid, jsonb, timestamptz, timestamptz, text, xid8) IS
     'Internal: the CHECK constraint of each partition; true, or the error of the first rule the row breaks; registers the id in activity.event_ids';
 
 CREATE FUNCTION activity._complete()
@@ -701,11 +1012,12 @@ CREATE FUNCTION activity.record(
     subject_type text DEFAULT NULL,
     subject_id text DEFAULT NULL,
     caused_by uuid DEFAULT NULL,
-    id uuid DEFAULT NULL)
+    id uuid DEFAULT NULL,
+    function_type text DEFAULT NULL)
 RETURNS uuid
 AS 'MODULE_PATHNAME', 'activity_record'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity.record(text, text, text, jsonb, text, text, int, timestamptz, text, text, text, uuid, uuid) IS
+COMMENT ON FUNCTION activity.record(text, text, text, jsonb, text, text, int, timestamptz, text, text, text, uuid, uuid, text) IS
     'Records one activity and returns its id; occurred_at defaults to now(), version to the type''s latest; with an id, a retry of an activity already recorded returns its id and records nothing';
 
 -- Rows are judged when they are written, not again when they are restored:
@@ -741,7 +1053,7 @@ BEGIN
     EXECUTE format($v$
         CREATE VIEW activity.activity_log %s AS
         SELECT a.occurred_at, a.workspace_id, a.type,
-               activity.universal_type(a.type) AS universal_type,
+               activity.universal_type(a.type) AS universal_type, a.function_type,
                a.actor_type, a.initiator_id, a.recipient_id, a.subject_type, a.subject_id,
                a.platform, a.metadata, a.version, a.id, a.caused_by, a.recorded_at
         FROM activity.activities a$v$,
@@ -901,7 +1213,9 @@ CREATE FUNCTION activity.page(
     platforms text[] DEFAULT NULL,
     since timestamptz DEFAULT NULL,
     until timestamptz DEFAULT NULL,
-    direction text DEFAULT 'desc')
+    direction text DEFAULT 'desc',
+    function_types text[] DEFAULT NULL,
+    caused_by uuid DEFAULT NULL)
 RETURNS TABLE (
     id uuid,
     workspace_id text,
@@ -917,12 +1231,13 @@ RETURNS TABLE (
     metadata jsonb,
     occurred_at timestamptz,
     recorded_at timestamptz,
+    function_type text,
     cursor activity.cursor,
     has_more boolean)
 AS 'MODULE_PATHNAME', 'activity_page'
 LANGUAGE C STABLE
 ROWS 50;
-COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
+COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid) IS
     'One page of a feed (a workspace''s, an entity''s, an actor''s, a recipient''s, or every workspace''s), filtered, newest or oldest first; pass the last row''s cursor as "after" to get the next page';
 
 CREATE FUNCTION activity.page_plans(
@@ -939,11 +1254,13 @@ CREATE FUNCTION activity.page_plans(
     platforms text[] DEFAULT NULL,
     since timestamptz DEFAULT NULL,
     until timestamptz DEFAULT NULL,
-    direction text DEFAULT 'desc')
+    direction text DEFAULT 'desc',
+    function_types text[] DEFAULT NULL,
+    caused_by uuid DEFAULT NULL)
 RETURNS TABLE (partition regclass, plan text)
 AS 'MODULE_PATHNAME', 'activity_page_plans'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text) IS
+COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid) IS
     'How page() reads each partition it may read for the same arguments: its direct index scan, or the plan it runs instead';
 
 --------------------------------------------------------------------------------
@@ -1380,13 +1697,13 @@ BEGIN
         IF t IS NULL OR t = '' THEN
             RAISE EXCEPTION 'types must not contain NULL or empty entries' USING ERRCODE = '22023';
         END IF;
-        IF strpos(rtrim(t, '*'), '*') > 0 OR (t LIKE '%*' AND t NOT LIKE '%.*') THEN
+        IF strpos(rtrim(t, '*'), '*') > 0 OR (t LIKE '%*' AND t NOT LIKE '%.*' AND t NOT LIKE '%:*') THEN
             RAISE EXCEPTION 'invalid type pattern "%"', t USING ERRCODE = '22023',
-                HINT = 'An entry is a type name or a prefix ending in ".*", e.g. ''post.*''.';
+                HINT = 'An entry is a type name or a prefix ending in ".*" or ":*", e.g. ''post.*'' or ''discord:*''.';
         END IF;
-        out := out || (replace(replace(replace(CASE WHEN t LIKE '%.*' THEN left(t, -1) ELSE t END,
+        out := out || (replace(replace(replace(CASE WHEN t LIKE '%*' THEN left(t, -1) ELSE t END,
                                                '\', '\\'), '%', '\%'), '_', '\_')
-                       || CASE WHEN t LIKE '%.*' THEN '%' ELSE '' END);
+                       || CASE WHEN t LIKE '%*' THEN '%' ELSE '' END);
     END LOOP;
     RETURN out;
 END;
@@ -2490,7 +2807,8 @@ BEGIN
     EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
                                  'activity.settings', 'activity.event_ids', 'activity.pending_ids',
-                                 'activity.feed_consumers', 'activity.feed_removals', 'activity.row_security']::regclass[])
+                                 'activity.feed_consumers', 'activity.feed_removals', 'activity.row_security',
+                                 'activity.platforms', 'activity.universal_types']::regclass[])
              UNION ALL SELECT p.partition FROM activity.partitions() p
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
@@ -2748,7 +3066,8 @@ $$;
 -- (the validation constraint: every role that inserts calls it, and it
 -- registers ids only for roles that may insert into the log), _counts
 -- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
--- _narrowing_changes (register_schema()), _settings and _interval_supported;
+-- _narrowing_changes (register_schema()), _unknown_platforms (register_type(),
+-- register_universal_type()), _settings and _interval_supported;
 -- _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it),
 -- _schema_properties, _type_subject, _row_changes and _row_fields (capture
 -- and track() call them), and

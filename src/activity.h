@@ -83,12 +83,20 @@ typedef struct EventType
 	int			nplatforms;			/* 0: any platform */
 	char	  **platforms;
 	char	   *subject_type;			/* the subject every activity is about, or NULL */
+	int			nuniversal_platforms;	/* 0: its universal type is on all platforms */
+	char	  **universal_platforms;	/* the platforms its universal type supports */
+	int			nfunctions;			/* 0: any function type, or none */
+	char	  **functions;			/* the function types that may record it */
+	int			ncauses;			/* 0: no cause required */
+	char	  **causes;				/* a cause's type or universal type is one of these */
+	bool		may_cause;			/* some type's rule names it or its universal type */
 	int16		latest_version;		/* 0: no schema registered */
 	int			nversions;			/* versions 1..nversions */
 	SchemaVersion *versions;		/* [version - 1] */
 } EventType;
 
 extern EventType *activity_lookup_type(const char *name);
+extern int	activity_platform_check(const char *name, int len);
 extern EventType **activity_all_types(int *n);
 extern int	activity_actor_type_bit(const char *actor_type);
 extern Oid	activity_relid(const char *schema, const char *relname, bool missing_ok);
@@ -154,7 +162,8 @@ typedef enum PartPlanKind
 	X(CAUSED_BY, "caused_by", UUIDOID) \
 	X(METADATA, "metadata", JSONBOID) \
 	X(OCCURRED_AT, "occurred_at", TIMESTAMPTZOID) \
-	X(RECORDED_AT, "recorded_at", TIMESTAMPTZOID)
+	X(RECORDED_AT, "recorded_at", TIMESTAMPTZOID) \
+	X(FUNCTION_TYPE, "function_type", TEXTOID)
 
 #define ACTIVITY_COLUMN_ENUM(e, name, type) AC_##e,
 typedef enum ActivityColumn
@@ -204,7 +213,9 @@ typedef enum FeedFilterKind
 	X(ACTOR_TYPES, "actor_types", AC_ACTOR_TYPE, FK_ANY, TEXTARRAYOID, 'a') \
 	X(PLATFORMS, "platforms", AC_PLATFORM, FK_ANY, TEXTARRAYOID, 'p') \
 	X(SINCE, "since", AC_OCCURRED_AT, FK_SINCE, TIMESTAMPTZOID, '>') \
-	X(UNTIL, "until", AC_OCCURRED_AT, FK_UNTIL, TIMESTAMPTZOID, '<')
+	X(UNTIL, "until", AC_OCCURRED_AT, FK_UNTIL, TIMESTAMPTZOID, '<') \
+	X(FUNCTION_TYPES, "function_types", AC_FUNCTION_TYPE, FK_ANY, TEXTARRAYOID, 'f') \
+	X(CAUSED_BY, "caused_by", AC_CAUSED_BY, FK_EQ, UUIDOID, 'c')
 
 #define FEED_FILTER_ENUM(e, arg, col, kind, type, tag) FF_##e,
 typedef enum FeedFilterId
@@ -231,6 +242,7 @@ extern const FeedFilterDef feed_filters[FF_NUM];
  */
 typedef enum FeedIndex
 {
+	FIDX_CAUSE,					/* (workspace_id, caused_by, ...) */
 	FIDX_SUBJECT,				/* (workspace_id, subject_type, subject_id, ...) */
 	FIDX_RECIPIENT,				/* (workspace_id, recipient_id, ...) */
 	FIDX_INITIATOR,				/* (workspace_id, initiator_id, ...) */

@@ -45,6 +45,8 @@ const FeedFilterDef feed_filters[FF_NUM] = {
  * builds it on every partition that lacks it.
  */
 const FeedIndexDef feed_indexes[FIDX_NUM] = {
+	/* from a cause to the synthetic events it caused (only those have one) */
+	[FIDX_CAUSE] = {"_caused_by_idx", false, {FF_WORKSPACE, FF_CAUSED_BY, -1}, -1, AC_CAUSED_BY, false},
 	[FIDX_SUBJECT] = {"_subject_idx", false, {FF_WORKSPACE, FF_SUBJECT_TYPE, FF_SUBJECT_ID, -1}, -1, AC_SUBJECT_ID, false},
 	[FIDX_RECIPIENT] = {"_recipient_idx", false, {FF_WORKSPACE, FF_RECIPIENT, -1}, -1, AC_RECIPIENT, false},
 	[FIDX_INITIATOR] = {"_initiator_idx", false, {FF_WORKSPACE, FF_INITIATOR, -1}, -1, AC_INITIATOR, false},

@@ -57,6 +57,7 @@ static void check_xact_id(FullTransactionId xact_id);
 
 /* Longest identifier (workspace, initiator, ...) an activity may carry */
 #define MAX_ID_BYTES	1024
+#define MAX_FUNCTION_TYPE_BYTES	128
 
 /*
  * Longest workspace_id, subject_type and subject_id together: the three are
@@ -79,7 +80,7 @@ static void check_xact_id(FullTransactionId xact_id);
 static Oid	attnums_relid = InvalidOid;
 static AttrNumber attnums[AC_NUM];
 
-static SPIPlanPtr record_plan = NULL;
+static SPIPlanPtr record_plans[2];	/* [has function_type]: 0.1's columns, 0.2's */
 
 /*
  * Whether a statement of the current transaction has written through
@@ -186,7 +187,8 @@ resolve_attnums(Relation rel)
 		bool		ok = true;
 
 		for (c = 0; c < AC_NUM && ok; c++)
-			ok = attnums[c] <= desc->natts &&
+			ok = attnums[c] == 0 ? SPI_fnumber(desc, activity_columns[c].name) <= 0 :
+				attnums[c] <= desc->natts &&
 				!TupleDescAttr(desc, attnums[c] - 1)->attisdropped &&
 				strcmp(NameStr(TupleDescAttr(desc, attnums[c] - 1)->attname), activity_columns[c].name) == 0;
 		if (ok)
@@ -197,7 +199,10 @@ resolve_attnums(Relation rel)
 	{
 		int			a = SPI_fnumber(desc, activity_columns[c].name);
 
-		if (a <= 0)
+		/* function_type: from 0.2 on; a 0.1 log has none (NULL) */
+		if (a <= 0 && c == AC_FUNCTION_TYPE)
+			a = 0;
+		else if (a <= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
@@ -380,7 +385,7 @@ typedef enum EventPlace
  * (FIND_AT: occurred_at known, of the workspace only).
  */
 static EventPlace
-probe_partition(Oid relid, PartPlanKind kind, Datum *args, text *type)
+probe_partition(Oid relid, PartPlanKind kind, Datum *args, text *type, char **found_type)
 {
 	EventPlace	place = EVENT_ABSENT;
 	int			ret;
@@ -403,6 +408,13 @@ probe_partition(Oid relid, PartPlanKind kind, Datum *args, text *type)
 			place = EVENT_FOUND;
 		else
 			place = EVENT_OTHER_TYPE;
+		/* (in the caller's context: SPI_palloc's survives SPI_finish) */
+		if (found_type != NULL && place != EVENT_ELSEWHERE)
+		{
+			*found_type = SPI_palloc(VARSIZE_ANY_EXHDR(t) + 1);
+			memcpy(*found_type, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			(*found_type)[VARSIZE_ANY_EXHDR(t)] = '\0';
+		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return place;
@@ -439,7 +451,7 @@ better_place(EventPlace a, EventPlace b)
  * 0.1 (no event_ids), newest first, the one the UUIDv7 time names first.
  */
 static EventPlace
-find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
+find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type, char **found_type)
 {
 	static SPIPlanPtr ids_plan = NULL;
 	static SPIPlanPtr pending_plan = NULL;
@@ -457,14 +469,14 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
 		if (activity_uuidv7_timestamp(DatumGetUUIDP(id), &ts))
 			guess = activity_partition_for(parts, ts);
 		if (guess)
-			place = probe_partition(guess->relid, PART_PLAN_FIND_ID, args, type);
+			place = probe_partition(guess->relid, PART_PLAN_FIND_ID, args, type, found_type);
 		if (!PLACE_DECIDED(place) && OidIsValid(parts->default_relid))
-			place = better_place(probe_partition(parts->default_relid, PART_PLAN_FIND_ID, args, type), place);
+			place = better_place(probe_partition(parts->default_relid, PART_PLAN_FIND_ID, args, type, found_type), place);
 		for (j = parts->nparts - 1; j >= 0 && !PLACE_DECIDED(place); j--)
 		{
 			CHECK_FOR_INTERRUPTS();
 			if (&parts->parts[j] != guess)
-				place = better_place(probe_partition(parts->parts[j].relid, PART_PLAN_FIND_ID, args, type), place);
+				place = better_place(probe_partition(parts->parts[j].relid, PART_PLAN_FIND_ID, args, type, found_type), place);
 		}
 		return place;
 	}
@@ -489,7 +501,7 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
 		SPI_freetuptable(SPI_tuptable);
 		args[2] = TimestampTzGetDatum(ts);
 		if (OidIsValid(relid))
-			place = probe_partition(relid, PART_PLAN_FIND_AT, args, type);
+			place = probe_partition(relid, PART_PLAN_FIND_AT, args, type, found_type);
 		return place == EVENT_ABSENT ? EVENT_ELSEWHERE : place;
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -513,11 +525,39 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
 
 			CHECK_FOR_INTERRUPTS();
 			if (!isnull)
-				place = better_place(probe_partition(DatumGetObjectId(relid), PART_PLAN_FIND_ID, args, type), place);
+				place = better_place(probe_partition(DatumGetObjectId(relid), PART_PLAN_FIND_ID, args, type, found_type), place);
 		}
 		SPI_freetuptable(pending);
 	}
 	return place;
+}
+
+static char *join_strings(char **strs, int n);
+
+/*
+ * A type with a cause rule (event_types.caused_by) takes a cause whose type,
+ * or that type's universal type, is one the rule names.
+ */
+static void
+check_cause_type(EventType *et, const char *cause_type, Datum caused_by)
+{
+	EventType  *ct = cause_type ? activity_lookup_type(cause_type) : NULL;
+	int			i;
+
+	for (i = 0; i < et->ncauses && cause_type; i++)
+		if (strcmp(et->causes[i], cause_type) == 0 ||
+			(ct && ct->universal_type && strcmp(et->causes[i], ct->universal_type) == 0))
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("an activity of type \"%s\" must be caused by an activity of type %s",
+					et->name, join_strings(et->causes, et->ncauses)),
+			 errdetail("Its cause %s is of type \"%s\"%s%s%s.",
+					   DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
+					   cause_type ? cause_type : "?",
+					   ct && ct->universal_type ? " (universal type \"" : "",
+					   ct && ct->universal_type ? ct->universal_type : "",
+					   ct && ct->universal_type ? "\")" : "")));
 }
 
 /*
@@ -526,13 +566,16 @@ find_event(ActivityPartitionList *parts, Datum id, Datum workspace, text *type)
  * never stands in for it nor hides it.
  */
 static void
-check_caused_by(Datum caused_by, Datum workspace)
+check_caused_by(Datum caused_by, Datum workspace, Datum type)
 {
 	text	   *ws = DatumGetTextPP(workspace);
 	Relation	parent;
 	ActivityPartitionList *parts;
 	EventPlace	place;
 	ActivityUserContext saved;
+	char		type_buf[NAMEDATALEN * 3];
+	EventType  *et = activity_lookup_type(text_to_buf(type, type_buf, sizeof(type_buf)));
+	char	   *cause_type = NULL;
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
 	parts = activity_partition_list(parent);
@@ -540,7 +583,7 @@ check_caused_by(Datum caused_by, Datum workspace)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
-	place = find_event(parts, caused_by, workspace, NULL);
+	place = find_event(parts, caused_by, workspace, NULL, et && et->ncauses > 0 ? &cause_type : NULL);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(parent, NoLock);
@@ -552,6 +595,8 @@ check_caused_by(Datum caused_by, Datum workspace)
 						DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
 						text_to_cstring(ws)),
 				 errdetail("A synthetic event must point at an existing activity of its own workspace.")));
+	if (et != NULL && et->ncauses > 0)
+		check_cause_type(et, cause_type, caused_by);
 }
 
 /*
@@ -755,6 +800,13 @@ validate_row(const Datum *values, const bool *nulls)
 		text	   *platform = check_identifier(values[AC_PLATFORM], "platform");
 		bool		ok = et->nplatforms == 0;
 
+		if (activity_platform_check(VARDATA_ANY(platform), VARSIZE_ANY_EXHDR(platform)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("unknown platform \"%s\"",
+							activity_clip(VARDATA_ANY(platform), VARSIZE_ANY_EXHDR(platform), 64)),
+					 errhint("Register it first with activity.register_platform().")));
+
 		for (c = 0; c < et->nplatforms && !ok; c++)
 			ok = text_equals(platform, et->platforms[c]);
 		if (!ok)
@@ -764,12 +816,61 @@ validate_row(const Datum *values, const bool *nulls)
 							text_to_cstring(platform), et->name),
 					 errdetail("Type \"%s\" is registered for these platforms: %s.", et->name,
 							   join_strings(et->platforms, et->nplatforms))));
+		/* (register_type() keeps a type's platforms within its universal type's) */
+		ok = false;
+		for (c = 0; c < et->nuniversal_platforms && !ok; c++)
+			ok = text_equals(platform, et->universal_platforms[c]);
+		if (et->nuniversal_platforms > 0 && !ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("platform \"%s\" does not support universal type \"%s\" of activity type \"%s\"",
+							text_to_cstring(platform), et->universal_type, et->name),
+					 errdetail("Universal type \"%s\" is supported on: %s.", et->universal_type,
+							   join_strings(et->universal_platforms, et->nuniversal_platforms))));
 	}
 	else if (et->nplatforms > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("platform of an activity of type \"%s\" must not be null", et->name),
 				 errdetail("Type \"%s\" is registered for specific platforms.", et->name)));
+
+	/* the function that recorded it */
+	if (!nulls[AC_FUNCTION_TYPE])
+	{
+		text	   *fn = check_identifier(values[AC_FUNCTION_TYPE], "function_type");
+		bool		ok = et->nfunctions == 0;
+
+		if (VARSIZE_ANY_EXHDR(fn) > MAX_FUNCTION_TYPE_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("function_type of an activity is too long"),
+					 errdetail("It is %d bytes long; the limit is %d bytes.",
+							   (int) VARSIZE_ANY_EXHDR(fn), MAX_FUNCTION_TYPE_BYTES)));
+		for (c = 0; c < et->nfunctions && !ok; c++)
+			ok = text_equals(fn, et->functions[c]);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("function type \"%s\" may not record activity type \"%s\"",
+							activity_clip(VARDATA_ANY(fn), VARSIZE_ANY_EXHDR(fn), 128), et->name),
+					 errdetail("Type \"%s\" is recorded by these function types: %s.", et->name,
+							   join_strings(et->functions, et->nfunctions))));
+	}
+	else if (et->nfunctions > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("function_type of an activity of type \"%s\" must not be null", et->name),
+				 errdetail("Type \"%s\" is recorded by these function types: %s.", et->name,
+						   join_strings(et->functions, et->nfunctions))));
+
+	/* a synthetic event names its cause (checked once the cause can be seen) */
+	if (nulls[AC_CAUSED_BY] && et->ncauses > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("an activity of type \"%s\" must have a caused_by", et->name),
+				 errdetail("Type \"%s\" is a synthetic event caused by an activity of type %s.",
+						   et->name, join_strings(et->causes, et->ncauses)),
+				 errhint("Record its cause first and pass the cause's id as caused_by.")));
 
 	if (nulls[AC_SUBJECT_TYPE] != nulls[AC_SUBJECT_ID])
 		ereport(ERROR,
@@ -887,8 +988,8 @@ trigger_row(TriggerData *trigdata, Datum *values, bool *nulls)
 	slot_getallattrs(slot);
 	for (c = 0; c < AC_NUM; c++)
 	{
-		values[c] = slot->tts_values[attnums[c] - 1];
-		nulls[c] = slot->tts_isnull[attnums[c] - 1];
+		values[c] = attnums[c] ? slot->tts_values[attnums[c] - 1] : (Datum) 0;
+		nulls[c] = attnums[c] ? slot->tts_isnull[attnums[c] - 1] : true;
 	}
 	return slot;
 }
@@ -1062,7 +1163,7 @@ activity_check_caused_by(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("activity %s cannot be caused by itself",
 						DatumGetCString(DirectFunctionCall1(uuid_out, values[AC_ID])))));
-	check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE]);
+	check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE], values[AC_TYPE]);
 	PG_RETURN_POINTER(NULL);
 }
 
@@ -1106,7 +1207,7 @@ activity_validate(PG_FUNCTION_ARGS)
 	n = complete_row(values, nulls, changed);
 	validate_row(values, nulls);
 	if (!nulls[AC_CAUSED_BY])
-		check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE]);
+		check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE], values[AC_TYPE]);
 	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
 }
 
@@ -1184,7 +1285,7 @@ recorded_already(Datum id, text *workspace, text *type)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	activity_forget_stale_plans(parts);
-	place = find_event(parts, id, PointerGetDatum(workspace), type);
+	place = find_event(parts, id, PointerGetDatum(workspace), type, NULL);
 	SPI_finish();
 	activity_restore_user(&saved);
 	table_close(log, NoLock);
@@ -1210,10 +1311,12 @@ activity_record(PG_FUNCTION_ARGS)
 		A_WORKSPACE, A_TYPE, A_INITIATOR, A_METADATA, A_RECIPIENT, A_ACTOR_TYPE,
 		A_VERSION, A_OCCURRED_AT, A_PLATFORM, A_SUBJECT_TYPE, A_SUBJECT_ID,
 		A_CAUSED_BY, NUM_ARGS,
-		A_ID = NUM_ARGS			/* not an insert argument; absent at 0.1 */
+		A_ID = NUM_ARGS,		/* not an insert argument; absent at 0.1 */
+		A_FUNCTION_TYPE			/* the insert's last argument; absent at 0.1 */
 	};
-	Datum		args[NUM_ARGS + 1];
-	char		nulls[NUM_ARGS + 1];
+	Datum		args[NUM_ARGS + 2];
+	char		nulls[NUM_ARGS + 2];
+	bool		with_function = PG_NARGS() > A_FUNCTION_TYPE;
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	int			ret = 0;
@@ -1238,6 +1341,11 @@ activity_record(PG_FUNCTION_ARGS)
 	{
 		args[i + 1] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (with_function)
+	{
+		args[NUM_ARGS + 1] = PG_ARGISNULL(A_FUNCTION_TYPE) ? (Datum) 0 : PG_GETARG_DATUM(A_FUNCTION_TYPE);
+		nulls[NUM_ARGS + 1] = PG_ARGISNULL(A_FUNCTION_TYPE) ? 'n' : ' ';
 	}
 	if (PG_ARGISNULL(A_OCCURRED_AT))
 	{
@@ -1284,27 +1392,32 @@ activity_record(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (record_plan == NULL)
+	if (record_plans[with_function] == NULL)
 	{
-		Oid			types[NUM_ARGS + 1] = {
+		Oid			types[NUM_ARGS + 2] = {
 			UUIDOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID,
-			INT4OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID
+			INT4OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID
 		};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("INSERT INTO activity.activities (id, workspace_id, type, initiator_id, "
+		plan = SPI_prepare(with_function ?
+						   "INSERT INTO activity.activities (id, workspace_id, type, initiator_id, "
+						   "metadata, recipient_id, actor_type, version, occurred_at, platform, "
+						   "subject_type, subject_id, caused_by, function_type) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int2, $9, $10, $11, $12, $13, $14)" :
+						   "INSERT INTO activity.activities (id, workspace_id, type, initiator_id, "
 						   "metadata, recipient_id, actor_type, version, occurred_at, platform, "
 						   "subject_type, subject_id, caused_by) "
 						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int2, $9, $10, $11, $12, $13)",
-						   NUM_ARGS + 1, types);
+						   NUM_ARGS + 1 + with_function, types);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
-		record_plan = plan;
+		record_plans[with_function] = plan;
 	}
 	PG_TRY();
 	{
-		ret = SPI_execute_plan(record_plan, args, nulls, false, 0);
+		ret = SPI_execute_plan(record_plans[with_function], args, nulls, false, 0);
 	}
 	PG_CATCH();
 	{

@@ -191,6 +191,14 @@ hash_array_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 }
 
 static void
+hash_uuid_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
+{
+	if (arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return;
+	hash_field(buf, tag, (const char *) PG_GETARG_UUID_P(arg)->data, UUID_LEN);
+}
+
+static void
 hash_time_arg(StringInfo buf, char tag, FunctionCallInfo fcinfo, int arg)
 {
 	if (arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg))
@@ -234,6 +242,8 @@ query_hash(FunctionCallInfo fcinfo, const PageArgPositions *pos, uint32 shape)
 				hash_array_arg(&buf, d->hash_tag, fcinfo, arg);
 			else if (d->argtype == TIMESTAMPTZOID)
 				hash_time_arg(&buf, d->hash_tag, fcinfo, arg);
+			else if (d->argtype == UUIDOID)
+				hash_uuid_arg(&buf, d->hash_tag, fcinfo, arg);
 			else
 				hash_text_arg(&buf, d->hash_tag, fcinfo, arg);
 			/* the types selected by universal type, after the types */
@@ -395,11 +405,11 @@ selected_types(FunctionCallInfo fcinfo, int types_arg, int universal_arg, int *n
 				names[nnames++] = given[i];
 				continue;
 			}
-			if (len < 3 || star != given[i] + len - 1 || given[i][len - 2] != '.')
+			if (len < 3 || star != given[i] + len - 1 || (given[i][len - 2] != '.' && given[i][len - 2] != ':'))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid type pattern \"%s\"", given[i]),
-						 errdetail("A pattern is a type name prefix ending in \".*\", such as \"post.*\".")));
+						 errdetail("A pattern is a type name prefix ending in \".*\" or \":*\", such as \"post.*\" or \"discord:*\".")));
 			CHECK_FOR_INTERRUPTS();
 			for (j = 0; j < nall; j++)
 				if (strncmp(all[j]->name, given[i], len - 1) == 0)
@@ -969,8 +979,9 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 		slot_getallattrs(slot);
 		for (c = 0; c < AC_NUM; c++)
 		{
-			values[c] = slot->tts_values[attnums[c] - 1];
-			nulls[c] = slot->tts_isnull[attnums[c] - 1];
+			/* (a column the partition lacks, as 0.1's lack function_type, is NULL) */
+			values[c] = attnums[c] ? slot->tts_values[attnums[c] - 1] : (Datum) 0;
+			nulls[c] = attnums[c] ? slot->tts_isnull[attnums[c] - 1] : true;
 		}
 
 		/* the filters the index does not apply */

@@ -45,6 +45,13 @@ static bool registry_valid = false;
 static bool callback_registered = false;
 static Oid	types_relid = InvalidOid;
 static Oid	schemas_relid = InvalidOid;
+static Oid	platforms_relid = InvalidOid;
+static Oid	universal_relid = InvalidOid;
+
+/* the registered platforms, sorted; absent (have_platforms false) at 0.1 */
+static bool have_platforms = false;
+static char **platform_names = NULL;
+static int	nplatform_names = 0;
 
 /*
  * Relcache callback: forget the registry when a registry table changed, or
@@ -53,11 +60,14 @@ static Oid	schemas_relid = InvalidOid;
 static void
 registry_inval_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == types_relid || relid == schemas_relid)
+	if (relid == InvalidOid || relid == types_relid || relid == schemas_relid ||
+		relid == platforms_relid || relid == universal_relid)
 	{
 		registry_valid = false;
 		types_relid = InvalidOid;
 		schemas_relid = InvalidOid;
+		platforms_relid = InvalidOid;
+		universal_relid = InvalidOid;
 	}
 }
 
@@ -194,6 +204,11 @@ registry_load(void)
 	types_relid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TYPES_TABLE, false);
 	/* absent while the extension is still at version 0.1 */
 	schemas_relid = activity_relid(ACTIVITY_SCHEMA, "schemas", true);
+	platforms_relid = activity_relid(ACTIVITY_SCHEMA, "platforms", true);
+	universal_relid = activity_relid(ACTIVITY_SCHEMA, "universal_types", true);
+	have_platforms = OidIsValid(platforms_relid) && OidIsValid(universal_relid);
+	platform_names = NULL;
+	nplatform_names = 0;
 	/* an invalidation arriving from here on makes the next lookup reload */
 	registry_valid = true;
 
@@ -230,11 +245,15 @@ registry_fill(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* subject_type: from 0.2 (the library also runs under 0.1's objects) */
-	registry_query(get_attnum(activity_relid(ACTIVITY_SCHEMA, "event_types", false), "subject_type") != InvalidAttrNumber
-				   ? "SELECT name, universal_type, recipient, actor_types, platforms, subject_type "
-				   "FROM activity.event_types"
-				   : "SELECT name, universal_type, recipient, actor_types, platforms, NULL::text "
+	/* the rules added by 0.2 (the library also runs under 0.1's objects) */
+	registry_query(have_platforms
+				   ? "SELECT t.name, t.universal_type, t.recipient, t.actor_types, t.platforms, t.subject_type, "
+				   "u.platforms, t.function_types, t.caused_by, "
+				   "EXISTS (SELECT FROM activity.event_types e "
+				   "WHERE t.name = ANY (e.caused_by) OR t.universal_type = ANY (e.caused_by)) "
+				   "FROM activity.event_types t LEFT JOIN activity.universal_types u ON u.name = t.universal_type"
+				   : "SELECT name, universal_type, recipient, actor_types, platforms, NULL::text, "
+				   "NULL::text[], NULL::text[], NULL::text[], false "
 				   "FROM activity.event_types", "activity.event_types");
 
 	for (i = 0; i < SPI_processed; i++)
@@ -280,9 +299,36 @@ registry_fill(void)
 		if (SPI_getvalue(tup, desc, 6) != NULL)
 			et->subject_type = MemoryContextStrdup(registry_cxt, SPI_getvalue(tup, desc, 6));
 
+		et->nuniversal_platforms = 0;
+		et->universal_platforms = NULL;
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		if (!isnull)
+			et->universal_platforms = text_array_to_cstrings(d, &et->nuniversal_platforms);
+		et->nfunctions = 0;
+		et->functions = NULL;
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		if (!isnull)
+			et->functions = text_array_to_cstrings(d, &et->nfunctions);
+		et->ncauses = 0;
+		et->causes = NULL;
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		if (!isnull)
+			et->causes = text_array_to_cstrings(d, &et->ncauses);
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		et->may_cause = !isnull && DatumGetBool(d);
+
 		et->latest_version = 0;
 		et->nversions = 0;
 		et->versions = NULL;
+	}
+
+	if (have_platforms)
+	{
+		registry_query("SELECT name FROM activity.platforms ORDER BY name COLLATE \"C\"", "activity.platforms");
+		platform_names = MemoryContextAlloc(registry_cxt, sizeof(char *) * (SPI_processed + 1));
+		for (i = 0; i < SPI_processed; i++)
+			platform_names[nplatform_names++] =
+				MemoryContextStrdup(registry_cxt, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	}
 
 	if (OidIsValid(schemas_relid))
@@ -347,6 +393,39 @@ activity_lookup_type(const char *name)
 	if (!registry_valid || type_cache == NULL)
 		registry_load();
 	return (EventType *) hash_search(type_cache, name, HASH_FIND, NULL);
+}
+
+/*
+ * Is the platform called name (len bytes, not terminated) registered? 1 if
+ * it is, 0 if not, -1 if the registry has no platforms (0.1's objects).
+ */
+int
+activity_platform_check(const char *name, int len)
+{
+	int			lo = 0;
+	int			hi;
+
+	AcceptInvalidationMessages();
+	if (!registry_valid || type_cache == NULL)
+		registry_load();
+	if (!have_platforms)
+		return -1;
+	hi = nplatform_names - 1;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			cmp = strncmp(platform_names[mid], name, len);
+
+		if (cmp == 0)
+			cmp = platform_names[mid][len] == '\0' ? 0 : 1;
+		if (cmp == 0)
+			return 1;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return 0;
 }
 
 /*

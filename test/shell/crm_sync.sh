@@ -338,7 +338,8 @@ ok "$(q "SELECT count(*) FROM crm WHERE initiator_id ~ '^rb-'") $(q "SELECT coun
 ok "$(q "SELECT count(*) || ' ' || count(DISTINCT id) FROM crm")" "$events $events" "the CRM stores every id once (upsert)"
 ok "$(q "SELECT count(*) FROM crm c JOIN activity.activities a ON a.id = c.id
          WHERE (c.id, c.workspace_id, c.platform, c.type, c.version, c.actor_type, c.initiator_id, c.recipient_id,
-                c.subject_type, c.subject_id, c.caused_by, c.metadata, c.occurred_at, c.recorded_at, c.xact_id)
+                c.subject_type, c.subject_id, c.caused_by, c.metadata, c.occurred_at, c.recorded_at, c.function_type,
+                c.xact_id)
                IS DISTINCT FROM a")" 0 \
    "every event in the CRM is identical to the log's in every column (timestamps to the microsecond, metadata)"
 ok "$(q "SELECT (SELECT sum(received) FROM crm) || ' ' || (SELECT count(*) FROM crm_file) || ' ' ||

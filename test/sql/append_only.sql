@@ -125,6 +125,7 @@ SELECT count(*) = :events_before AS same_count FROM activity.activities;
 CREATE TABLE activity_partitions.ao_empty (LIKE activity.activities INCLUDING DEFAULTS);
 ALTER TABLE activity_partitions.ao_empty ADD CONSTRAINT activities_valid CHECK (
     activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id,
-                             subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at, xact_id)) NOT VALID;
+                             subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at, function_type,
+                             xact_id)) NOT VALID;
 ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.ao_empty FOR VALUES FROM ('2045-01-01') TO ('2045-02-01');
 DROP TABLE activity_partitions.ao_empty;

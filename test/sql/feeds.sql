@@ -12,6 +12,8 @@ SELECT name FROM activity.register_type('fd.post.created') \g /dev/null
 SELECT name FROM activity.register_type('fd.post.edited', actor_types => '{user,agent}') \g /dev/null
 SELECT name FROM activity.register_type('fd.comment.created') \g /dev/null
 SELECT name FROM activity.register_type('fd.award.given', recipient => 'required', actor_types => '{user,system}') \g /dev/null
+SELECT name FROM activity.register_universal_type('FD_USER_JOIN') \g /dev/null
+SELECT name FROM activity.register_universal_type('FD_USER_LEAVE') \g /dev/null
 SELECT name FROM activity.register_type('FD_DISCORD_JOIN', universal_type => 'FD_USER_JOIN', platforms => '{discord}') \g /dev/null
 SELECT name FROM activity.register_type('FD_SLACK_JOIN', universal_type => 'FD_USER_JOIN', platforms => '{slack}') \g /dev/null
 SELECT name FROM activity.register_type('FD_SLACK_LEAVE', universal_type => 'FD_USER_LEAVE', platforms => '{slack}') \g /dev/null

@@ -347,7 +347,8 @@ CREATE TABLE activity_partitions.hand_made (
     junk int, xact_id xid8 DEFAULT pg_current_xact_id(), occurred_at timestamptz NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(),
     metadata jsonb NOT NULL DEFAULT '{}', caused_by uuid, subject_id text, subject_type text,
     recipient_id text, initiator_id text, actor_type text NOT NULL DEFAULT 'user', version int2 NOT NULL,
-    type text NOT NULL, platform text, workspace_id text NOT NULL, id uuid NOT NULL DEFAULT activity.uuidv7());
+    type text NOT NULL, platform text, workspace_id text NOT NULL, function_type text,
+    id uuid NOT NULL DEFAULT activity.uuidv7());
 ALTER TABLE activity_partitions.hand_made DROP COLUMN junk;
 ALTER TABLE activity.activities ATTACH PARTITION activity_partitions.hand_made FOR VALUES FROM ('2038-01-01') TO ('2038-02-01');
 -- while a partition lacks the validation constraint, the log refuses every
@@ -357,7 +358,7 @@ SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1'
 ALTER TABLE activity_partitions.hand_made ADD CONSTRAINT activities_valid CHECK (
     activity._valid_activity(id, workspace_id, platform, type, version, actor_type,
                              initiator_id, initiator_id, subject_type, subject_id, caused_by,
-                             metadata, occurred_at, recorded_at, xact_id)) NOT VALID;
+                             metadata, occurred_at, recorded_at, function_type, xact_id)) NOT VALID;
 SELECT pg_temp.expect_error($$SELECT activity.record('ip-hand', 'ip.plain', 'u1')$$) AS wrong_constraint;
 ALTER TABLE activity_partitions.hand_made DROP CONSTRAINT activities_valid;
 -- maintain() adds it

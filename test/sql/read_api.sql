@@ -7,6 +7,7 @@ SET datestyle = 'ISO, YMD';
 
 SELECT name FROM activity.register_type('ra.issue.created') \g /dev/null
 SELECT name FROM activity.register_type('ra.issue.updated', actor_types => '{user,agent}') \g /dev/null
+SELECT name FROM activity.register_universal_type('USER_JOIN') \g /dev/null
 SELECT name FROM activity.register_type('ra.discord.join', universal_type => 'USER_JOIN', platforms => '{discord}') \g /dev/null
 SELECT name FROM activity.register_type('ra.slack.join', universal_type => 'USER_JOIN', platforms => '{slack}') \g /dev/null
 
@@ -28,6 +29,7 @@ WHERE workspace_id = 'ra-ws' AND universal_type IS NOT NULL GROUP BY universal_t
 SELECT activity.universal_type('ra.slack.join') AS mapped, activity.universal_type('ra.issue.created') AS unmapped,
        activity.universal_type('ra.no.such.type') AS unknown, activity.universal_type(NULL) AS null_type;
 -- a type registered (or re-registered) later is seen by the view at once
+SELECT name FROM activity.register_universal_type('ISSUE_CREATE') \g /dev/null
 SELECT name FROM activity.register_type('ra.issue.created', universal_type => 'ISSUE_CREATE') \g /dev/null
 SELECT DISTINCT type, universal_type FROM activity.activity_log WHERE type = 'ra.issue.created';
 

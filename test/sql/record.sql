@@ -9,6 +9,7 @@ SET datestyle = 'ISO, YMD';
 SELECT name FROM activity.register_type('rec.plain');
 SELECT name FROM activity.register_type('rec.award', recipient => 'required');
 SELECT name FROM activity.register_type('rec.post', recipient => 'forbidden');
+SELECT name FROM activity.register_platform('x');  -- a one-character platform
 SELECT name FROM activity.register_type('rec.chat', platforms => '{discord,slack}');
 SELECT name FROM activity.register_type('rec.human', actor_types => '{user}');
 SELECT name FROM activity.register_type('REC_LINK', actor_types => '{system}');
@@ -62,7 +63,7 @@ INSERT INTO activity.activities (id, workspace_id, type, initiator_id, occurred_
 -- limits that are just allowed: 1024-byte identifiers (bytes, not characters), 1 character
 SELECT activity.record(repeat('w', 1024), 'rec.plain', repeat('i', 1024), occurred_at => '2031-03-05') IS NOT NULL AS ascii_1024;
 SELECT activity.record(repeat('é', 512), 'rec.plain', 'u', occurred_at => '2031-03-05') IS NOT NULL AS utf8_1024_bytes;
-SELECT activity.record('w', 'rec.plain', 'u', recipient_id => 'r', platform => 'p',
+SELECT activity.record('w', 'rec.plain', 'u', recipient_id => 'r', platform => 'x',
                        subject_type => 's', subject_id => 'i', occurred_at => '2031-03-05') IS NOT NULL AS one_character_ids;
 -- the entity feed's key at its limit, 2048 bytes of random (incompressible)
 -- text, fits its index

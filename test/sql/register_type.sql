@@ -5,6 +5,12 @@ SET datestyle = 'ISO, YMD';
 
 \i test/sql/include/expect_error.sql
 
+-- the platforms and universal types these tests name (both are checked:
+-- test/sql/type_tiers.sql)
+SELECT count(*) AS registered FROM (SELECT activity.register_platform(p) FROM unnest('{forum,site}'::text[]) p) s;
+SELECT count(*) AS registered FROM (SELECT activity.register_universal_type(u)
+                                    FROM unnest('{CHAT_MESSAGE_CREATE,POST_CREATE,USER_JOIN}'::text[]) u) s;
+
 -- Both naming styles are accepted: lower-case dotted and upper snake case
 SELECT name, description, universal_type, recipient, platforms, actor_types
 FROM activity.register_type('slack_message.threaded_reply.created', 'A threaded reply in Slack',

@@ -11,6 +11,7 @@ SET LOCAL TIME ZONE 'UTC';
 SELECT setseed(0.77);
 
 \o /dev/null
+SELECT activity.register_universal_type('FP_USER_JOIN');
 SELECT activity.register_type(t, universal_type => u, platforms => p, recipient => r, actor_types => '{user,agent,system}')
 FROM (VALUES ('fp.post.created', NULL, NULL, 'optional'), ('fp.post.edited', NULL, NULL, 'optional'),
              ('fp.award.given', NULL, NULL, 'required'),

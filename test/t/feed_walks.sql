@@ -12,6 +12,7 @@ SELECT set_config('activity_test.tag', :'tag', false) \g /dev/null
 -- committed before the test, so that the writer session sees them: types,
 -- the 2046 partitions, and 600 rows of the run's own workspaces
 \o /dev/null
+SELECT activity.register_universal_type('FW_USER_JOIN');
 SELECT activity.register_type(t, universal_type => u, platforms => p, recipient => r, actor_types => '{user,agent,system}')
 FROM (VALUES ('fw.post.created', NULL, NULL, 'optional'), ('fw.post.edited', NULL, NULL, 'optional'),
              ('fw.award.given', NULL, NULL, 'required'),

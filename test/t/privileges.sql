@@ -16,8 +16,8 @@ SET LOCAL TIME ZONE 'UTC';
 CREATE ROLE activity_test_app;
 GRANT USAGE ON SCHEMA activity TO activity_test_app;
 GRANT INSERT, SELECT ON activity.activities TO activity_test_app;
-GRANT EXECUTE ON FUNCTION activity.record(text, text, text, jsonb, text, text, integer, timestamptz, text, text, text, uuid, uuid),
-                          activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text) TO activity_test_app;
+GRANT EXECUTE ON FUNCTION activity.record(text, text, text, jsonb, text, text, integer, timestamptz, text, text, text, uuid, uuid, text),
+                          activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid) TO activity_test_app;
 SELECT activity.register_type('priv.event') IS NOT NULL AS registered \g /dev/null
 SELECT activity.create_partitions('2042-01-01', '2042-02-01') \g /dev/null
 
@@ -109,7 +109,7 @@ SELECT is((SELECT string_agg(p.proname, ', ' ORDER BY p.proname) FROM pg_proc p
              AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                                               WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))),
           '_capture, _changes_chunk, _check_limit, _check_offset_args, _columns, _counts, _current_snapshot, _cursor_from_bytea, _feed_filters, _feed_indexes, _incarnation, _interval_supported, _narrowing_changes, '
-          '_position, _position_text, _row_changes, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unread, _valid_activity',
+          '_position, _position_text, _row_changes, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unknown_platforms, _unread, _valid_activity',
           'the only internal functions PUBLIC may execute are the ones public functions, the validation constraint and the capture trigger call');
 SET LOCAL ROLE activity_test_app;
 SELECT throws_ok($$SELECT activity._expire_default(now())$$, '42501', NULL,
@@ -124,7 +124,7 @@ GRANT USAGE ON SCHEMA activity TO activity_test_reader;
 GRANT SELECT ON activity.activities TO activity_test_reader;
 SET LOCAL ROLE activity_test_reader;
 SELECT throws_ok($$SELECT activity._valid_activity('01890000-0000-7000-8000-0000000be001', 'priv-ws', NULL, 'priv.event', 0::int2,
-                                                   'user', 'u1', NULL, NULL, NULL, NULL, '{}', '2042-01-05', now(), pg_current_xact_id())$$,
+                                                   'user', 'u1', NULL, NULL, NULL, NULL, '{}', '2042-01-05', now(), NULL, pg_current_xact_id())$$,
                  '42501', 'permission denied to record activities',
                  'a role without INSERT on the log cannot register an id by calling the validation constraint');
 RESET ROLE;

@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(127);
+SELECT plan(137);
 
 -- schemas
 SELECT has_schema('activity');
@@ -24,9 +24,9 @@ SELECT is(pg_get_partkeydef('activity.activities'::regclass), 'RANGE (occurred_a
 -- columns of the log, in order, with their types
 SELECT columns_are('activity', 'activities', ARRAY[
     'id', 'workspace_id', 'platform', 'type', 'version', 'actor_type', 'initiator_id', 'recipient_id',
-    'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']);
+    'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'function_type', 'xact_id']);
 SELECT is(array_agg(attname::text ORDER BY attnum),
-          '{id,workspace_id,platform,type,version,actor_type,initiator_id,recipient_id,subject_type,subject_id,caused_by,metadata,occurred_at,recorded_at,xact_id}'::text[],
+          '{id,workspace_id,platform,type,version,actor_type,initiator_id,recipient_id,subject_type,subject_id,caused_by,metadata,occurred_at,recorded_at,function_type,xact_id}'::text[],
           'the columns of activity.activities are in the documented order')
 FROM pg_attribute WHERE attrelid = 'activity.activities'::regclass AND attnum > 0 AND NOT attisdropped;
 SELECT col_type_is('activity', 'activities', c, t, format('activities.%s is %s', c, t))
@@ -34,11 +34,11 @@ FROM (VALUES ('id', 'uuid'), ('workspace_id', 'text'), ('platform', 'text'), ('t
              ('version', 'smallint'), ('actor_type', 'text'), ('initiator_id', 'text'),
              ('recipient_id', 'text'), ('subject_type', 'text'), ('subject_id', 'text'),
              ('caused_by', 'uuid'), ('metadata', 'jsonb'), ('occurred_at', 'timestamp with time zone'),
-             ('recorded_at', 'timestamp with time zone'), ('xact_id', 'xid8')) v(c, t);
+             ('recorded_at', 'timestamp with time zone'), ('function_type', 'text'), ('xact_id', 'xid8')) v(c, t);
 SELECT col_not_null('activity', 'activities', c, format('activities.%s is NOT NULL', c))
 FROM unnest('{id,workspace_id,type,version,actor_type,metadata,occurred_at,recorded_at}'::name[]) c;
 SELECT col_is_null('activity', 'activities', c, format('activities.%s is nullable', c))
-FROM unnest('{platform,initiator_id,recipient_id,subject_type,subject_id,caused_by}'::name[]) c;
+FROM unnest('{platform,initiator_id,recipient_id,subject_type,subject_id,caused_by,function_type}'::name[]) c;
 SELECT col_default_is('activity', 'activities', 'id', 'activity.uuidv7()', 'id defaults to a UUIDv7');
 SELECT col_default_is('activity', 'activities', 'actor_type', 'user'::text, 'actor_type defaults to user');
 SELECT col_default_is('activity', 'activities', 'metadata', '{}'::jsonb, 'metadata defaults to {}');
@@ -46,11 +46,18 @@ SELECT col_default_is('activity', 'activities', 'xact_id', 'pg_current_xact_id()
 
 -- registry and settings columns
 SELECT columns_are('activity', 'event_types', ARRAY[
-    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at', 'history', 'subject_type']);
+    'name', 'description', 'universal_type', 'recipient', 'platforms', 'actor_types', 'created_at', 'updated_at', 'history', 'subject_type',
+    'function_types', 'caused_by']);
 SELECT col_is_pk('activity', 'event_types', 'name', 'event_types is keyed by name');
 SELECT col_type_is('activity', 'event_types', 'platforms', 'text[]', 'event_types.platforms is text[]');
 SELECT col_type_is('activity', 'event_types', 'actor_types', 'text[]', 'event_types.actor_types is text[]');
 SELECT columns_are('activity', 'settings', ARRAY['singleton', 'partition_interval', 'premake', 'retention']);
+SELECT columns_are('activity', 'platforms', ARRAY['name', 'description', 'builtin', 'created_at']);
+SELECT columns_are('activity', 'universal_types', ARRAY['name', 'description', 'platforms', 'created_at', 'updated_at']);
+SELECT set_eq($$SELECT name FROM activity.platforms WHERE builtin$$, ARRAY['discord', 'minecraft', 'slack', 'telegram', 'twitch'],
+              'the five platforms of the product documents are built in');
+SELECT is((SELECT extcondition[array_position(extconfig, 'activity.platforms'::regclass)] FROM pg_extension WHERE extname = 'activity'),
+          'WHERE NOT builtin', 'pg_dump keeps the platforms registered after CREATE EXTENSION, which makes the built-in ones');
 SELECT col_type_is('activity', 'settings', 'partition_interval', 'interval', 'settings.partition_interval is interval');
 
 -- the cursor type and its operator
@@ -70,45 +77,47 @@ FROM (VALUES
     ('cursor_send', '{activity.cursor}'),
     ('cursor_eq', '{activity.cursor,activity.cursor}'),
     ('cursor_info', '{activity.cursor}'),
-    ('register_type', '{text,text,text,text,text[],text[],text}'),
-    ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'),
-    ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'),
+    ('register_type', '{text,text,text,text,text[],text[],text,text[],text[]}'),
+    ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'),
+    ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'),
     ('partition_start', '{"timestamp with time zone"}'),
     ('partitions', '{}'),
     ('create_partitions', '{"timestamp with time zone","timestamp with time zone"}'),
     ('maintain', '{}'),
-    ('configure', '{interval,integer,interval,boolean}')
+    ('configure', '{interval,integer,interval,boolean}'),
+    ('register_platform', '{text,text}'),
+    ('register_universal_type', '{text,text,text[]}')
 ) v(f, a);
 SELECT function_returns('activity', 'uuidv7', '{}'::name[], 'uuid');
 SELECT function_returns('activity', 'uuidv7_time', '{uuid}'::name[], 'timestamp with time zone');
 SELECT function_returns('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'uuid');
-SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[],text}'::name[], 'activity.event_types');
-SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'setof record');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'uuid');
+SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[],text,text[],text[]}'::name[], 'activity.event_types');
+SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'setof record');
 SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean}'::name[], 'activity.settings');
-SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text)'::regprocedure),
-          'TABLE(id uuid, workspace_id text, platform text, type text, version smallint, actor_type text, initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid, metadata jsonb, occurred_at timestamp with time zone, recorded_at timestamp with time zone, cursor activity.cursor, has_more boolean)',
+SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid)'::regprocedure),
+          'TABLE(id uuid, workspace_id text, platform text, type text, version smallint, actor_type text, initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid, metadata jsonb, occurred_at timestamp with time zone, recorded_at timestamp with time zone, function_type text, cursor activity.cursor, has_more boolean)',
           'page() returns the log columns, a cursor and has_more');
-SELECT is(pg_get_function_arguments('activity.record(text,text,text,jsonb,text,text,integer,timestamp with time zone,text,text,text,uuid,uuid)'::regprocedure),
-          'workspace_id text, type text, initiator_id text DEFAULT NULL::text, metadata jsonb DEFAULT ''{}''::jsonb, recipient_id text DEFAULT NULL::text, actor_type text DEFAULT ''user''::text, version integer DEFAULT NULL::integer, occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, platform text DEFAULT NULL::text, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, caused_by uuid DEFAULT NULL::uuid, id uuid DEFAULT NULL::uuid',
+SELECT is(pg_get_function_arguments('activity.record(text,text,text,jsonb,text,text,integer,timestamp with time zone,text,text,text,uuid,uuid,text)'::regprocedure),
+          'workspace_id text, type text, initiator_id text DEFAULT NULL::text, metadata jsonb DEFAULT ''{}''::jsonb, recipient_id text DEFAULT NULL::text, actor_type text DEFAULT ''user''::text, version integer DEFAULT NULL::integer, occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, platform text DEFAULT NULL::text, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, caused_by uuid DEFAULT NULL::uuid, id uuid DEFAULT NULL::uuid, function_type text DEFAULT NULL::text',
           'record() argument names and defaults');
-SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text)'::regprocedure),
-          'workspace_id text, after activity.cursor DEFAULT NULL::activity.cursor, "limit" integer DEFAULT 50, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, initiator_id text DEFAULT NULL::text, recipient_id text DEFAULT NULL::text, types text[] DEFAULT NULL::text[], universal_types text[] DEFAULT NULL::text[], actor_types text[] DEFAULT NULL::text[], platforms text[] DEFAULT NULL::text[], since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, direction text DEFAULT ''desc''::text',
+SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid)'::regprocedure),
+          'workspace_id text, after activity.cursor DEFAULT NULL::activity.cursor, "limit" integer DEFAULT 50, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, initiator_id text DEFAULT NULL::text, recipient_id text DEFAULT NULL::text, types text[] DEFAULT NULL::text[], universal_types text[] DEFAULT NULL::text[], actor_types text[] DEFAULT NULL::text[], platforms text[] DEFAULT NULL::text[], since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, direction text DEFAULT ''desc''::text, function_types text[] DEFAULT NULL::text[], caused_by uuid DEFAULT NULL::uuid',
           'page() argument names and defaults');
 SELECT volatility_is('activity', 'uuidv7', '{}'::name[], 'volatile');
 SELECT volatility_is('activity', 'uuidv7_time', '{uuid}'::name[], 'immutable');
 SELECT volatility_is('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'volatile');
-SELECT volatility_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'stable');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'volatile');
+SELECT volatility_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'stable');
 SELECT is_strict('activity', 'uuidv7_time', '{uuid}'::name[]);
 SELECT isnt_strict('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[],
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[],
     'record() is not strict (NULL arguments mean defaults or are validated)');
-SELECT isnt_strict('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[],
+SELECT isnt_strict('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[],
     'page() is not strict (a NULL cursor means the first page)');
 SELECT function_lang_is('activity', 'record',
-    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid}'::name[], 'c');
-SELECT function_lang_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text}'::name[], 'c');
+    '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'c');
+SELECT function_lang_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'c');
 SELECT is(count(*), 0::bigint, 'no function of the extension is SECURITY DEFINER')
 FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
@@ -116,11 +125,11 @@ WHERE p.prosecdef;
 
 -- triggers
 SELECT col_has_check('activity_partitions', 'activities_default', ARRAY['id', 'workspace_id', 'platform', 'type', 'version', 'actor_type',
-                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'xact_id']::name[],
+                      'initiator_id', 'recipient_id', 'subject_type', 'subject_id', 'caused_by', 'metadata', 'occurred_at', 'recorded_at', 'function_type', 'xact_id']::name[],
                       'the validation constraint covers every column a rule reads');
 SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
            WHERE conrelid = 'activity_partitions.activities_default'::regclass AND conname = 'activities_valid'),
-          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at, xact_id)) NOT VALID',
+          'CHECK (activity._valid_activity(id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id, caused_by, metadata, occurred_at, recorded_at, function_type, xact_id)) NOT VALID',
           'validation is the CHECK constraint activities_valid of each partition, NOT VALID (rows are not judged again)');
 SELECT is((SELECT count(*) FROM pg_constraint WHERE conrelid = 'activity.activities'::regclass AND contype = 'c'),
           0::bigint, 'activity.activities itself has no CHECK constraint (partitions carry it, so that a restore does not re-judge rows)');
@@ -136,6 +145,8 @@ SELECT has_trigger('activity', 'activities', 'activities_no_truncate', 'the TRUN
 SELECT trigger_is('activity', 'activities', 'activities_no_truncate', 'activity', '_append_only');
 SELECT has_trigger('activity', 'event_types', 'event_types_changed', 'the registry invalidation trigger is on event_types');
 SELECT trigger_is('activity', 'event_types', 'event_types_changed', 'activity', '_registry_changed');
+SELECT trigger_is('activity', 'platforms', 'platforms_changed', 'activity', '_registry_changed');
+SELECT trigger_is('activity', 'universal_types', 'universal_types_changed', 'activity', '_registry_changed');
 SELECT triggers_are('activity_partitions', 'activities_default',
     ARRAY['activities_complete', 'activities_caused_by', 'activities_append_only', 'activities_no_truncate'],
     'the default partition carries the completion, caused_by, append-only and TRUNCATE triggers');
@@ -177,7 +188,8 @@ SELECT is((SELECT i.indisreplident FROM pg_index i WHERE i.indexrelid = 'activit
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
     ARRAY['activity.event_ids', 'activity.event_types', 'activity.feed_consumers', 'activity.feed_removals', 'activity.feed_removals_removal_seq',
-          'activity.pending_ids', 'activity.row_security', 'activity.schemas', 'activity.settings', 'activity_partitions.activities_default'],
+          'activity.pending_ids', 'activity.platforms', 'activity.row_security', 'activity.schemas', 'activity.settings', 'activity.universal_types',
+          'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
 -- GUCs (defined when the library is loaded, i.e. on first use in a session)

@@ -104,6 +104,7 @@ SELECT throws_ok($$SELECT activity.register_type('val.x', universal_type => 'use
 SELECT throws_ok($$SELECT activity.register_type('val.x', recipient => 'always')$$, '22023', 'invalid recipient rule "always"');
 SELECT throws_ok($$SELECT activity.register_type('val.x', platforms => '{""}')$$, '22023', 'invalid platforms {""}');
 SELECT throws_ok($$SELECT activity.register_type('val.x', actor_types => '{bot}')$$, '22023', 'invalid actor types {bot}');
+SELECT activity.register_platform(p) IS NOT NULL FROM unnest('{a,b}'::text[]) p \g /dev/null
 SELECT results_eq(
     $$SELECT recipient, platforms, actor_types FROM activity.register_type('val.plain', recipient => 'required', platforms => '{b,a,b}', actor_types => '{user}')$$,
     $$VALUES ('required'::text, '{a,b}'::text[], '{user}'::text[])$$,

@@ -82,6 +82,7 @@ async function setupScratch(opts, log) {
       try {
         await c.query('CREATE EXTENSION activity');
         await c.query(`
+          SELECT activity.register_universal_type(u) FROM unnest('{POST_CREATE,USER_JOIN}'::text[]) u;
           SELECT activity.register_type('fz.post', 'A post.', universal_type => 'POST_CREATE');
           SELECT activity.register_type('fz.comment', 'A comment.');
           SELECT activity.register_type('fz.award', recipient => 'required');

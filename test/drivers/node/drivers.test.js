@@ -88,6 +88,24 @@ test('activity.set_owner: named notation (owner => $1), again: nothing changes',
   assert.equal(r.o, OWNER);
 });
 
+test('activity.register_platform: positional strings, then named notation with null, as the owner', async () => {
+  let r = await one(owner, 'SELECT name, description, builtin FROM activity.register_platform($1, $2)', ['web', 'The web app']);
+  assert.deepEqual(r, { name: 'web', description: 'The web app', builtin: false });
+  r = await one(owner, 'SELECT name, description FROM activity.register_platform(name => $1, description => $2)', ['api', null]);
+  assert.deepEqual(r, { name: 'api', description: null });
+  await assert.rejects(one(owner, 'SELECT activity.register_platform($1)', ['Web']), { code: '22023' });
+});
+
+test('activity.register_universal_type: a string array of platforms, and null for all', async () => {
+  let r = await one(owner, 'SELECT name, platforms FROM activity.register_universal_type($1, $2, $3)',
+    ['NODE_WIDGET_SHARE', 'A widget was shared', ['web', 'api']]);
+  assert.deepEqual(r, { name: 'NODE_WIDGET_SHARE', platforms: ['api', 'web'] });
+  r = await one(owner, 'SELECT platforms FROM activity.register_universal_type(name => $1, platforms => $2)', ['NODE_WIDGET_SHARE', []]);
+  assert.equal(r.platforms, null);
+  await assert.rejects(one(owner, 'SELECT activity.register_universal_type($1, platforms => $2)', ['NODE_X', ['discrod']]),
+    { code: '23503' });
+});
+
 test('activity.register_type: positional strings, null and arrays (platforms, actor_types), as the owner', async () => {
   let r = await one(owner, 'SELECT name, recipient, platforms, actor_types FROM activity.register_type($1, $2, $3, $4, $5, $6)',
     [TYPE_P, 'A widget was shared (node-postgres).', null, 'optional', ['web', 'api'], ['user', 'agent']]);
@@ -150,7 +168,7 @@ test('activity.restore_row_security: as the owner, nothing to restore', async ()
 });
 
 test('activity.universal_type: a string, as the application role', async () => {
-  assert.equal((await one(app, 'SELECT activity.universal_type($1) AS u', ['discord.guild_member_add'])).u, 'USER_JOIN');
+  assert.equal((await one(app, 'SELECT activity.universal_type($1) AS u', ['discord:guildMemberAdd'])).u, 'USER_JOIN');
   assert.equal((await one(app, 'SELECT activity.universal_type(type => $1) AS u', [TYPE_J])).u, 'USER_JOIN');
   assert.equal((await one(app, 'SELECT activity.universal_type($1) AS u', [null])).u, null);
 });
@@ -239,11 +257,13 @@ test('activity.record: a retry with the same id returns it and records nothing',
 });
 
 test('activity.record: caused_by a uuid string, actor_type system, initiator null, platform and recipient', async () => {
-  const { id: joined } = await one(app, 'SELECT activity.record($1, $2, $3, $4, platform => $5, recipient_id => $6) AS id',
-    [W, 'discord.guild_member_add', 'node-cy', {}, 'discord', 'node-inviter']);
-  const r = await one(app, 'SELECT activity.record($1, $2, $3, $4, actor_type => $5, caused_by => $6) AS id',
-    [W, 'MODERATION_LINK', null, { rule: 'links' }, 'system', joined]);
-  assert.equal((await one(app, 'SELECT caused_by FROM activity.activities WHERE id = $1', [r.id])).caused_by, joined);
+  await one(app, 'SELECT activity.record($1, $2, $3, $4, platform => $5, recipient_id => $6) AS id',
+    [W, 'discord:guildMemberAdd', 'node-cy', {}, 'discord', 'node-inviter']);
+  const { id: deleted } = await one(app, 'SELECT activity.record($1, $2, $3, $4, platform => $5) AS id',
+    [W, 'discord:messageDelete', 'node-mod', { message_id: 'm-1' }, 'discord']);
+  const r = await one(app, 'SELECT activity.record($1, $2, $3, $4, actor_type => $5, caused_by => $6, function_type => $7) AS id',
+    [W, 'MODERATION_LINK', null, { rule: 'links' }, 'system', deleted, 'linkFilter']);
+  assert.equal((await one(app, 'SELECT caused_by FROM activity.activities WHERE id = $1', [r.id])).caused_by, deleted);
   await one(app, 'SELECT activity.record($1, $2, $3, $4, recipient_id => $5)', [W, 'award.given', 'node-ada', { award: 'Helpful' }, 'node-bob']);
   await one(app, 'SELECT activity.record($1, $2, $3)', [W, TYPE_J, 'node-dee']);
 });
@@ -388,8 +408,8 @@ test('activity.counts: bucket a string (interval), "by" named; workspace null', 
 
 test('activity.activity_log: SELECT with parameters, as the application role', async () => {
   const r = await rows(app, 'SELECT type, universal_type FROM activity.activity_log WHERE workspace_id = $1 AND type = $2',
-    [W, 'discord.guild_member_add']);
-  assert.deepEqual(r, [{ type: 'discord.guild_member_add', universal_type: 'USER_JOIN' }]);
+    [W, 'discord:guildMemberAdd']);
+  assert.deepEqual(r, [{ type: 'discord:guildMemberAdd', universal_type: 'USER_JOIN' }]);
 });
 
 // --- cursors (the application role) ----------------------------------------------------------

@@ -164,6 +164,32 @@ def _():
     eq(one(su, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'activity'")[0], OWNER)
 
 
+@check("activity.register_platform: positional str, then named notation with None, as the owner")
+def _():
+    eq(one(owner, "SELECT name, description, builtin FROM activity.register_platform(%s, %s)", ["web", "The web app"]),
+       ("web", "The web app", False))
+    eq(one(owner, "SELECT name, description FROM activity.register_platform(name => %s, description => %s)", ["api", None]),
+       ("api", None))
+    try:
+        one(owner, "SELECT activity.register_platform(%s)", ["Web"])
+        raise AssertionError("an upper-case platform name was accepted")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
+@check("activity.register_universal_type: a list of platforms, and an empty list for all")
+def _():
+    eq(one(owner, "SELECT name, platforms FROM activity.register_universal_type(%s, %s, %s)",
+           ["PY_WIDGET_SHARE", "A widget was shared", ["web", "api"]]), ("PY_WIDGET_SHARE", ["api", "web"]))
+    eq(one(owner, "SELECT platforms FROM activity.register_universal_type(name => %s, platforms => %s)",
+           ["PY_WIDGET_SHARE", []])[0], None)
+    try:
+        one(owner, "SELECT activity.register_universal_type(%s, platforms => %s)", ["PY_X", ["discrod"]])
+        raise AssertionError("an unknown platform was accepted")
+    except psycopg.errors.ForeignKeyViolation:
+        pass
+
+
 @check("activity.register_type: positional str, None and lists (platforms, actor_types), as the owner")
 def _():
     r = one(owner, "SELECT name, recipient, platforms, actor_types FROM activity.register_type(%s, %s, %s, %s, %s, %s)",
@@ -252,7 +278,7 @@ def _():
 
 @check("activity.universal_type: a str, as the application role")
 def _():
-    eq(one(app, "SELECT activity.universal_type(%s)", ["discord.guild_member_add"])[0], "USER_JOIN")
+    eq(one(app, "SELECT activity.universal_type(%s)", ["discord:guildMemberAdd"])[0], "USER_JOIN")
     eq(one(app, "SELECT activity.universal_type(type => %s)", [TYPE_J])[0], "USER_JOIN")
     eq(one(app, "SELECT activity.universal_type(%s)", [None])[0], None)
 
@@ -418,12 +444,14 @@ def _():
 
 @check("activity.record: caused_by a uuid.UUID, actor_type system, initiator None, platform and recipient")
 def _():
-    joined = one(app, "SELECT activity.record(%s, %s, %s, %s, platform => %s, recipient_id => %s)",
-                 [W, "discord.guild_member_add", "py-cy", Jsonb({}), "discord", "py-inviter"])[0]
-    r = one(app, "SELECT activity.record(%s, %s, %s, %s, actor_type => %s, caused_by => %s)",
-            [W, "MODERATION_LINK", None, Jsonb({"rule": "links"}), "system", joined])[0]
+    one(app, "SELECT activity.record(%s, %s, %s, %s, platform => %s, recipient_id => %s)",
+        [W, "discord:guildMemberAdd", "py-cy", Jsonb({}), "discord", "py-inviter"])
+    deleted = one(app, "SELECT activity.record(%s, %s, %s, %s, platform => %s)",
+                  [W, "discord:messageDelete", "py-mod", Jsonb({"message_id": "m-1"}), "discord"])[0]
+    r = one(app, "SELECT activity.record(%s, %s, %s, %s, actor_type => %s, caused_by => %s, function_type => %s)",
+            [W, "MODERATION_LINK", None, Jsonb({"rule": "links"}), "system", deleted, "linkFilter"])[0]
     assert isinstance(r, uuid.UUID), r
-    eq(one(app, "SELECT caused_by FROM activity.activities WHERE id = %s", [r])[0], joined)
+    eq(one(app, "SELECT caused_by FROM activity.activities WHERE id = %s", [r])[0], deleted)
     one(app, "SELECT activity.record(%s, %s, %s, %s, recipient_id => %s)",
         [W, "award.given", "py-ada", Jsonb({"award": "Helpful"}), "py-bob"])
     one(app, "SELECT activity.record(%s, %s, %s)", [W, TYPE_J, "py-dee"])
@@ -617,8 +645,8 @@ def _():
 @check("activity.activity_log: SELECT with parameters, as the application role")
 def _():
     r = rows(app, "SELECT type, universal_type FROM activity.activity_log WHERE workspace_id = %s AND type = %s",
-             [W, "discord.guild_member_add"])
-    eq(r, [("discord.guild_member_add", "USER_JOIN")])
+             [W, "discord:guildMemberAdd"])
+    eq(r, [("discord:guildMemberAdd", "USER_JOIN")])
 
 
 # --- cursors (the application role) -----------------------------------------------------
