@@ -10,7 +10,8 @@ SELECT activity.record('community-acme', 'comment.created', 'member-bob',
                        occurred_at => now() - interval '2 days', subject_type => 'post', subject_id => 'p-1');
 SELECT activity.record('community-acme', 'award.given', 'member-ada', '{"award": "Helpful"}',
                        recipient_id => 'member-bob', occurred_at => now() - interval '1 day');
-SELECT activity.record('community-acme', 'site.auth.login_failure', 'member-eve', '{"reason": "bad password"}',
+SELECT activity.record('community-acme', 'site.auth.login_failure', 'member-eve',
+                       '{"reason": "invalid_credentials", "method": "password"}',
                        occurred_at => now() - interval '5 hours');
 SELECT activity.record('community-acme', 'site.auth.login_success', 'member-eve',
                        occurred_at => now() - interval '4 hours');
@@ -18,10 +19,12 @@ SELECT activity.record('community-acme', 'post.edited', 'member-ada',
                        '{"post_id": "p-1", "title": "Welcome, everyone! (updated)"}',
                        occurred_at => now() - interval '3 hours', subject_type => 'post', subject_id => 'p-1');
 SELECT activity.record('community-acme', 'slack_message.threaded_reply.created', 'member-bob',
-                       '{"channel": "general", "ts": "1700000000.000100"}',
+                       '{"channel_id": "C0GENERAL", "channel_name": "general",
+                         "message_ts": "1700000000.000100", "thread_ts": "1699990000.000200"}',
                        platform => 'slack', occurred_at => now() - interval '2 hours');
 -- an imported event from years ago, and one scheduled far ahead: both kept
-SELECT activity.record('community-acme', 'journey.completed', 'member-ada', '{"journey": "Onboarding 2015"}',
+SELECT activity.record('community-acme', 'journey.completed', 'member-ada',
+                       '{"journey_id": "j-1", "name": "Onboarding 2015"}',
                        occurred_at => '2015-06-01 12:00+00');
 
 -- A workspace with an issue tracker (seed 002): humans and agents

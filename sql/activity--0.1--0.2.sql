@@ -1264,63 +1264,109 @@ COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, 
     'How page() reads each partition it may read for the same arguments: its direct index scan, or the plan it runs instead';
 
 --------------------------------------------------------------------------------
--- Dashboards: event counts per time bucket
+-- Dashboards and anomaly monitoring: counts per time bucket, and bursts
 --------------------------------------------------------------------------------
+-- The grouping keys of counts() and bursts() ("by"): a column of the log,
+-- or universal_type (the registry's, from the type).
+CREATE FUNCTION activity._group_key(by_ text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF by_ IS NULL OR by_ NOT IN ('type', 'universal_type', 'function_type', 'platform', 'actor_type',
+                                  'initiator_id', 'recipient_id') THEN
+        RAISE EXCEPTION 'by must be one of type, universal_type, function_type, platform, actor_type, initiator_id or recipient_id, not %',
+                        coalesce(quote_literal(by_), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN CASE by_ WHEN 'universal_type' THEN 'a.type' ELSE 'a.' || by_ END;
+END;
+$$;
+COMMENT ON FUNCTION activity._group_key(text) IS
+    'Internal: the column a "by" argument of counts() and bursts() groups on (universal_type: the type, mapped after grouping)';
+
+-- The local bucket of a.occurred_at in time zone tz, as SQL: calendar units
+-- by date_trunc, any other fixed length by date_bin from 2001-01-01 00:00
+-- local time (a Monday). Checks tz and the bucket.
+CREATE FUNCTION activity._bucket_expr(bucket_length interval, tz text, calendar boolean DEFAULT true)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unit text;
+BEGIN
+    IF bucket_length IS NULL THEN
+        RAISE EXCEPTION 'bucket must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF tz IS NULL THEN
+        RAISE EXCEPTION 'tz must not be null' USING ERRCODE = '22004';
+    END IF;
+    BEGIN
+        PERFORM now() AT TIME ZONE tz;
+    EXCEPTION WHEN invalid_parameter_value OR feature_not_supported THEN
+        RAISE EXCEPTION 'invalid time zone "%"', left(tz, 64)
+            USING ERRCODE = '22023', HINT = 'A time zone is a name of pg_timezone_names (Europe/Paris) or an offset (+02).';
+    END;
+    unit := CASE WHEN calendar THEN
+                 CASE bucket_length WHEN '1 minute' THEN 'minute' WHEN '1 hour' THEN 'hour' WHEN '1 day' THEN 'day'
+                                    WHEN '1 week' THEN 'week' WHEN '1 month' THEN 'month' WHEN '3 months' THEN 'quarter'
+                                    WHEN '1 year' THEN 'year' END END;
+    IF unit IS NOT NULL THEN
+        RETURN format('date_trunc(%L, a.occurred_at AT TIME ZONE %L)', unit, tz);
+    END IF;
+    IF bucket_length <= interval '0' OR extract(month FROM bucket_length) <> 0 OR extract(year FROM bucket_length) <> 0
+       OR (NOT calendar AND extract(day FROM bucket_length) <> 0 AND bucket_length <> interval '1 day') THEN
+        RAISE EXCEPTION 'bucket must be a positive interval of fixed length%, not %',
+                        CASE WHEN calendar THEN ', or 1 month, 3 months or 1 year' ELSE '' END, bucket_length
+            USING ERRCODE = '22023';
+    END IF;
+    IF current_setting('server_version_num')::int < 140000 THEN
+        RAISE EXCEPTION 'bucket % needs PostgreSQL 14 or later (date_bin)', bucket_length
+            USING ERRCODE = '0A000';
+    END IF;
+    RETURN format('date_bin(%L::interval, a.occurred_at AT TIME ZONE %L, %L::timestamp)',
+                  bucket_length, tz, '2001-01-01 00:00');
+END;
+$$;
+COMMENT ON FUNCTION activity._bucket_expr(interval, text, boolean) IS
+    'Internal: the SQL of the local time bucket of an activity for counts() and bursts(); checks the bucket and the time zone';
+
 -- (the work is in PL/pgSQL, which cannot name an argument and an output
 -- column alike, as counts() does: "bucket")
-CREATE FUNCTION activity._counts(ws text, since timestamptz, until timestamptz, bucket_length interval, by_ text)
+CREATE FUNCTION activity._counts(ws text, since timestamptz, until timestamptz, bucket_length interval, by_ text,
+                                 tz text DEFAULT 'UTC')
 RETURNS TABLE (b timestamptz, k text, c bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-SET timezone = 'UTC'
 AS $$
 DECLARE
-    bucket_expr text;
-    unit text;
+    key_col text := activity._group_key(by_);
+    bucket_expr text := activity._bucket_expr(bucket_length, tz);
 BEGIN
-    IF $2 IS NULL OR $3 IS NULL THEN
+    IF since IS NULL OR until IS NULL THEN
         RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = '22004';
     END IF;
-    IF $4 IS NULL THEN
-        RAISE EXCEPTION 'bucket must not be null' USING ERRCODE = '22004';
-    END IF;
-    IF $5 IS NULL OR $5 NOT IN ('type', 'universal_type') THEN
-        RAISE EXCEPTION 'by must be ''type'' or ''universal_type'', not %', coalesce(quote_literal($5), 'NULL')
-            USING ERRCODE = '22023';
-    END IF;
-    -- calendar units (in UTC) by date_trunc, any other fixed length by date_bin
-    unit := CASE $4 WHEN '1 minute' THEN 'minute' WHEN '1 hour' THEN 'hour' WHEN '1 day' THEN 'day'
-                    WHEN '1 week' THEN 'week' WHEN '1 month' THEN 'month' WHEN '3 months' THEN 'quarter'
-                    WHEN '1 year' THEN 'year' END;
-    IF unit IS NOT NULL THEN
-        bucket_expr := format('date_trunc(%L, a.occurred_at)', unit);
-    ELSIF $4 <= interval '0' OR extract(month FROM $4) <> 0 OR extract(year FROM $4) <> 0 THEN
-        RAISE EXCEPTION 'bucket must be a positive interval of fixed length, or 1 month, 3 months or 1 year, not %', $4
-            USING ERRCODE = '22023';
-    ELSIF current_setting('server_version_num')::int >= 140000 THEN
-        -- buckets aligned on 2001-01-01 00:00 UTC, a Monday
-        bucket_expr := format('date_bin(%L::interval, a.occurred_at, %L::timestamptz)', $4, '2001-01-01 00:00+00');
-    ELSE
-        RAISE EXCEPTION 'bucket % needs PostgreSQL 14 or later (date_bin)', $4
-            USING ERRCODE = '0A000';
-    END IF;
+    -- per key (the type, for universal_type), then mapped; the workspace
+    -- feed index holds the type, so counts by type read the index alone
     RETURN QUERY EXECUTE format($q$
-        WITH per_type AS (
-            SELECT %s AS b, a.type AS t, count(*) AS c
+        WITH per_key AS (
+            SELECT %s AS b, %s AS k, count(*) AS c
             FROM activity.activities a
             WHERE %s a.occurred_at >= $2 AND a.occurred_at < $3
             GROUP BY 1, 2)
-        SELECT b, %s AS k, sum(c)::bigint
-        FROM per_type
+        SELECT b AT TIME ZONE $4, %s AS k, sum(c)::bigint
+        FROM per_key
         GROUP BY 1, 2
         ORDER BY 1, 2$q$,
-        bucket_expr,
-        CASE WHEN $1 IS NULL THEN '' ELSE 'a.workspace_id = $1 AND' END,
-        CASE $5 WHEN 'type' THEN 't' ELSE 'activity.universal_type(t)' END)
-    USING $1, $2, $3;
+        bucket_expr, key_col,
+        CASE WHEN ws IS NULL THEN '' ELSE 'a.workspace_id = $1 AND' END,
+        CASE by_ WHEN 'universal_type' THEN 'activity.universal_type(k)' ELSE 'k' END)
+    USING ws, since, until, tz;
 END;
 $$;
-COMMENT ON FUNCTION activity._counts(text, timestamptz, timestamptz, interval, text) IS
+COMMENT ON FUNCTION activity._counts(text, timestamptz, timestamptz, interval, text, text) IS
     'Internal: the work of activity.counts()';
 
 CREATE FUNCTION activity.counts(
@@ -1328,12 +1374,142 @@ CREATE FUNCTION activity.counts(
     since timestamptz,
     until timestamptz,
     bucket interval DEFAULT '1 day',
-    "by" text DEFAULT 'type')
+    "by" text DEFAULT 'type',
+    tz text DEFAULT 'UTC')
 RETURNS TABLE (bucket timestamptz, key text, n bigint)
 LANGUAGE sql STABLE
-AS $$ SELECT * FROM activity._counts($1, $2, $3, $4, $5) $$;
-COMMENT ON FUNCTION activity.counts(text, timestamptz, timestamptz, interval, text) IS
-    'Event counts per time bucket (UTC) and type or universal type, for a workspace (NULL: all) and a window [since, until)';
+AS $$ SELECT * FROM activity._counts($1, $2, $3, $4, $5, $6) $$;
+COMMENT ON FUNCTION activity.counts(text, timestamptz, timestamptz, interval, text, text) IS
+    'Event counts per time bucket (in time zone tz) and type, universal type, function type, platform, actor type, initiator or recipient, for a workspace (NULL: all) and a window [since, until)';
+
+-- Bursts: buckets whose count is far above the same key's history.
+-- The baseline of bucket b is the same slot in the "baseline" previous
+-- periods (by default the same hour of the 4 previous weeks, in local
+-- time); a slot without events counts 0. With m and s² the mean and the
+-- variance of those counts:
+--     expected = m,  score = (n - m) / sqrt(s² + m + 1)
+-- the z-score of n against the history, its variance widened by m (a
+-- count's own Poisson noise, so that a key with a steady history is not
+-- flagged for a little more than usual) and by 1 (a key with no history is
+-- flagged from min_count events on, not from its first). A bucket is a
+-- burst when n >= min_count and score >= min_score.
+CREATE FUNCTION activity._bursts(ws text, since timestamptz, until timestamptz, bucket_length interval, by_ text,
+                                 tz text, period interval, baseline int, min_count int, min_score float8,
+                                 types text[], universal_types text[], actor_types text[])
+RETURNS TABLE (b timestamptz, k text, c bigint, e float8, z float8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    key_col text := activity._group_key(by_);
+    bucket_expr text := activity._bucket_expr(bucket_length, tz, false);
+    prefixes text[] := activity._type_prefixes(types);
+BEGIN
+    IF ws IS NULL THEN
+        RAISE EXCEPTION 'workspace_id must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF since IS NULL OR until IS NULL THEN
+        RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF until - since > interval '366 days' THEN
+        RAISE EXCEPTION 'the window of bursts() is at most 366 days, not %', until - since USING ERRCODE = '22023';
+    END IF;
+    IF period IS NULL OR period <= interval '0' OR extract(month FROM period) <> 0 OR extract(year FROM period) <> 0
+       OR extract(epoch FROM period) < extract(epoch FROM bucket_length)
+       OR extract(epoch FROM period)::numeric % extract(epoch FROM bucket_length)::numeric <> 0 THEN
+        RAISE EXCEPTION 'period must be a fixed length that is a multiple of the bucket (%), not %', bucket_length, period
+            USING ERRCODE = '22023';
+    END IF;
+    IF baseline IS NULL OR baseline NOT BETWEEN 1 AND 52 THEN
+        RAISE EXCEPTION 'baseline must be between 1 and 52 periods, not %', baseline USING ERRCODE = '22023';
+    END IF;
+    IF min_count IS NULL OR min_count < 1 OR min_score IS NULL THEN
+        RAISE EXCEPTION 'min_count must be at least 1 and min_score not null' USING ERRCODE = '22023';
+    END IF;
+    IF array_position(universal_types, NULL) IS NOT NULL OR array_position(actor_types, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'universal_types and actor_types must not contain NULL' USING ERRCODE = '22004';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH per_key AS (
+            -- the window and its history, per local bucket, type and key
+            SELECT %1$s AS b, a.type AS t, %2$s AS k, count(*) AS c
+            FROM activity.activities a
+            WHERE a.workspace_id = $1
+              AND a.occurred_at >= $2 - $5 * $4 - $6 AND a.occurred_at < $3
+              AND ($7::text[] IS NULL OR activity._type_matches(a.type, $7))
+              AND ($9::text[] IS NULL OR a.actor_type = ANY ($9))
+            GROUP BY 1, 2, 3),
+        counted AS (
+            SELECT b, %3$s AS k, sum(c) AS c
+            FROM per_key
+            WHERE $8::text[] IS NULL OR activity.universal_type(t) = ANY ($8)
+            GROUP BY 1, 2),
+        scored AS (
+            SELECT b, k, c,
+                   coalesce(sum(c) OVER w, 0)::float8 / $5 AS m,
+                   coalesce(sum(c * c) OVER w, 0)::float8 / $5 AS m2
+            FROM counted
+            WINDOW w AS (PARTITION BY k, (extract(epoch FROM b - '2001-01-01'::timestamp)::numeric
+                                          %% extract(epoch FROM $4)::numeric)
+                         ORDER BY b RANGE BETWEEN $5 * $4 PRECEDING AND $4 PRECEDING))
+        SELECT b AT TIME ZONE $10, k, c::bigint, m,
+               (c - m) / sqrt(greatest(m2 - m * m, 0) + m + 1)
+        FROM scored
+        WHERE b >= $2 AT TIME ZONE $10 AND c >= $11
+          AND (c - m) / sqrt(greatest(m2 - m * m, 0) + m + 1) >= $12
+        ORDER BY 1, 5 DESC, 2$q$,
+        bucket_expr, key_col,
+        CASE by_ WHEN 'universal_type' THEN 'activity.universal_type(k)' ELSE 'k' END)
+    USING ws, since, until, period, baseline, bucket_length, prefixes, universal_types, actor_types, tz,
+          min_count, min_score;
+END;
+$$;
+COMMENT ON FUNCTION activity._bursts(text, timestamptz, timestamptz, interval, text, text, interval, int, int, float8, text[], text[], text[]) IS
+    'Internal: the work of activity.bursts()';
+
+CREATE FUNCTION activity.bursts(
+    workspace_id text,
+    since timestamptz,
+    until timestamptz,
+    bucket interval DEFAULT '1 hour',
+    "by" text DEFAULT 'type',
+    tz text DEFAULT 'UTC',
+    period interval DEFAULT '1 week',
+    baseline int DEFAULT 4,
+    min_count int DEFAULT 10,
+    min_score float8 DEFAULT 4,
+    types text[] DEFAULT NULL,
+    universal_types text[] DEFAULT NULL,
+    actor_types text[] DEFAULT NULL)
+RETURNS TABLE (bucket timestamptz, key text, n bigint, expected float8, score float8)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM activity._bursts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) $$;
+COMMENT ON FUNCTION activity.bursts(text, timestamptz, timestamptz, interval, text, text, interval, int, int, float8, text[], text[], text[]) IS
+    'Anomaly monitoring: the buckets of a workspace''s window where the count per key is far above the same slot of the previous periods (score = (n - expected) / sqrt(variance + expected + 1))';
+
+-- The seeds' ready-made checks, over the last day by default
+CREATE FUNCTION activity.anomalies(
+    workspace_id text,
+    since timestamptz DEFAULT now() - interval '1 day',
+    until timestamptz DEFAULT now(),
+    tz text DEFAULT 'UTC')
+RETURNS TABLE ("check" text, bucket timestamptz, key text, n bigint, expected float8, score float8)
+LANGUAGE sql STABLE
+AS $$
+    SELECT 'failed logins per member', b.* FROM activity.bursts($1, $2, $3, '1 hour', 'initiator_id', $4,
+                                                               types => '{site.auth.login_failure}') b
+    UNION ALL
+    SELECT 'agent flood', b.* FROM activity.bursts($1, $2, $3, '1 hour', 'initiator_id', $4, actor_types => '{agent}') b
+    UNION ALL
+    SELECT 'join raid', b.* FROM activity.bursts($1, $2, $3, '1 hour', 'universal_type', $4,
+                                                universal_types => '{USER_JOIN}') b
+    UNION ALL
+    SELECT 'moderation spike', b.* FROM activity.bursts($1, $2, $3, '1 hour', 'universal_type', $4,
+        universal_types => '{MODERATION_LINK,CHAT_MESSAGE_DELETE,USER_BAN,USER_REMOVE,SECURITY_EVENT}') b
+    ORDER BY 2, 1, 6 DESC
+$$;
+COMMENT ON FUNCTION activity.anomalies(text, timestamptz, timestamptz, text) IS
+    'The ready-made anomaly checks of the seeds (failed logins per member, agent floods, join raids, moderation spikes), each activity.bursts() by the hour against the same hour of the 4 previous weeks';
 
 --------------------------------------------------------------------------------
 -- Partitions: each one carries its validation constraint and feed indexes
@@ -3064,8 +3240,8 @@ $$;
 -- owner (activity.set_owner() grants them). Left executable, as the
 -- functions that use them run with their caller's rights: _valid_activity
 -- (the validation constraint: every role that inserts calls it, and it
--- registers ids only for roles that may insert into the log), _counts
--- (counts()), _check_offset_args (workspace_activity(), issue_activity()),
+-- registers ids only for roles that may insert into the log), _counts,
+-- _bursts, _group_key and _bucket_expr (counts(), bursts()), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _unknown_platforms (register_type(),
 -- register_universal_type()), _settings and _interval_supported;
 -- _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it),

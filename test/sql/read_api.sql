@@ -122,6 +122,6 @@ FROM (VALUES
     ('bucket zero',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '0 seconds')$$),
     ('bucket negative',  $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '-1 day')$$),
     ('bucket 2 months',  $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', '2 months')$$),
-    ('by platform',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => 'platform')$$),
+    ('by metadata',      $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => 'metadata')$$),
     ('by null',          $$SELECT * FROM activity.counts('ra-count', '2034-02-01', '2034-02-03', "by" => NULL)$$)
 ) AS t(label, sql);

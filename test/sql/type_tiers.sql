@@ -70,9 +70,9 @@ FROM (VALUES
     ('any platform onto Discord-only', $$SELECT activity.register_type('tt.unban', universal_type => 'TT_UNBAN')$$),
     ('misspelt platform',             $$SELECT activity.register_type('tt.b', platforms => '{discrod}')$$),
     ('unknown platform prefix',       $$SELECT activity.register_type('discrod:guildMemberAdd')$$),
-    ('prefix, another platform',      $$SELECT activity.register_type('discord:messageCreate', platforms => '{slack}')$$),
-    ('prefix, two platforms',         $$SELECT activity.register_type('discord:messageCreate', platforms => '{discord,slack}')$$),
-    ('prefix upper case',             $$SELECT activity.register_type('Discord:messageCreate')$$),
+    ('prefix, another platform',      $$SELECT activity.register_type('discord:ttMessageCreate', platforms => '{slack}')$$),
+    ('prefix, two platforms',         $$SELECT activity.register_type('discord:ttMessageCreate', platforms => '{discord,slack}')$$),
+    ('prefix upper case',             $$SELECT activity.register_type('Discord:ttMessageCreate')$$),
     ('nothing after the prefix',      $$SELECT activity.register_type('discord:')$$),
     ('no prefix',                     $$SELECT activity.register_type(':messageCreate')$$),
     ('digit first',                   $$SELECT activity.register_type('discord:1message')$$),
@@ -85,7 +85,7 @@ SELECT name, platforms FROM activity.register_universal_type('TT_UNBAN', platfor
 SELECT name, platforms FROM activity.register_universal_type('TT_UNBAN', platforms => '{discord}');
 -- nothing was registered by the refused calls
 SELECT count(*) AS refused_types_registered FROM activity.event_types
-WHERE name IN ('tt.a', 'telegram:chatMemberUnbanned', 'tt.unban', 'tt.b', 'discord:messageCreate');
+WHERE name IN ('tt.a', 'telegram:chatMemberUnbanned', 'tt.unban', 'tt.b', 'discord:ttMessageCreate');
 
 ---------------------------------------------------------------------------
 -- Recording: platforms registered, universal types supported

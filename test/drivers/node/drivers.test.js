@@ -406,6 +406,28 @@ test('activity.counts: bucket a string (interval), "by" named; workspace null', 
   assert.ok(r.length >= 1);
 });
 
+test('activity.counts: "by" function_type and tz named', async () => {
+  const r = await rows(app, 'SELECT key, n FROM activity.counts($1, $2, $3, "by" => $4, tz => $5)',
+    [W, ago(2 * DAY), new Date(NOW + DAY), 'function_type', 'Europe/Paris']);
+  assert.ok(r.some((x) => x.key === 'linkFilter'), JSON.stringify(r));
+});
+
+test('activity.bursts: Dates, an interval string, numbers and arrays', async () => {
+  const r = await rows(app, 'SELECT bucket, key, n, expected, score FROM activity.bursts($1, $2, $3, $4, "by" => $5, '
+    + 'min_count => $6, min_score => $7, types => $8)',
+  [W, ago(2 * DAY), new Date(NOW + DAY), '1 hour', 'type', 1, -1000, [TYPE_A]]);
+  assert.ok(r.length >= 1 && r.every((x) => x.key === TYPE_A && x.bucket instanceof Date && typeof x.score === 'number'),
+    JSON.stringify(r));
+  await assert.rejects(rows(app, 'SELECT * FROM activity.bursts($1, $2, $3, tz => $4)', [W, ago(DAY), new Date(NOW), 'Mars/Olympus']),
+    { code: '22023' });
+});
+
+test('activity.anomalies: named arguments; nothing unusual in this workspace', async () => {
+  const r = await rows(app, 'SELECT "check", bucket, key, n FROM activity.anomalies(workspace_id => $1, since => $2, until => $3)',
+    [W, ago(2 * DAY), new Date(NOW + DAY)]);
+  assert.deepEqual(r, []);
+});
+
 test('activity.activity_log: SELECT with parameters, as the application role', async () => {
   const r = await rows(app, 'SELECT type, universal_type FROM activity.activity_log WHERE workspace_id = $1 AND type = $2',
     [W, 'discord:guildMemberAdd']);

@@ -642,6 +642,35 @@ def _():
     assert len(r) >= 1, r
 
 
+@check("activity.counts: \"by\" function_type and tz named")
+def _():
+    r = rows(app, 'SELECT key, n FROM activity.counts(%s, %s, %s, "by" => %s, tz => %s)',
+             [W, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1), "function_type", "Europe/Paris"])
+    assert any(k == "linkFilter" for k, _ in r), r
+
+
+@check("activity.bursts: datetimes, a timedelta, numbers and a list")
+def _():
+    r = rows(app, 'SELECT bucket, key, n, expected, score FROM activity.bursts(%s, %s, %s, %s, "by" => %s, '
+                  'min_count => %s, min_score => %s, types => %s)',
+             [W, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1), datetime.timedelta(hours=1),
+              "type", 1, -1000.0, [TYPE_A]])
+    assert r and all(k == TYPE_A and isinstance(b, datetime.datetime) and isinstance(z, float)
+                     for b, k, n, e, z in r), r
+    try:
+        rows(app, "SELECT * FROM activity.bursts(%s, %s, %s, tz => %s)",
+             [W, NOW - datetime.timedelta(days=1), NOW, "Mars/Olympus"])
+        raise AssertionError("an unknown time zone was accepted")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+
+
+@check("activity.anomalies: named arguments; nothing unusual in this workspace")
+def _():
+    eq(rows(app, 'SELECT "check", bucket, key, n FROM activity.anomalies(workspace_id => %s, since => %s, until => %s)',
+            [W, NOW - datetime.timedelta(days=2), NOW + datetime.timedelta(days=1)]), [])
+
+
 @check("activity.activity_log: SELECT with parameters, as the application role")
 def _():
     r = rows(app, "SELECT type, universal_type FROM activity.activity_log WHERE workspace_id = %s AND type = %s",
