@@ -32,3 +32,18 @@ FROM activity.page('community-acme', after => :'next', "limit" => 4);
 \echo '== the log is append-only'
 \set ON_ERROR_STOP off
 DELETE FROM activity.activities WHERE workspace_id = 'community-acme';
+\set ON_ERROR_STOP on
+
+\echo '== anomaly monitoring: four quiet weeks of Discord joins, then a raid in the last hour'
+\o /dev/null
+INSERT INTO activity.activities (workspace_id, type, initiator_id, platform, occurred_at)
+SELECT 'property-9', 'discord:guildMemberAdd', 'member-' || h || '-' || g, 'discord',
+       date_trunc('hour', now()) - h * interval '1 hour' + random() * interval '59 minutes'
+FROM generate_series(1, 29 * 24) h, generate_series(1, 1 + (h % 3)) g;
+INSERT INTO activity.activities (workspace_id, type, initiator_id, platform, occurred_at)
+SELECT 'property-9', 'discord:guildMemberAdd', 'raider-' || g, 'discord',
+       date_trunc('hour', now()) + (g % 50) * interval '1 second'
+FROM generate_series(1, 120) g;
+\o
+SELECT "check", bucket, key, n, round(expected::numeric, 1) AS expected, round(score::numeric, 1) AS score
+FROM activity.anomalies('property-9', since => date_trunc('hour', now()) - interval '1 day', until => now() + interval '1 hour');
