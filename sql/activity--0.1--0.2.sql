@@ -1215,7 +1215,9 @@ CREATE FUNCTION activity.page(
     until timestamptz DEFAULT NULL,
     direction text DEFAULT 'desc',
     function_types text[] DEFAULT NULL,
-    caused_by uuid DEFAULT NULL)
+    caused_by uuid DEFAULT NULL,
+    member_id text DEFAULT NULL,
+    metadata jsonb DEFAULT NULL)
 RETURNS TABLE (
     id uuid,
     workspace_id text,
@@ -1237,7 +1239,7 @@ RETURNS TABLE (
 AS 'MODULE_PATHNAME', 'activity_page'
 LANGUAGE C STABLE
 ROWS 50;
-COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid) IS
+COMMENT ON FUNCTION activity.page(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid, text, jsonb) IS
     'One page of a feed (a workspace''s, an entity''s, an actor''s, a recipient''s, or every workspace''s), filtered, newest or oldest first; pass the last row''s cursor as "after" to get the next page';
 
 CREATE FUNCTION activity.page_plans(
@@ -1256,11 +1258,13 @@ CREATE FUNCTION activity.page_plans(
     until timestamptz DEFAULT NULL,
     direction text DEFAULT 'desc',
     function_types text[] DEFAULT NULL,
-    caused_by uuid DEFAULT NULL)
+    caused_by uuid DEFAULT NULL,
+    member_id text DEFAULT NULL,
+    metadata jsonb DEFAULT NULL)
 RETURNS TABLE (partition regclass, plan text)
 AS 'MODULE_PATHNAME', 'activity_page_plans'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid) IS
+COMMENT ON FUNCTION activity.page_plans(text, activity.cursor, int, text, text, text, text, text[], text[], text[], text[], timestamptz, timestamptz, text, text[], uuid, text, jsonb) IS
     'How page() reads each partition it may read for the same arguments: its direct index scan, or the plan it runs instead';
 
 --------------------------------------------------------------------------------
@@ -1521,6 +1525,66 @@ COMMENT ON FUNCTION activity.anomalies(text, timestamptz, timestamptz, text) IS
 -- pg_dump restores it after the partition's rows (rows are judged when they
 -- are written, not re-judged by a restore against today's rules).
 
+-- Search by metadata (page(metadata => ...)) reads a GIN index of each
+-- partition's metadata where the log has one: opt-in, as it costs ingestion
+-- and disk (bench/RESULTS.md); without it, a search walks the feed.
+ALTER TABLE activity.settings ADD COLUMN metadata_index boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN activity.settings.metadata_index IS
+    'Whether maintain() gives every partition a GIN index of metadata (jsonb_path_ops), which page(metadata => ...) searches';
+CREATE OR REPLACE FUNCTION activity._settings()
+RETURNS activity.settings
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT s FROM activity.settings s),
+                    ROW(true, '1 month', 3, NULL, false)::activity.settings)
+$$;
+
+DROP FUNCTION activity.configure(interval, int, interval, boolean);
+CREATE FUNCTION activity.configure(
+    partition_interval interval DEFAULT NULL,
+    premake int DEFAULT NULL,
+    retention interval DEFAULT NULL,
+    keep_forever boolean DEFAULT false,
+    metadata_index boolean DEFAULT NULL)
+RETURNS activity.settings
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.settings;
+BEGIN
+    IF keep_forever AND retention IS NOT NULL THEN
+        RAISE EXCEPTION 'retention and keep_forever cannot both be given' USING ERRCODE = '22023';
+    END IF;
+    IF partition_interval IS NOT NULL AND NOT activity._interval_supported(partition_interval) THEN
+        RAISE EXCEPTION 'unsupported partition interval "%"', partition_interval
+            USING ERRCODE = '22023',
+                  DETAIL = 'Supported intervals are 1 day, 7 days, 1, 2, 3, 4 or 6 months, and 1 year.';
+    END IF;
+    IF premake IS NOT NULL AND premake NOT BETWEEN 1 AND 366 THEN
+        RAISE EXCEPTION 'premake must be between 1 and 366, not %', premake USING ERRCODE = '22023';
+    END IF;
+    IF retention IS NOT NULL AND retention <= '0'::interval THEN
+        RAISE EXCEPTION 'retention must be positive, not %', retention USING ERRCODE = '22023';
+    END IF;
+    result := activity._settings();
+    result.partition_interval := coalesce(configure.partition_interval, result.partition_interval);
+    result.premake := coalesce(configure.premake, result.premake);
+    result.retention := CASE WHEN keep_forever THEN NULL ELSE coalesce(configure.retention, result.retention) END;
+    result.metadata_index := coalesce(configure.metadata_index, result.metadata_index);
+    INSERT INTO activity.settings AS s VALUES (result.*)
+    ON CONFLICT (singleton) DO UPDATE
+        SET partition_interval = excluded.partition_interval,
+            premake = excluded.premake,
+            retention = excluded.retention,
+            metadata_index = excluded.metadata_index;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.configure(interval, int, interval, boolean, boolean) IS
+    'Changes the partitioning, retention and search settings read by activity.maintain(); NULL arguments keep the current value';
+
 -- The indexes of a partition, each feed one index seek (page(), counts()).
 -- Per partition, next to the workspace feed index: the entity, actor and
 -- recipient feeds of a workspace (partial: only rows that have one) and the
@@ -1540,7 +1604,11 @@ AS $$
          (SELECT f.suffix, CASE WHEN f."unique" THEN 'UNIQUE ' ELSE '' END, f.body
           FROM activity._feed_indexes() f
           UNION ALL
-          VALUES ('_xact_idx', '', '(xact_id, id)'))
+          VALUES ('_xact_idx', '', '(xact_id, id)')
+          UNION ALL
+          -- metadata search, where the log has opted in
+          SELECT '_metadata_idx', '', 'USING gin (metadata jsonb_path_ops)'
+          WHERE (activity._settings()).metadata_index)
          AS d(suffix, kind, body)
     WHERE c.oid = part
 $$;

@@ -200,7 +200,9 @@ typedef enum FeedFilterKind
 	FK_EQ,						/* column = the argument */
 	FK_ANY,						/* column = ANY (the argument, a text[]) */
 	FK_SINCE,					/* column >= the argument */
-	FK_UNTIL					/* column < the argument */
+	FK_UNTIL,					/* column < the argument */
+	FK_MEMBER,					/* initiator_id or recipient_id = the argument */
+	FK_CONTAINS					/* column @> the argument (jsonb) */
 } FeedFilterKind;
 
 #define FEED_FILTERS(X) \
@@ -215,7 +217,9 @@ typedef enum FeedFilterKind
 	X(SINCE, "since", AC_OCCURRED_AT, FK_SINCE, TIMESTAMPTZOID, '>') \
 	X(UNTIL, "until", AC_OCCURRED_AT, FK_UNTIL, TIMESTAMPTZOID, '<') \
 	X(FUNCTION_TYPES, "function_types", AC_FUNCTION_TYPE, FK_ANY, TEXTARRAYOID, 'f') \
-	X(CAUSED_BY, "caused_by", AC_CAUSED_BY, FK_EQ, UUIDOID, 'c')
+	X(CAUSED_BY, "caused_by", AC_CAUSED_BY, FK_EQ, UUIDOID, 'c') \
+	X(MEMBER, "member_id", AC_INITIATOR, FK_MEMBER, TEXTOID, 'm') \
+	X(METADATA, "metadata", AC_METADATA, FK_CONTAINS, JSONBOID, 'j')
 
 #define FEED_FILTER_ENUM(e, arg, col, kind, type, tag) FF_##e,
 typedef enum FeedFilterId

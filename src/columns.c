@@ -172,7 +172,7 @@ activity_columns_sql(PG_FUNCTION_ARGS)
 Datum
 activity_feed_filters_sql(PG_FUNCTION_ARGS)
 {
-	static const char *const kinds[] = {"=", "= ANY", ">=", "<"};
+	static const char *const kinds[] = {"=", "= ANY", ">=", "<", "member", "@>"};
 	TupleDesc	desc;
 	Tuplestorestate *store = activity_begin_set(fcinfo, "activity._feed_filters", &desc);
 	int			f;
@@ -265,6 +265,11 @@ activity_feed_condition(FeedFilterId f)
 			return psprintf("%s OPERATOR(pg_catalog.>=) $%d", col, param);
 		case FK_UNTIL:
 			return psprintf("%s OPERATOR(pg_catalog.<) $%d", col, param);
+		case FK_MEMBER:
+			return psprintf("(initiator_id OPERATOR(pg_catalog.=) $%d OR recipient_id OPERATOR(pg_catalog.=) $%d)",
+							param, param);
+		case FK_CONTAINS:
+			return psprintf("%s OPERATOR(pg_catalog.@>) $%d", col, param);
 	}
 	elog(ERROR, "unknown feed filter kind %d", (int) d->kind);
 	return NULL;

@@ -516,6 +516,12 @@ parse_feed_args(FunctionCallInfo fcinfo, FeedArgs *fa)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("subject_type and subject_id must be given together")));
+	if (arg_given(fcinfo, pos->filter[FF_MEMBER]) &&
+		(arg_given(fcinfo, pos->filter[FF_INITIATOR]) || arg_given(fcinfo, pos->filter[FF_RECIPIENT])))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("member_id cannot be combined with initiator_id or recipient_id"),
+				 errdetail("member_id selects the activities a member initiated or received.")));
 
 	for (f = 0; f < FF_NUM; f++)
 	{
@@ -872,8 +878,25 @@ filter_matches(const FeedArgs *fa, FeedFilterId f, Datum value, bool isnull)
 			return DatumGetTimestampTz(value) >= DatumGetTimestampTz(fa->q.params[FEED_P(f)]);
 		case FK_UNTIL:
 			return DatumGetTimestampTz(value) < DatumGetTimestampTz(fa->q.params[FEED_P(f)]);
+		case FK_MEMBER:
+			return text_equals_datum(value, fa->q.params[FEED_P(f)]);
+		case FK_CONTAINS:
+			return DatumGetBool(DirectFunctionCall2(jsonb_contains, value, fa->q.params[FEED_P(f)]));
 	}
 	return false;
+}
+
+/* does a row (values/nulls, AC_* order) match filter f? */
+static bool
+row_matches(const FeedArgs *fa, FeedFilterId f, const Datum *values, const bool *nulls)
+{
+	ActivityColumn c = feed_filters[f].column;
+
+	/* a member feed: what the member initiated or received */
+	if (feed_filters[f].kind == FK_MEMBER)
+		return filter_matches(fa, f, values[AC_INITIATOR], nulls[AC_INITIATOR]) ||
+			filter_matches(fa, f, values[AC_RECIPIENT], nulls[AC_RECIPIENT]);
+	return filter_matches(fa, f, values[c], nulls[c]);
 }
 
 /* is filter f an index condition on occurred_at (the window)? */
@@ -987,7 +1010,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 		/* the filters the index does not apply */
 		for (f = 0; f < FF_NUM && match; f++)
 			if ((shape & FEED_HAS(f)) && !(in_index & FEED_HAS(f)) && !window_filter(f))
-				match = filter_matches(fa, f, values[feed_filters[f].column], nulls[feed_filters[f].column]);
+				match = row_matches(fa, f, values, nulls);
 		if (!match)
 			continue;
 
@@ -1010,10 +1033,13 @@ static void
 describe_filter(StringInfo s, FeedFilterId f)
 {
 	const FeedFilterDef *d = &feed_filters[f];
-	static const char *const ops[] = {"= ", "= ANY (", ">= ", "< "};
+	static const char *const ops[] = {"= ", "= ANY (", ">= ", "< ", "= ", "@> "};
 
-	appendStringInfo(s, "(%s %s$%d%s)", activity_columns[d->column].name, ops[d->kind],
-					 FEED_P(f) + 1, d->kind == FK_ANY ? ")" : "");
+	if (d->kind == FK_MEMBER)
+		appendStringInfo(s, "((initiator_id = $%d) OR (recipient_id = $%d))", FEED_P(f) + 1, FEED_P(f) + 1);
+	else
+		appendStringInfo(s, "(%s %s$%d%s)", activity_columns[d->column].name, ops[d->kind],
+						 FEED_P(f) + 1, d->kind == FK_ANY ? ")" : "");
 }
 
 /*
@@ -1085,18 +1111,118 @@ describe_scan(Oid relid, FeedArgs *fa)
  * restore with AtEOXact_GUC().
  */
 static int
-force_index_seeks(void)
+force_index_seeks(uint32 shape)
 {
 	static const char *const off[] = {
 		"enable_seqscan", "enable_sort", "enable_incremental_sort", "enable_bitmapscan"
 	};
+	static const char *const off_search[] = {"enable_seqscan", "enable_indexscan"};
 	int			nestlevel = NewGUCNestLevel();
 	int			i;
 
+	/*
+	 * A metadata search is a bitmap scan of the metadata index (with the
+	 * workspace's) and a sort of what it found, as a GIN index has no order:
+	 * a generic plan, which cannot see how selective the document is, would
+	 * otherwise walk the feed index and filter, reading the whole partition
+	 * for a rare document (12 ms instead of 1.5 ms on 100,000 rows).
+	 */
+	if (shape & FEED_HAS(FF_METADATA))
+	{
+		for (i = 0; i < (int) lengthof(off_search); i++)
+			(void) set_config_option(off_search[i], "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		return nestlevel;
+	}
 	for (i = 0; i < (int) lengthof(off); i++)
 		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
+}
+
+/*
+ * One stream of a member feed: its initiator feed or its recipient feed,
+ * each an index seek of its own.
+ */
+static FeedArgs *
+member_stream(const FeedArgs *fa, FeedFilterId as)
+{
+	FeedArgs   *s = palloc(sizeof(FeedArgs));
+
+	*s = *fa;
+	s->q.shape = (fa->q.shape & ~FEED_HAS(FF_MEMBER)) | FEED_HAS(as);
+	s->q.params[FEED_P(as)] = fa->q.params[FEED_P(FF_MEMBER)];
+	s->q.nulls[FEED_P(as)] = ' ';
+	return s;
+}
+
+/*
+ * A member feed of partition relid (what the member initiated or received):
+ * the initiator and recipient feeds read by their index scans, merged in
+ * feed order, a row in both (the member gave something to themself) once.
+ * False (and nothing read) if the partition lacks one of the indexes.
+ */
+static bool
+scan_member(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *rows, int *n)
+{
+	FeedRow    *a = palloc(sizeof(FeedRow) * (want + 1));
+	FeedRow    *b = palloc(sizeof(FeedRow) * (want + 1));
+	int			na = 0;
+	int			nb = 0;
+	int			i = 0;
+	int			j = 0;
+	int			got = 0;
+
+	if (!scan_partition(relid, member_stream(fa, FF_INITIATOR), rowdesc, want, a, &na) ||
+		!scan_partition(relid, member_stream(fa, FF_RECIPIENT), rowdesc, want, b, &nb))
+		return false;
+	while (got < want && (i < na || j < nb))
+	{
+		if (i < na && j < nb && a[i].occurred_at == b[j].occurred_at &&
+			memcmp(a[i].id->data, b[j].id->data, UUID_LEN) == 0)
+		{
+			rows[(*n)++] = a[i++];
+			j++;
+		}
+		else if (j >= nb || (i < na && feed_before(&a[i], &b[j], fa->asc)))
+			rows[(*n)++] = a[i++];
+		else
+			rows[(*n)++] = b[j++];
+		got++;
+	}
+	return true;
+}
+
+/* page_plans()' description of scan_member() */
+static char *
+describe_member(Oid relid, FeedArgs *fa)
+{
+	char	   *i = describe_scan(relid, member_stream(fa, FF_INITIATOR));
+	char	   *r = describe_scan(relid, member_stream(fa, FF_RECIPIENT));
+
+	if (i == NULL || r == NULL)
+		return NULL;
+	return psprintf("Merge (occurred_at, id) of two direct index scans, each row once\n%s\n%s", i, r);
+}
+
+/*
+ * Does partition relid have the GIN index of metadata a metadata search
+ * reads (activity.configure(metadata_index => true))? Then the search runs
+ * the partition's plan (a bitmap scan of it), not a walk of a feed index.
+ */
+static bool
+use_metadata_index(Oid relid, const FeedArgs *fa)
+{
+	char	   *relname;
+	char		name[NAMEDATALEN * 2];
+
+	if (!(fa->q.shape & FEED_HAS(FF_METADATA)))
+		return false;
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		return false;
+	snprintf(name, sizeof(name), "%s_metadata_idx", relname);
+	return strlen(name) < NAMEDATALEN && OidIsValid(get_relname_relid(name, get_rel_namespace(relid)));
 }
 
 /*
@@ -1107,10 +1233,18 @@ force_index_seeks(void)
 static void
 read_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *rows, int *n)
 {
-	if (!fa->rls && activity_direct_scans && scan_partition(relid, fa, rowdesc, want, rows, n))
-		return;
+	if (!fa->rls && activity_direct_scans)
+	{
+		if (fa->q.shape & FEED_HAS(FF_MEMBER))
+		{
+			if (scan_member(relid, fa, rowdesc, want, rows, n))
+				return;
+		}
+		else if (!use_metadata_index(relid, fa) && scan_partition(relid, fa, rowdesc, want, rows, n))
+			return;
+	}
 	if (fa->guc_nestlevel == 0)
-		fa->guc_nestlevel = force_index_seeks();
+		fa->guc_nestlevel = force_index_seeks(fa->q.shape);
 	fetch_partition(relid, &fa->q, fa->pos_ts, &fa->pos_id, want, rows, n, fa->rls);
 }
 
@@ -1372,12 +1506,20 @@ activity_page_plans(PG_FUNCTION_ARGS)
 		n = 0;
 	for (i = 0; i < n; i++)
 	{
-		char	   *text = activity_direct_scans && !fa.rls ? describe_scan(relids[i], &fa) : NULL;
+		char	   *text = NULL;
+
+		if (activity_direct_scans && !fa.rls)
+		{
+			if (fa.q.shape & FEED_HAS(FF_MEMBER))
+				text = describe_member(relids[i], &fa);
+			else if (!use_metadata_index(relids[i], &fa))
+				text = describe_scan(relids[i], &fa);
+		}
 
 		if (text == NULL)
 		{
 			if (fa.guc_nestlevel == 0)
-				fa.guc_nestlevel = force_index_seeks();
+				fa.guc_nestlevel = force_index_seeks(fa.q.shape);
 			text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape | (fa.rls ? FEED_RLS : 0)));
 		}
 

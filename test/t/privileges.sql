@@ -17,7 +17,7 @@ CREATE ROLE activity_test_app;
 GRANT USAGE ON SCHEMA activity TO activity_test_app;
 GRANT INSERT, SELECT ON activity.activities TO activity_test_app;
 GRANT EXECUTE ON FUNCTION activity.record(text, text, text, jsonb, text, text, integer, timestamptz, text, text, text, uuid, uuid, text),
-                          activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid) TO activity_test_app;
+                          activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid, text, jsonb) TO activity_test_app;
 SELECT activity.register_type('priv.event') IS NOT NULL AS registered \g /dev/null
 SELECT activity.create_partitions('2042-01-01', '2042-02-01') \g /dev/null
 

@@ -51,7 +51,7 @@ SELECT columns_are('activity', 'event_types', ARRAY[
 SELECT col_is_pk('activity', 'event_types', 'name', 'event_types is keyed by name');
 SELECT col_type_is('activity', 'event_types', 'platforms', 'text[]', 'event_types.platforms is text[]');
 SELECT col_type_is('activity', 'event_types', 'actor_types', 'text[]', 'event_types.actor_types is text[]');
-SELECT columns_are('activity', 'settings', ARRAY['singleton', 'partition_interval', 'premake', 'retention']);
+SELECT columns_are('activity', 'settings', ARRAY['singleton', 'partition_interval', 'premake', 'retention', 'metadata_index']);
 SELECT columns_are('activity', 'platforms', ARRAY['name', 'description', 'builtin', 'created_at']);
 SELECT columns_are('activity', 'universal_types', ARRAY['name', 'description', 'platforms', 'created_at', 'updated_at']);
 SELECT set_eq($$SELECT name FROM activity.platforms WHERE builtin$$, ARRAY['discord', 'minecraft', 'slack', 'telegram', 'twitch'],
@@ -79,12 +79,12 @@ FROM (VALUES
     ('cursor_info', '{activity.cursor}'),
     ('register_type', '{text,text,text,text,text[],text[],text,text[],text[]}'),
     ('record', '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'),
-    ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'),
+    ('page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'),
     ('partition_start', '{"timestamp with time zone"}'),
     ('partitions', '{}'),
     ('create_partitions', '{"timestamp with time zone","timestamp with time zone"}'),
     ('maintain', '{}'),
-    ('configure', '{interval,integer,interval,boolean}'),
+    ('configure', '{interval,integer,interval,boolean,boolean}'),
     ('register_platform', '{text,text}'),
     ('register_universal_type', '{text,text,text[]}')
 ) v(f, a);
@@ -93,31 +93,31 @@ SELECT function_returns('activity', 'uuidv7_time', '{uuid}'::name[], 'timestamp 
 SELECT function_returns('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'uuid');
 SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[],text,text[],text[]}'::name[], 'activity.event_types');
-SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'setof record');
-SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean}'::name[], 'activity.settings');
-SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid)'::regprocedure),
+SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'::name[], 'setof record');
+SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean,boolean}'::name[], 'activity.settings');
+SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid, text, jsonb)'::regprocedure),
           'TABLE(id uuid, workspace_id text, platform text, type text, version smallint, actor_type text, initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid, metadata jsonb, occurred_at timestamp with time zone, recorded_at timestamp with time zone, function_type text, cursor activity.cursor, has_more boolean)',
           'page() returns the log columns, a cursor and has_more');
 SELECT is(pg_get_function_arguments('activity.record(text,text,text,jsonb,text,text,integer,timestamp with time zone,text,text,text,uuid,uuid,text)'::regprocedure),
           'workspace_id text, type text, initiator_id text DEFAULT NULL::text, metadata jsonb DEFAULT ''{}''::jsonb, recipient_id text DEFAULT NULL::text, actor_type text DEFAULT ''user''::text, version integer DEFAULT NULL::integer, occurred_at timestamp with time zone DEFAULT NULL::timestamp with time zone, platform text DEFAULT NULL::text, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, caused_by uuid DEFAULT NULL::uuid, id uuid DEFAULT NULL::uuid, function_type text DEFAULT NULL::text',
           'record() argument names and defaults');
-SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid)'::regprocedure),
-          'workspace_id text, after activity.cursor DEFAULT NULL::activity.cursor, "limit" integer DEFAULT 50, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, initiator_id text DEFAULT NULL::text, recipient_id text DEFAULT NULL::text, types text[] DEFAULT NULL::text[], universal_types text[] DEFAULT NULL::text[], actor_types text[] DEFAULT NULL::text[], platforms text[] DEFAULT NULL::text[], since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, direction text DEFAULT ''desc''::text, function_types text[] DEFAULT NULL::text[], caused_by uuid DEFAULT NULL::uuid',
+SELECT is(pg_get_function_arguments('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid, text, jsonb)'::regprocedure),
+          'workspace_id text, after activity.cursor DEFAULT NULL::activity.cursor, "limit" integer DEFAULT 50, subject_type text DEFAULT NULL::text, subject_id text DEFAULT NULL::text, initiator_id text DEFAULT NULL::text, recipient_id text DEFAULT NULL::text, types text[] DEFAULT NULL::text[], universal_types text[] DEFAULT NULL::text[], actor_types text[] DEFAULT NULL::text[], platforms text[] DEFAULT NULL::text[], since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, direction text DEFAULT ''desc''::text, function_types text[] DEFAULT NULL::text[], caused_by uuid DEFAULT NULL::uuid, member_id text DEFAULT NULL::text, metadata jsonb DEFAULT NULL::jsonb',
           'page() argument names and defaults');
 SELECT volatility_is('activity', 'uuidv7', '{}'::name[], 'volatile');
 SELECT volatility_is('activity', 'uuidv7_time', '{uuid}'::name[], 'immutable');
 SELECT volatility_is('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'volatile');
-SELECT volatility_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'stable');
+SELECT volatility_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'::name[], 'stable');
 SELECT is_strict('activity', 'uuidv7_time', '{uuid}'::name[]);
 SELECT isnt_strict('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[],
     'record() is not strict (NULL arguments mean defaults or are validated)');
-SELECT isnt_strict('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[],
+SELECT isnt_strict('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'::name[],
     'page() is not strict (a NULL cursor means the first page)');
 SELECT function_lang_is('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'c');
-SELECT function_lang_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid}'::name[], 'c');
+SELECT function_lang_is('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'::name[], 'c');
 SELECT is(count(*), 0::bigint, 'no function of the extension is SECURITY DEFINER')
 FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'activity'
