@@ -40,7 +40,8 @@ SELECT count(*) AS types_registered FROM (
     UNION ALL SELECT activity.register_type('CHAT_MESSAGE_DELETE', 'A chat message was deleted', universal_type => 'CHAT_MESSAGE_DELETE',
                                             platforms => '{discord,telegram,slack}')
     UNION ALL SELECT activity.register_type('MODERATION_LINK', 'Synthetic: a moderation action on a link',
-                                            universal_type => 'MODERATION_LINK', actor_types => '{system}')
+                                            universal_type => 'MODERATION_LINK', actor_types => '{system}',
+                                            caused_by => '{CHAT_MESSAGE_DELETE}')
 ) t;
 
 -- The baseline: same columns, defaults, partition bounds (plus a DEFAULT

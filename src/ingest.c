@@ -33,6 +33,8 @@
 #include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/portal.h"
@@ -94,6 +96,26 @@ static Oid	trust_outer = InvalidOid;
 static Oid	trust_current = InvalidOid;
 static bool trust_result = false;
 
+/*
+ * The activities this transaction wrote that a cause rule may name (their
+ * type or universal type is in some type's caused_by: EventType.may_cause),
+ * by id. A synthetic event written after its cause in the same transaction
+ * (record() of the pair, a COPY carrying both) finds its cause here rather
+ * than by a query. In TopTransactionContext, forgotten at the end of the
+ * transaction, and as a whole when a subtransaction aborts (its rows are
+ * gone). Past CAUSE_CACHE_MAX entries, causes are looked up by query.
+ */
+typedef struct CauseEntry
+{
+	pg_uuid_t	id;				/* hash key */
+	char	   *workspace;
+	char	   *type;
+} CauseEntry;
+
+#define CAUSE_CACHE_MAX		10000
+
+static HTAB *cause_cache = NULL;
+
 static void
 ingest_xact_callback(XactEvent event, void *arg)
 {
@@ -107,10 +129,19 @@ ingest_xact_callback(XactEvent event, void *arg)
 			wrote_through_log = false;
 			trust_outer = InvalidOid;
 			trust_current = InvalidOid;
+			cause_cache = NULL;
 			break;
 		default:
 			break;
 	}
+}
+
+static void
+ingest_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		cause_cache = NULL;		/* (its memory goes with the transaction's) */
 }
 
 /*
@@ -120,6 +151,44 @@ void
 activity_ingest_init(void)
 {
 	RegisterXactCallback(ingest_xact_callback, NULL);
+	RegisterSubXactCallback(ingest_subxact_callback, NULL);
+}
+
+/* remember an activity just validated that a cause rule may name */
+static void
+remember_cause(Datum id, Datum workspace, EventType *et)
+{
+	CauseEntry *e;
+	bool		found;
+	MemoryContext old;
+
+	if (cause_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(CauseEntry);
+		ctl.hcxt = TopTransactionContext;
+		cause_cache = hash_create("activity causes of this transaction", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_get_num_entries(cause_cache) >= CAUSE_CACHE_MAX)
+		return;
+	e = hash_search(cause_cache, DatumGetUUIDP(id), HASH_ENTER, &found);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	e->workspace = TextDatumGetCString(workspace);
+	e->type = pstrdup(et->name);
+	MemoryContextSwitchTo(old);
+}
+
+/* the activity of that id this transaction wrote, if remembered, or NULL */
+static CauseEntry *
+remembered_cause(Datum id)
+{
+	if (cause_cache == NULL)
+		return NULL;
+	return hash_search(cause_cache, DatumGetUUIDP(id), HASH_FIND, NULL);
 }
 
 /*
@@ -560,6 +629,17 @@ check_cause_type(EventType *et, const char *cause_type, Datum caused_by)
 					   ct && ct->universal_type ? "\")" : "")));
 }
 
+static void
+cause_not_found(Datum caused_by, text *ws)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("caused_by %s is not an activity of workspace \"%s\"",
+					DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
+					text_to_cstring(ws)),
+			 errdetail("A synthetic event must point at an existing activity of its own workspace.")));
+}
+
 /*
  * caused_by must name an activity of the same workspace: the cause is
  * looked up by id within the workspace, so that another workspace's activity
@@ -576,6 +656,17 @@ check_caused_by(Datum caused_by, Datum workspace, Datum type)
 	char		type_buf[NAMEDATALEN * 3];
 	EventType  *et = activity_lookup_type(text_to_buf(type, type_buf, sizeof(type_buf)));
 	char	   *cause_type = NULL;
+	CauseEntry *cached = remembered_cause(caused_by);
+
+	/* written by this transaction: no query (ids are unique in the log) */
+	if (cached != NULL)
+	{
+		if (!text_equals(ws, cached->workspace))
+			cause_not_found(caused_by, ws);
+		if (et != NULL && et->ncauses > 0)
+			check_cause_type(et, cached->type, caused_by);
+		return;
+	}
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
 	parts = activity_partition_list(parent);
@@ -589,12 +680,7 @@ check_caused_by(Datum caused_by, Datum workspace, Datum type)
 	table_close(parent, NoLock);
 
 	if (place != EVENT_FOUND)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("caused_by %s is not an activity of workspace \"%s\"",
-						DatumGetCString(DirectFunctionCall1(uuid_out, caused_by)),
-						text_to_cstring(ws)),
-				 errdetail("A synthetic event must point at an existing activity of its own workspace.")));
+		cause_not_found(caused_by, ws);
 	if (et != NULL && et->ncauses > 0)
 		check_cause_type(et, cause_type, caused_by);
 }
@@ -734,7 +820,7 @@ join_strings(char **strs, int n)
  * metadata filled in): who and where, when, the version and the schema. The
  * caused_by rule is checked apart (check_caused_by): it needs other rows.
  */
-static void
+static EventType *
 validate_row(const Datum *values, const bool *nulls)
 {
 	char		type_buf[NAMEDATALEN * 3];
@@ -924,6 +1010,7 @@ validate_row(const Datum *values, const bool *nulls)
 	check_metadata(values[AC_METADATA]);
 	if (version > 0)
 		check_schema(et, version, values[AC_METADATA]);
+	return et;
 }
 
 /*
@@ -1076,6 +1163,7 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	Datum		values[AC_NUM] = {0};
 	bool		nulls[AC_NUM];
 	int			i;
+	EventType  *et;
 
 	/* (the last argument, xact_id, is no column of the row check) */
 	if (PG_NARGS() != AC_NUM + 1)
@@ -1091,10 +1179,12 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 		if (!nulls[i])
 			values[i] = PG_GETARG_DATUM(i);
 	}
-	validate_row(values, nulls);
+	et = validate_row(values, nulls);
 	check_not_null(nulls[AC_ID], "id");
 	check_may_insert();
 	activity_register_id(values[AC_ID], values[AC_OCCURRED_AT]);
+	if (et->may_cause)
+		remember_cause(values[AC_ID], values[AC_WORKSPACE], et);
 	PG_RETURN_BOOL(true);
 }
 

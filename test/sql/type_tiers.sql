@@ -11,7 +11,7 @@ SET datestyle = 'ISO, YMD';
 -- Platforms
 ---------------------------------------------------------------------------
 -- the five of the product documents are built in
-SELECT name, builtin FROM activity.platforms ORDER BY name;
+SELECT name, builtin FROM activity.platforms WHERE builtin ORDER BY name;
 SELECT name, description, builtin FROM activity.register_platform('tt_forum', 'A web forum');
 -- again: only the description changes ('' clears it, NULL keeps it)
 SELECT name, description FROM activity.register_platform('tt_forum');
@@ -241,3 +241,23 @@ SELECT regexp_replace(pg_temp.expect_error(format($$SELECT activity.record('tt-s
 -- the rules in the history of the type
 SELECT change, details -> 'caused_by' AS caused_by, details -> 'function_types' AS function_types
 FROM activity.type_history WHERE type = 'tt.verified' OR type = 'TT_LINK' ORDER BY type, at;
+
+-- A cause written earlier in the same transaction is found without a query
+-- (remembered when validated), its workspace checked all the same; one
+-- rolled back with its savepoint is not found
+BEGIN;
+SELECT activity.record('tt-sp', 'discord:messageDelete', 'mod', platform => 'discord') AS sp_cause \gset
+SELECT activity.record('tt-sp', 'TT_LINK', NULL, actor_type => 'system', function_type => 'linkFilter',
+                       caused_by => :'sp_cause') IS NOT NULL AS cause_of_this_transaction;
+SELECT regexp_replace(pg_temp.expect_error(format($$SELECT activity.record('tt-sp2', 'TT_LINK', NULL, actor_type => 'system',
+                                                  function_type => 'linkFilter', caused_by => %L)$$, :'sp_cause')),
+                      '[0-9a-f-]{36}', '<id>') AS another_workspace;
+SAVEPOINT s1;
+SELECT activity.record('tt-sp', 'discord:messageDelete', 'mod', platform => 'discord') AS sp_gone \gset
+ROLLBACK TO SAVEPOINT s1;
+SELECT regexp_replace(pg_temp.expect_error(format($$SELECT activity.record('tt-sp', 'TT_LINK', NULL, actor_type => 'system',
+                                                  function_type => 'linkFilter', caused_by => %L)$$, :'sp_gone')),
+                      '[0-9a-f-]{36}', '<id>') AS rolled_back_cause;
+SELECT activity.record('tt-sp', 'TT_LINK', NULL, actor_type => 'system', function_type => 'linkFilter',
+                       caused_by => :'sp_cause') IS NOT NULL AS still_found_by_query;
+ROLLBACK;
