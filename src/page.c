@@ -20,7 +20,10 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "storage/predicate.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "access/table.h"
 #include "catalog/index.h"
@@ -1546,5 +1549,259 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	}
 	MemoryContextSwitchTo(old);
 
+	return (Datum) 0;
+}
+
+/* --- counts by type, read from the workspace feed index alone --- */
+
+PG_FUNCTION_INFO_V1(activity_bucket_counts);
+
+/* the counts of one bucket: a few types, each with its count */
+typedef struct BucketTypes
+{
+	int			n;
+	int			size;
+	int			last;			/* the entry counted last */
+	text	  **types;			/* copies, in the function's memory */
+	int64	   *counts;
+} BucketTypes;
+
+static void
+bucket_add(BucketTypes *b, Datum type)
+{
+	text	   *t = DatumGetTextPP(type);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+
+	/* (consecutive rows are often of one type: the last one first) */
+	if (b->last < b->n && (int) VARSIZE_ANY_EXHDR(b->types[b->last]) == len &&
+		memcmp(VARDATA_ANY(b->types[b->last]), VARDATA_ANY(t), len) == 0)
+	{
+		b->counts[b->last]++;
+		return;
+	}
+	for (i = 0; i < b->n; i++)
+		if ((int) VARSIZE_ANY_EXHDR(b->types[i]) == len &&
+			memcmp(VARDATA_ANY(b->types[i]), VARDATA_ANY(t), len) == 0)
+		{
+			b->counts[i]++;
+			b->last = i;
+			return;
+		}
+	if (b->n == b->size)
+	{
+		b->size = b->size ? b->size * 2 : 4;
+		b->types = b->types ? repalloc(b->types, sizeof(text *) * b->size) : palloc(sizeof(text *) * b->size);
+		b->counts = b->counts ? repalloc(b->counts, sizeof(int64) * b->size) : palloc(sizeof(int64) * b->size);
+	}
+	b->types[b->n] = (text *) PG_DETOAST_DATUM_COPY(type);
+	b->last = b->n;
+	b->counts[b->n++] = 1;
+}
+
+/* the bucket of ts among bounds[0..nb] (ascending), or -1 */
+static inline int
+bucket_of(TimestampTz ts, const TimestampTz *bounds, int nb)
+{
+	int			lo = 0;
+	int			hi = nb - 1;
+
+	if (ts < bounds[0] || ts >= bounds[nb])
+		return -1;
+	while (lo < hi)
+	{
+		int			mid = (lo + hi + 1) / 2;
+
+		if (bounds[mid] <= ts)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/*
+ * Count the rows of the workspace in [since, until) of partition relid into
+ * buckets, reading its workspace feed index alone (it holds occurred_at and
+ * the type): an index-only scan, the heap visited only for pages not known
+ * all-visible. False if the partition lacks the index.
+ */
+static bool
+count_partition(Oid relid, TimestampTz lower, TimestampTz upper, Datum ws, TimestampTz since, TimestampTz until,
+				const TimestampTz *bounds, int nb, BucketTypes *buckets)
+{
+	Relation	rel;
+	Relation	index;
+	AttrNumber	attnums[AC_NUM];
+	ScanKeyData keys[3];
+	int			nkeys = 0;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Buffer		vmbuf = InvalidBuffer;
+	ItemPointer tid;
+	int			type_att;
+	int			b = -1;
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
+	bool		serializable = IsolationIsSerializable();
+	BlockNumber locked = InvalidBlockNumber;
+
+	rel = table_open(relid, AccessShareLock);
+	activity_column_attnums(RelationGetDescr(rel), attnums);
+	index = open_feed_index(rel, FIDX_FEED, attnums);
+	if (index == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	/* the INCLUDE column, after the three keys */
+	type_att = IndexRelationGetNumberOfKeyAttributes(index) + 1;
+	if (IndexRelationGetNumberOfAttributes(index) < type_att ||
+		index->rd_index->indkey.values[type_att - 1] != attnums[AC_TYPE])
+	{
+		index_close(index, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	/* the window, unless the partition lies within it */
+	/*
+	 * (equality under a deterministic collation is byte equality: the C
+	 * collation's spares texteq a locale lookup per row)
+	 */
+	if (OidIsValid(index->rd_indcollation[0]) && !get_collation_isdeterministic(index->rd_indcollation[0]))
+	{
+		index_close(index, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   C_COLLATION_OID, F_TEXTEQ, ws);
+	if (lower < since)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
+	if (upper > until)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, 2, BTLessStrategyNumber, InvalidOid,
+							   InvalidOid, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
+	scan = activity_index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
+	scan->xs_want_itup = true;
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		TimestampTz ts;
+		BlockNumber blk = ItemPointerGetBlockNumber(tid);
+
+		CHECK_FOR_INTERRUPTS();
+		/* as an index-only scan does: the heap only where not all-visible */
+		if (!VM_ALL_VISIBLE(rel, blk, &vmbuf))
+		{
+			if (!index_fetch_heap(scan, slot))
+				continue;
+			ExecClearTuple(slot);
+		}
+		else if (serializable && blk != locked)
+		{
+			PredicateLockPage(rel, blk, GetActiveSnapshot());
+			locked = blk;
+		}
+		/* (one pass over the entry: its first column is of variable length) */
+		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, ivalues, inulls);
+		ts = DatumGetTimestampTz(ivalues[1]);
+		/* rows come newest first: mostly the bucket of the row before */
+		if (b < 0 || ts < bounds[b] || ts >= bounds[b + 1])
+			b = bucket_of(ts, bounds, nb);
+		if (b >= 0 && !inulls[type_att - 1])
+			bucket_add(&buckets[b], ivalues[type_att - 1]);
+	}
+	if (vmbuf != InvalidBuffer)
+		ReleaseBuffer(vmbuf);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return true;
+}
+
+/*
+ * activity._bucket_counts(ws text, since timestamptz, until timestamptz,
+ * bounds timestamptz[]) returns table (bucket int, type text, n bigint):
+ * the activities of a workspace in [since, until) counted per type and
+ * bucket, bucket i (from 1) being [bounds[i], bounds[i + 1]). Reads every
+ * partition's workspace feed index alone; returns nothing (the caller then
+ * counts in SQL) under row-level security, or if a partition lacks the
+ * index. Memory: one entry per bucket and type.
+ */
+Datum
+activity_bucket_counts(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	Relation	parent;
+	ActivityPartitionList *parts;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			nbounds;
+	TimestampTz *bounds;
+	BucketTypes *buckets;
+	TimestampTz since;
+	TimestampTz until;
+	bool		ok = true;
+	int			i;
+	int			j;
+
+	store = activity_begin_set(fcinfo, "activity._bucket_counts", &desc);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		return (Datum) 0;
+	since = PG_GETARG_TIMESTAMPTZ(1);
+	until = PG_GETARG_TIMESTAMPTZ(2);
+	arr = PG_GETARG_ARRAYTYPE_P(3);
+	deconstruct_array(arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &elems, &enulls, &nbounds);
+	if (nbounds < 2)
+		return (Datum) 0;
+	bounds = palloc(sizeof(TimestampTz) * nbounds);
+	for (i = 0; i < nbounds; i++)
+	{
+		if (enulls[i] || (i > 0 && DatumGetTimestampTz(elems[i]) <= bounds[i - 1]))
+			elog(ERROR, "bucket bounds must be ascending and not null");
+		bounds[i] = DatumGetTimestampTz(elems[i]);
+	}
+	buckets = palloc0(sizeof(BucketTypes) * (nbounds - 1));
+
+	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	if (check_read_access(parent))
+	{
+		/* under row-level security: counted in SQL, through the policies */
+		table_close(parent, AccessShareLock);
+		return (Datum) 0;
+	}
+	parts = activity_partition_list(parent);
+	if (OidIsValid(parts->default_relid))
+		ok = count_partition(parts->default_relid, DT_NOBEGIN, DT_NOEND, PG_GETARG_DATUM(0), since, until,
+							 bounds, nbounds - 1, buckets);
+	for (i = 0; i < parts->nparts && ok; i++)
+	{
+		ActivityPartition *p = &parts->parts[i];
+
+		if (p->upper <= since || p->lower >= until)
+			continue;
+		ok = count_partition(p->relid, p->lower, p->upper, PG_GETARG_DATUM(0), since, until,
+							 bounds, nbounds - 1, buckets);
+	}
+	table_close(parent, NoLock);
+	if (!ok)
+		return (Datum) 0;
+
+	for (i = 0; i < nbounds - 1; i++)
+		for (j = 0; j < buckets[i].n; j++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = Int32GetDatum(i + 1);
+			values[1] = PointerGetDatum(buckets[i].types[j]);
+			values[2] = Int64GetDatum(buckets[i].counts[j]);
+			tuplestore_putvalues(store, desc, values, nulls);
+		}
 	return (Datum) 0;
 }

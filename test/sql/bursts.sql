@@ -133,3 +133,39 @@ FROM (VALUES
     ('bursts: NULL actor',  $$SELECT * FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-02', actor_types => '{NULL}')$$),
     ('bursts: tz',          $$SELECT * FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-02', tz => 'nowhere')$$)
 ) AS t(label, sql);
+
+---------------------------------------------------------------------------
+-- counts() by type reads the feed indexes alone (activity._bucket_counts);
+-- its buckets are exactly those of the SQL over the log, across the clock
+-- changes of zones with daylight saving time (one of them by 30 minutes),
+-- in partitions and in the default partition
+---------------------------------------------------------------------------
+SELECT count(*) AS partitions FROM activity.create_partitions('2053-01-01', '2053-07-01');
+INSERT INTO activity.activities (workspace_id, type, initiator_id, occurred_at)
+SELECT 'bu-dst', CASE WHEN g % 3 = 0 THEN 'bu.post.created' ELSE 'bu.comment.created' END, 'm1',
+       '2053-01-01'::timestamptz + g * interval '53 minutes'
+FROM generate_series(1, 9900) g;
+SELECT tz, bucket,
+       (SELECT array_agg(c ORDER BY c.bucket, c.key)::text
+        FROM activity.counts('bu-dst', '2053-01-01', '2054-01-01', bucket, 'type', tz) c)
+     = (SELECT array_agg(ROW(b AT TIME ZONE tz, type, n)::record ORDER BY b AT TIME ZONE tz, type)::text
+        FROM (SELECT CASE bucket WHEN '1 hour' THEN date_trunc('hour', occurred_at AT TIME ZONE tz)
+                                 WHEN '1 day' THEN date_trunc('day', occurred_at AT TIME ZONE tz)
+                                 WHEN '1 month' THEN date_trunc('month', occurred_at AT TIME ZONE tz)
+                                 ELSE date_bin(bucket, occurred_at AT TIME ZONE tz, '2001-01-01') END AS b,
+                     type, count(*) AS n
+              FROM activity.activities WHERE workspace_id = 'bu-dst' GROUP BY 1, 2) s) AS same_as_sql
+FROM unnest('{America/Los_Angeles,Europe/Paris,Australia/Lord_Howe,Asia/Kolkata,UTC}'::text[]) tz,
+     unnest('{1 hour,1 day,1 month,6 hours,15 minutes}'::interval[]) bucket
+ORDER BY 1, 2;
+-- ... and once the pages are all-visible (no heap visited)
+VACUUM activity.activities;
+SELECT bucket,
+       (SELECT array_agg(c ORDER BY c.bucket, c.key)::text
+        FROM activity.counts('bu-dst', '2053-01-01', '2054-01-01', bucket, 'universal_type', 'America/Los_Angeles') c)
+     = (SELECT array_agg(ROW(b AT TIME ZONE 'America/Los_Angeles', NULL::text, n)::record
+                         ORDER BY b AT TIME ZONE 'America/Los_Angeles')::text
+        FROM (SELECT date_trunc(CASE bucket WHEN '1 hour' THEN 'hour' ELSE 'day' END, occurred_at AT TIME ZONE 'America/Los_Angeles') AS b,
+                     count(*) AS n
+              FROM activity.activities WHERE workspace_id = 'bu-dst' GROUP BY 1) s) AS same_as_sql
+FROM unnest('{1 hour,1 day}'::interval[]) bucket;
