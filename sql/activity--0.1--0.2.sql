@@ -1350,15 +1350,14 @@ DECLARE
     bucket_expr text := activity._bucket_expr(bucket_length, tz);
     bounds timestamptz[];
     labels timestamptz[];
-    counted bigint;
 BEGIN
     IF since IS NULL OR until IS NULL THEN
         RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = '22004';
     END IF;
     -- By type, for a workspace: counted from the workspace feed index alone
     -- (activity._bucket_counts(), C), into buckets whose bounds are cut here,
-    -- as the SQL below would cut them. It returns nothing under row-level
-    -- security or where a partition lacks the index: then, the SQL.
+    -- as the SQL below would cut them; under row-level security, or where a
+    -- partition lacks the index, by the SQL.
     -- A local bucket is then the instants from its first to the next one's:
     -- the first instant whose local time is its start (the earlier one when
     -- a clock goes back and that local time happens twice; buckets of whole
@@ -1366,7 +1365,10 @@ BEGIN
     -- TIME ZONE tz. Buckets of less than an hour take the SQL.
     IF ws IS NOT NULL AND by_ IN ('type', 'universal_type') AND until > since
        AND (extract(epoch FROM bucket_length)::numeric % 3600 = 0
-            OR extract(month FROM bucket_length) <> 0 OR extract(year FROM bucket_length) <> 0) THEN
+            OR extract(month FROM bucket_length) <> 0 OR extract(year FROM bucket_length) <> 0)
+       -- at most 100,000 buckets (a month counts as 28 days here)
+       AND extract(epoch FROM until - since) / extract(epoch FROM justify_days(bucket_length) - interval '2 days' * (extract(year FROM bucket_length) * 12 + extract(month FROM bucket_length))) <= 100000
+       AND activity._index_counts_possible() THEN
         EXECUTE format($q$
             SELECT array_agg(f ORDER BY f), array_agg(label ORDER BY f)
             FROM (SELECT f, max(l) AT TIME ZONE $3 AS label
@@ -1382,11 +1384,7 @@ BEGIN
                        sum(c.n)::bigint
                 FROM activity._bucket_counts(ws, since, until, bounds) c
                 GROUP BY 1, 2 ORDER BY 1, 2;
-            GET DIAGNOSTICS counted = ROW_COUNT;
-            IF counted > 0 OR NOT EXISTS (SELECT FROM activity.activities a
-                                      WHERE a.workspace_id = ws AND a.occurred_at >= since AND a.occurred_at < until) THEN
-                RETURN;
-            END IF;
+            RETURN;
         END IF;
     END IF;
     -- per key (the type, for universal_type), then mapped; the workspace
@@ -1412,7 +1410,13 @@ RETURNS TABLE (bucket int, type text, n bigint)
 AS 'MODULE_PATHNAME', 'activity_bucket_counts'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity._bucket_counts(text, timestamptz, timestamptz, timestamptz[]) IS
-    'Internal: counts of a workspace''s activities per bucket [bounds[i], bounds[i+1]) and type, read from the workspace feed indexes alone; nothing under row-level security';
+    'Internal: counts of a workspace''s activities per bucket [bounds[i], bounds[i+1]) and type, read from the workspace feed indexes alone';
+CREATE FUNCTION activity._index_counts_possible()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'activity_index_counts_possible'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity._index_counts_possible() IS
+    'Internal: whether activity._bucket_counts() can count for the caller (no row-level security applies, every partition has its workspace feed index)';
 
 COMMENT ON FUNCTION activity._counts(text, timestamptz, timestamptz, interval, text, text) IS
     'Internal: the work of activity.counts()';
@@ -1452,6 +1456,10 @@ DECLARE
     key_col text := activity._group_key(by_);
     bucket_expr text := activity._bucket_expr(bucket_length, tz, false);
     prefixes text[] := activity._type_prefixes(types);
+    lo timestamptz;
+    bounds timestamptz[];
+    labels timestamp[];
+    source text;
 BEGIN
     IF ws IS NULL THEN
         RAISE EXCEPTION 'workspace_id must not be null' USING ERRCODE = '22004';
@@ -1477,39 +1485,66 @@ BEGIN
     IF array_position(universal_types, NULL) IS NOT NULL OR array_position(actor_types, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'universal_types and actor_types must not contain NULL' USING ERRCODE = '22004';
     END IF;
-    RETURN QUERY EXECUTE format($q$
-        WITH per_key AS (
-            -- the window and its history, per local bucket, type and key
-            SELECT %1$s AS b, a.type AS t, %2$s AS k, count(*) AS c
+    -- the window and its history, per local bucket, type and key: by type,
+    -- from the workspace feed indexes alone (as counts() does), else in SQL
+    lo := since - baseline * period - bucket_length;
+    IF by_ IN ('type', 'universal_type') AND actor_types IS NULL
+       AND extract(epoch FROM bucket_length)::numeric % 3600 = 0
+       AND extract(epoch FROM until - lo) / extract(epoch FROM bucket_length) <= 100000
+       AND activity._index_counts_possible() THEN
+        EXECUTE format($q$
+            SELECT array_agg(f ORDER BY f), array_agg(label ORDER BY f)
+            FROM (SELECT f, max(l) AS label
+                  FROM (SELECT l, CASE WHEN ((l AT TIME ZONE $3) - interval '1 hour') AT TIME ZONE $3 >= l
+                                       THEN (l AT TIME ZONE $3) - interval '1 hour' ELSE l AT TIME ZONE $3 END AS f
+                        FROM generate_series(%s, $2 AT TIME ZONE $3 + $4, $4) l) s
+                  GROUP BY f) t$q$,
+            replace(bucket_expr, 'a.occurred_at', '$1'))
+        INTO bounds, labels USING lo, until, tz, bucket_length;
+    END IF;
+    IF cardinality(bounds) BETWEEN 2 AND 100001 THEN
+        source := $s$
+            SELECT $14[c.bucket] AS b, c.type AS t, c.type AS k, c.n AS c
+            FROM activity._bucket_counts($1, $15, $3, $13) c
+            WHERE $7::text[] IS NULL OR activity._type_matches(c.type, $7)$s$;
+    ELSE
+        source := format($s$
+            SELECT %s AS b, a.type AS t, %s AS k, count(*) AS c
             FROM activity.activities a
             WHERE a.workspace_id = $1
-              AND a.occurred_at >= $2 - $5 * $4 - $6 AND a.occurred_at < $3
+              AND a.occurred_at >= $15 AND a.occurred_at < $3
               AND ($7::text[] IS NULL OR activity._type_matches(a.type, $7))
               AND ($9::text[] IS NULL OR a.actor_type = ANY ($9))
-            GROUP BY 1, 2, 3),
-        counted AS (
+            GROUP BY 1, 2, 3$s$, bucket_expr, key_col);
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH per_key AS (%1$s),
+        counted AS MATERIALIZED (
             SELECT b, %3$s AS k, sum(c) AS c
             FROM per_key
             WHERE $8::text[] IS NULL OR activity.universal_type(t) = ANY ($8)
             GROUP BY 1, 2),
+        -- each candidate (in the window, at least min_count) with the same
+        -- slot of each of the previous periods: a hash join, not a window
+        -- over every bucket of the history (no key is '': NULL keys join as '')
         scored AS (
-            SELECT b, k, c,
-                   coalesce(sum(c) OVER w, 0)::float8 / $5 AS m,
-                   coalesce(sum(c * c) OVER w, 0)::float8 / $5 AS m2
-            FROM counted
-            WINDOW w AS (PARTITION BY k, (extract(epoch FROM b - '2001-01-01'::timestamp)::numeric
-                                          %% extract(epoch FROM $4)::numeric)
-                         ORDER BY b RANGE BETWEEN $5 * $4 PRECEDING AND $4 PRECEDING))
+            SELECT x.b, x.k, x.c,
+                   coalesce(sum(h.c), 0)::float8 / $5 AS m,
+                   coalesce(sum(h.c * h.c), 0)::float8 / $5 AS m2
+            FROM counted x
+            CROSS JOIN generate_series(1, $5) i
+            LEFT JOIN counted h ON coalesce(h.k, '') = coalesce(x.k, '') AND h.b = x.b - i * $4
+            WHERE x.b >= $2 AT TIME ZONE $10 AND x.c >= $11
+            GROUP BY x.b, x.k, x.c)
         SELECT b AT TIME ZONE $10, k, c::bigint, m,
                (c - m) / sqrt(greatest(m2 - m * m, 0) + m + 1)
         FROM scored
-        WHERE b >= $2 AT TIME ZONE $10 AND c >= $11
-          AND (c - m) / sqrt(greatest(m2 - m * m, 0) + m + 1) >= $12
+        WHERE (c - m) / sqrt(greatest(m2 - m * m, 0) + m + 1) >= $12
         ORDER BY 1, 5 DESC, 2$q$,
-        bucket_expr, key_col,
+        source, NULL,
         CASE by_ WHEN 'universal_type' THEN 'activity.universal_type(k)' ELSE 'k' END)
     USING ws, since, until, period, baseline, bucket_length, prefixes, universal_types, actor_types, tz,
-          min_count, min_score;
+          min_count, min_score, bounds, labels, lo;
 END;
 $$;
 COMMENT ON FUNCTION activity._bursts(text, timestamptz, timestamptz, interval, text, text, interval, int, int, float8, text[], text[], text[]) IS

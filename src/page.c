@@ -1555,6 +1555,7 @@ activity_page_plans(PG_FUNCTION_ARGS)
 /* --- counts by type, read from the workspace feed index alone --- */
 
 PG_FUNCTION_INFO_V1(activity_bucket_counts);
+PG_FUNCTION_INFO_V1(activity_index_counts_possible);
 
 /* the counts of one bucket: a few types, each with its count */
 typedef struct BucketTypes
@@ -1621,6 +1622,32 @@ bucket_of(TimestampTz ts, const TimestampTz *bounds, int nb)
 }
 
 /*
+ * The workspace feed index of partition rel, opened, if it can be counted
+ * from: the expected definition, the type in its INCLUDE column (*type_att),
+ * a deterministic collation; else NULL.
+ */
+static Relation
+open_count_index(Relation rel, int *type_att)
+{
+	AttrNumber	attnums[AC_NUM];
+	Relation	index;
+
+	activity_column_attnums(RelationGetDescr(rel), attnums);
+	index = open_feed_index(rel, FIDX_FEED, attnums);
+	if (index == NULL)
+		return NULL;
+	*type_att = IndexRelationGetNumberOfKeyAttributes(index) + 1;
+	if (IndexRelationGetNumberOfAttributes(index) < *type_att ||
+		index->rd_index->indkey.values[*type_att - 1] != attnums[AC_TYPE] ||
+		(OidIsValid(index->rd_indcollation[0]) && !get_collation_isdeterministic(index->rd_indcollation[0])))
+	{
+		index_close(index, AccessShareLock);
+		return NULL;
+	}
+	return index;
+}
+
+/*
  * Count the rows of the workspace in [since, until) of partition relid into
  * buckets, reading its workspace feed index alone (it holds occurred_at and
  * the type): an index-only scan, the heap visited only for pages not known
@@ -1632,7 +1659,6 @@ count_partition(Oid relid, TimestampTz lower, TimestampTz upper, Datum ws, Times
 {
 	Relation	rel;
 	Relation	index;
-	AttrNumber	attnums[AC_NUM];
 	ScanKeyData keys[3];
 	int			nkeys = 0;
 	IndexScanDesc scan;
@@ -1647,33 +1673,18 @@ count_partition(Oid relid, TimestampTz lower, TimestampTz upper, Datum ws, Times
 	BlockNumber locked = InvalidBlockNumber;
 
 	rel = table_open(relid, AccessShareLock);
-	activity_column_attnums(RelationGetDescr(rel), attnums);
-	index = open_feed_index(rel, FIDX_FEED, attnums);
+	index = open_count_index(rel, &type_att);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);
 		return false;
 	}
-	/* the INCLUDE column, after the three keys */
-	type_att = IndexRelationGetNumberOfKeyAttributes(index) + 1;
-	if (IndexRelationGetNumberOfAttributes(index) < type_att ||
-		index->rd_index->indkey.values[type_att - 1] != attnums[AC_TYPE])
-	{
-		index_close(index, AccessShareLock);
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	/* the window, unless the partition lies within it */
 	/*
-	 * (equality under a deterministic collation is byte equality: the C
-	 * collation's spares texteq a locale lookup per row)
+	 * The workspace (equality under a deterministic collation, which
+	 * open_count_index() checked, is byte equality: the C collation's spares
+	 * texteq a locale lookup per row) and the window, unless the partition
+	 * lies within it.
 	 */
-	if (OidIsValid(index->rd_indcollation[0]) && !get_collation_isdeterministic(index->rd_indcollation[0]))
-	{
-		index_close(index, AccessShareLock);
-		table_close(rel, AccessShareLock);
-		return false;
-	}
 	ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   C_COLLATION_OID, F_TEXTEQ, ws);
 	if (lower < since)
@@ -1770,11 +1781,10 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
 	if (check_read_access(parent))
-	{
-		/* under row-level security: counted in SQL, through the policies */
-		table_close(parent, AccessShareLock);
-		return (Datum) 0;
-	}
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("activity._bucket_counts() does not apply row-level security"),
+				 errhint("Count in SQL when activity._index_counts_possible() is false.")));
 	parts = activity_partition_list(parent);
 	if (OidIsValid(parts->default_relid))
 		ok = count_partition(parts->default_relid, DT_NOBEGIN, DT_NOEND, PG_GETARG_DATUM(0), since, until,
@@ -1790,7 +1800,10 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 	}
 	table_close(parent, NoLock);
 	if (!ok)
-		return (Datum) 0;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a partition of activity.activities lacks the workspace feed index"),
+				 errhint("Count in SQL when activity._index_counts_possible() is false.")));
 
 	for (i = 0; i < nbounds - 1; i++)
 		for (j = 0; j < buckets[i].n; j++)
@@ -1804,4 +1817,41 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(store, desc, values, nulls);
 		}
 	return (Datum) 0;
+}
+
+/*
+ * activity._index_counts_possible() returns boolean: can _bucket_counts()
+ * count for the caller (no row-level security applies to it, every
+ * partition has its workspace feed index)? Raises the error of a SELECT
+ * for a role that may not read the log.
+ */
+Datum
+activity_index_counts_possible(PG_FUNCTION_ARGS)
+{
+	Relation	parent;
+	ActivityPartitionList *parts;
+	bool		ok;
+	int			i;
+
+	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
+	ok = !check_read_access(parent);
+	parts = ok ? activity_partition_list(parent) : NULL;
+	for (i = -1; ok && i < parts->nparts; i++)
+	{
+		Oid			relid = i < 0 ? parts->default_relid : parts->parts[i].relid;
+		Relation	rel;
+		Relation	index;
+		int			type_att;
+
+		if (!OidIsValid(relid))
+			continue;
+		rel = table_open(relid, AccessShareLock);
+		index = open_count_index(rel, &type_att);
+		ok = index != NULL;
+		if (index)
+			index_close(index, NoLock);
+		table_close(rel, NoLock);
+	}
+	table_close(parent, NoLock);
+	PG_RETURN_BOOL(ok);
 }
