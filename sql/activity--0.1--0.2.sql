@@ -3388,7 +3388,8 @@ $$;
 -- functions that use them run with their caller's rights: _valid_activity
 -- (the validation constraint: every role that inserts calls it, and it
 -- registers ids only for roles that may insert into the log), _counts,
--- _bursts, _group_key and _bucket_expr (counts(), bursts()), _check_offset_args (workspace_activity(), issue_activity()),
+-- _bursts, _group_key, _bucket_expr, _bucket_counts and _index_counts_possible
+-- (counts(), bursts(); the last two check the caller's SELECT on the log), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _unknown_platforms (register_type(),
 -- register_universal_type()), _settings and _interval_supported;
 -- _capture (activity.track()'s CREATE TRIGGER needs EXECUTE on it),
