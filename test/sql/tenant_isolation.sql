@@ -97,6 +97,17 @@ SELECT count(*) AS workspace_activity_b FROM activity.workspace_activity('ti-b',
 SELECT count(*) AS issue_like_b FROM activity.issue_activity('ti-b', 'D1', 200);
 SELECT sum(n) AS counted_a FROM activity.counts('ti-a', '1900-01-01', '2100-01-01', '1 month');
 SELECT sum(n) AS counted_all_workspaces FROM activity.counts(NULL, '1900-01-01', '2100-01-01', '1 month') WHERE key LIKE 'ti.%';
+-- (counts by type read the indexes only where no policy applies: here the
+-- SQL counts, under the policy)
+SELECT count(*) AS counted_b FROM activity.counts('ti-b', '1900-01-01', '2100-01-01', '1 month');
+SELECT count(*) AS bursts_b FROM activity.bursts('ti-b', '2033-01-01', '2033-04-01', min_count => 1, min_score => -1000);
+SELECT count(*) > 0 AS bursts_a_scored FROM activity.bursts('ti-a', '2033-01-01', '2033-04-01', min_count => 1, min_score => -1000);
+-- member timelines and metadata search: the tenant's rows only
+SELECT count(*) = (SELECT count(*) FROM expected e JOIN activity.activities a USING (id)
+                   WHERE e.workspace_id = 'ti-a' AND a.initiator_id = 'u3') AS member_a_own_rows
+FROM activity.page('ti-a', member_id => 'u3', "limit" => 200);
+SELECT count(*) AS member_b FROM activity.page('ti-b', member_id => 'u3', "limit" => 200);
+SELECT count(*) AS metadata_b FROM activity.page('ti-b', metadata => '{}', "limit" => 200);
 SELECT count(*) = (SELECT count(*) FROM expected WHERE workspace_id = 'ti-a') AS view_is_own_rows,
        count(*) FILTER (WHERE workspace_id <> 'ti-a') AS view_of_others
 FROM activity.activity_log WHERE workspace_id LIKE 'ti-%';
