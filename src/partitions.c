@@ -392,7 +392,18 @@ feed_sql(Oid relid, const char *rel, uint32 shape)
 	{
 		if (!(shape & FEED_HAS(f)))
 			continue;
-		appendStringInfo(&s, " AND %s", activity_feed_condition(f));
+		/*
+		 * A metadata search reads the metadata index alone, the workspace a
+		 * filter (compared in the C collation: the same equality, which no
+		 * index of the default collation serves). A generic plan, blind to
+		 * the document, otherwise ANDs it with the workspace's feed index: a
+		 * bitmap of the whole workspace in each partition (11 ms instead of
+		 * 1.8 ms for a post id of a workspace of 100,000 events).
+		 */
+		if (f == FF_WORKSPACE && (shape & FEED_HAS(FF_METADATA)))
+			appendStringInfo(&s, " AND workspace_id OPERATOR(pg_catalog.=) ($%d COLLATE \"C\")", FEED_P(f) + 1);
+		else
+			appendStringInfo(&s, " AND %s", activity_feed_condition(f));
 
 		/*
 		 * Through the parent, the partition's bounds make its time index a
@@ -402,7 +413,7 @@ feed_sql(Oid relid, const char *rel, uint32 shape)
 		 * the time index's estimate, never the workspace index's (where it
 		 * is an index condition).
 		 */
-		if (f == FF_WORKSPACE && (shape & FEED_RLS))
+		if (f == FF_WORKSPACE && (shape & FEED_RLS) && !(shape & FEED_HAS(FF_METADATA)))
 			appendStringInfo(&s, " AND workspace_id OPERATOR(pg_catalog.>=) $%d"
 							 " AND workspace_id OPERATOR(pg_catalog.<=) $%d",
 							 FEED_P(f) + 1, FEED_P(f) + 1);
