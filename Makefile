@@ -7,6 +7,7 @@ OBJS = \
 	src/activity.o \
 	src/capture.o \
 	src/columns.o \
+	src/counts.o \
 	src/cursor.o \
 	src/drop_guard.o \
 	src/formats.o \

@@ -1411,6 +1411,14 @@ AS 'MODULE_PATHNAME', 'activity_bucket_counts'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION activity._bucket_counts(text, timestamptz, timestamptz, timestamptz[]) IS
     'Internal: counts of a workspace''s activities per bucket [bounds[i], bounds[i+1]) and type, read from the workspace feed indexes alone';
+CREATE FUNCTION activity._bucket_bursts(ws text, since timestamptz, until timestamptz, bounds timestamptz[],
+                                        labels timestamp[], window_start timestamp, period interval, baseline int,
+                                        min_count int, min_score float8, by_universal boolean, universal_types text[])
+RETURNS TABLE (bucket int, key text, n bigint, expected float8, score float8)
+AS 'MODULE_PATHNAME', 'activity_bucket_bursts'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION activity._bucket_bursts(text, timestamptz, timestamptz, timestamptz[], timestamp[], timestamp, interval, int, int, float8, boolean, text[]) IS
+    'Internal: bursts() by type or universal type, counted from the workspace feed indexes and scored in C';
 CREATE FUNCTION activity._index_counts_possible()
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'activity_index_counts_possible'
@@ -1501,6 +1509,16 @@ BEGIN
                   GROUP BY f) t$q$,
             replace(bucket_expr, 'a.occurred_at', '$1'))
         INTO bounds, labels USING lo, until, tz, bucket_length;
+    END IF;
+    -- by type or universal type without a type filter: counted and scored
+    -- in C (activity._bucket_bursts()), as the SQL below does it
+    IF cardinality(bounds) BETWEEN 2 AND 100001 AND types IS NULL THEN
+        RETURN QUERY
+            SELECT labels[x.bucket] AT TIME ZONE tz, x.key, x.n, x.expected, x.score
+            FROM activity._bucket_bursts(ws, lo, until, bounds, labels, since AT TIME ZONE tz, period, baseline,
+                                         min_count, min_score, by_ = 'universal_type', universal_types) x
+            ORDER BY 1, 5 DESC, 2;
+        RETURN;
     END IF;
     IF cardinality(bounds) BETWEEN 2 AND 100001 THEN
         source := $s$

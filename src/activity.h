@@ -271,6 +271,8 @@ typedef struct FeedIndexDef
 
 extern const FeedIndexDef feed_indexes[FIDX_NUM];
 extern uint32 activity_feed_index_filters(FeedIndex kind);
+extern Relation activity_open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums);
+extern bool activity_check_read_access(Relation parent);
 extern char *activity_feed_condition(FeedFilterId f);
 
 /*

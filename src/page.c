@@ -20,10 +20,7 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/tableam.h"
-#include "access/visibilitymap.h"
-#include "storage/predicate.h"
 #include "catalog/pg_am.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "access/table.h"
 #include "catalog/index.h"
@@ -453,8 +450,8 @@ selected_types(FunctionCallInfo fcinfo, int types_arg, int universal_arg, int *n
  * (With row_security = off and policies that apply, the queries through the
  * parent raise PostgreSQL's own error.)
  */
-static bool
-check_read_access(Relation parent)
+bool
+activity_check_read_access(Relation parent)
 {
 	AclResult	aclresult = pg_class_aclcheck(RelationGetRelid(parent), GetUserId(), ACL_SELECT);
 
@@ -786,8 +783,8 @@ feed_index_shape_ok(Relation index, FeedIndex kind, const AttrNumber *attnums, i
  * attached by hand may have an index of that name on other columns, in
  * another order, or partial): then the partition is read through its plan.
  */
-static Relation
-open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
+Relation
+activity_open_feed_index(Relation rel, FeedIndex kind, const AttrNumber *attnums)
 {
 	char		name[NAMEDATALEN * 2];
 	Oid			indexoid;
@@ -936,7 +933,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 
 	rel = table_open(relid, AccessShareLock);
 	activity_column_attnums(RelationGetDescr(rel), attnums);
-	index = open_feed_index(rel, kind, attnums);
+	index = activity_open_feed_index(rel, kind, attnums);
 	if (index == NULL)
 	{
 		table_close(rel, AccessShareLock);
@@ -1064,7 +1061,7 @@ describe_scan(Oid relid, FeedArgs *fa)
 	int			f;
 
 	activity_column_attnums(RelationGetDescr(rel), attnums);
-	index = open_feed_index(rel, kind, attnums);
+	index = activity_open_feed_index(rel, kind, attnums);
 	if (index == NULL)
 	{
 		table_close(rel, NoLock);
@@ -1343,7 +1340,7 @@ activity_page(PG_FUNCTION_ARGS)
 	 * before the partition list is read.
 	 */
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	fa.rls = check_read_access(parent);
+	fa.rls = activity_check_read_access(parent);
 	parts = activity_partition_list(parent);
 
 	want = fa.limit + 1;
@@ -1482,7 +1479,7 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	parse_feed_args(fcinfo, &fa);
 
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	fa.rls = check_read_access(parent);
+	fa.rls = activity_check_read_access(parent);
 	parts = activity_partition_list(parent);
 	relids = palloc(sizeof(Oid) * (parts->nparts + 1));
 	plans = palloc(sizeof(char *) * (parts->nparts + 1));
@@ -1550,308 +1547,4 @@ activity_page_plans(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 
 	return (Datum) 0;
-}
-
-/* --- counts by type, read from the workspace feed index alone --- */
-
-PG_FUNCTION_INFO_V1(activity_bucket_counts);
-PG_FUNCTION_INFO_V1(activity_index_counts_possible);
-
-/* the counts of one bucket: a few types, each with its count */
-typedef struct BucketTypes
-{
-	int			n;
-	int			size;
-	int			last;			/* the entry counted last */
-	text	  **types;			/* copies, in the function's memory */
-	int64	   *counts;
-} BucketTypes;
-
-static void
-bucket_add(BucketTypes *b, Datum type)
-{
-	text	   *t = DatumGetTextPP(type);
-	int			len = VARSIZE_ANY_EXHDR(t);
-	int			i;
-
-	/* (consecutive rows are often of one type: the last one first) */
-	if (b->last < b->n && (int) VARSIZE_ANY_EXHDR(b->types[b->last]) == len &&
-		memcmp(VARDATA_ANY(b->types[b->last]), VARDATA_ANY(t), len) == 0)
-	{
-		b->counts[b->last]++;
-		return;
-	}
-	for (i = 0; i < b->n; i++)
-		if ((int) VARSIZE_ANY_EXHDR(b->types[i]) == len &&
-			memcmp(VARDATA_ANY(b->types[i]), VARDATA_ANY(t), len) == 0)
-		{
-			b->counts[i]++;
-			b->last = i;
-			return;
-		}
-	if (b->n == b->size)
-	{
-		b->size = b->size ? b->size * 2 : 4;
-		b->types = b->types ? repalloc(b->types, sizeof(text *) * b->size) : palloc(sizeof(text *) * b->size);
-		b->counts = b->counts ? repalloc(b->counts, sizeof(int64) * b->size) : palloc(sizeof(int64) * b->size);
-	}
-	b->types[b->n] = (text *) PG_DETOAST_DATUM_COPY(type);
-	b->last = b->n;
-	b->counts[b->n++] = 1;
-}
-
-/* the bucket of ts among bounds[0..nb] (ascending), or -1 */
-static inline int
-bucket_of(TimestampTz ts, const TimestampTz *bounds, int nb)
-{
-	int			lo = 0;
-	int			hi = nb - 1;
-
-	if (ts < bounds[0] || ts >= bounds[nb])
-		return -1;
-	while (lo < hi)
-	{
-		int			mid = (lo + hi + 1) / 2;
-
-		if (bounds[mid] <= ts)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
-}
-
-/*
- * The workspace feed index of partition rel, opened, if it can be counted
- * from: the expected definition, the type in its INCLUDE column (*type_att),
- * a deterministic collation; else NULL.
- */
-static Relation
-open_count_index(Relation rel, int *type_att)
-{
-	AttrNumber	attnums[AC_NUM];
-	Relation	index;
-
-	activity_column_attnums(RelationGetDescr(rel), attnums);
-	index = open_feed_index(rel, FIDX_FEED, attnums);
-	if (index == NULL)
-		return NULL;
-	*type_att = IndexRelationGetNumberOfKeyAttributes(index) + 1;
-	if (IndexRelationGetNumberOfAttributes(index) < *type_att ||
-		index->rd_index->indkey.values[*type_att - 1] != attnums[AC_TYPE] ||
-		(OidIsValid(index->rd_indcollation[0]) && !get_collation_isdeterministic(index->rd_indcollation[0])))
-	{
-		index_close(index, AccessShareLock);
-		return NULL;
-	}
-	return index;
-}
-
-/*
- * Count the rows of the workspace in [since, until) of partition relid into
- * buckets, reading its workspace feed index alone (it holds occurred_at and
- * the type): an index-only scan, the heap visited only for pages not known
- * all-visible. False if the partition lacks the index.
- */
-static bool
-count_partition(Oid relid, TimestampTz lower, TimestampTz upper, Datum ws, TimestampTz since, TimestampTz until,
-				const TimestampTz *bounds, int nb, BucketTypes *buckets)
-{
-	Relation	rel;
-	Relation	index;
-	ScanKeyData keys[3];
-	int			nkeys = 0;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	Buffer		vmbuf = InvalidBuffer;
-	ItemPointer tid;
-	int			type_att;
-	int			b = -1;
-	Datum		ivalues[INDEX_MAX_KEYS];
-	bool		inulls[INDEX_MAX_KEYS];
-	bool		serializable = IsolationIsSerializable();
-	BlockNumber locked = InvalidBlockNumber;
-
-	rel = table_open(relid, AccessShareLock);
-	index = open_count_index(rel, &type_att);
-	if (index == NULL)
-	{
-		table_close(rel, AccessShareLock);
-		return false;
-	}
-	/*
-	 * The workspace (equality under a deterministic collation, which
-	 * open_count_index() checked, is byte equality: the C collation's spares
-	 * texteq a locale lookup per row) and the window, unless the partition
-	 * lies within it.
-	 */
-	ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   C_COLLATION_OID, F_TEXTEQ, ws);
-	if (lower < since)
-		ScanKeyEntryInitialize(&keys[nkeys++], 0, 2, BTGreaterEqualStrategyNumber, InvalidOid,
-							   InvalidOid, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
-	if (upper > until)
-		ScanKeyEntryInitialize(&keys[nkeys++], 0, 2, BTLessStrategyNumber, InvalidOid,
-							   InvalidOid, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(until));
-	scan = activity_index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
-	scan->xs_want_itup = true;
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-	{
-		TimestampTz ts;
-		BlockNumber blk = ItemPointerGetBlockNumber(tid);
-
-		CHECK_FOR_INTERRUPTS();
-		/* as an index-only scan does: the heap only where not all-visible */
-		if (!VM_ALL_VISIBLE(rel, blk, &vmbuf))
-		{
-			if (!index_fetch_heap(scan, slot))
-				continue;
-			ExecClearTuple(slot);
-		}
-		else if (serializable && blk != locked)
-		{
-			PredicateLockPage(rel, blk, GetActiveSnapshot());
-			locked = blk;
-		}
-		/* (one pass over the entry: its first column is of variable length) */
-		index_deform_tuple(scan->xs_itup, scan->xs_itupdesc, ivalues, inulls);
-		ts = DatumGetTimestampTz(ivalues[1]);
-		/* rows come newest first: mostly the bucket of the row before */
-		if (b < 0 || ts < bounds[b] || ts >= bounds[b + 1])
-			b = bucket_of(ts, bounds, nb);
-		if (b >= 0 && !inulls[type_att - 1])
-			bucket_add(&buckets[b], ivalues[type_att - 1]);
-	}
-	if (vmbuf != InvalidBuffer)
-		ReleaseBuffer(vmbuf);
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
-	table_close(rel, NoLock);
-	return true;
-}
-
-/*
- * activity._bucket_counts(ws text, since timestamptz, until timestamptz,
- * bounds timestamptz[]) returns table (bucket int, type text, n bigint):
- * the activities of a workspace in [since, until) counted per type and
- * bucket, bucket i (from 1) being [bounds[i], bounds[i + 1]). Reads every
- * partition's workspace feed index alone; returns nothing (the caller then
- * counts in SQL) under row-level security, or if a partition lacks the
- * index. Memory: one entry per bucket and type.
- */
-Datum
-activity_bucket_counts(PG_FUNCTION_ARGS)
-{
-	TupleDesc	desc;
-	Tuplestorestate *store;
-	Relation	parent;
-	ActivityPartitionList *parts;
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *enulls;
-	int			nbounds;
-	TimestampTz *bounds;
-	BucketTypes *buckets;
-	TimestampTz since;
-	TimestampTz until;
-	bool		ok = true;
-	int			i;
-	int			j;
-
-	store = activity_begin_set(fcinfo, "activity._bucket_counts", &desc);
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		return (Datum) 0;
-	since = PG_GETARG_TIMESTAMPTZ(1);
-	until = PG_GETARG_TIMESTAMPTZ(2);
-	arr = PG_GETARG_ARRAYTYPE_P(3);
-	deconstruct_array(arr, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &elems, &enulls, &nbounds);
-	if (nbounds < 2)
-		return (Datum) 0;
-	bounds = palloc(sizeof(TimestampTz) * nbounds);
-	for (i = 0; i < nbounds; i++)
-	{
-		if (enulls[i] || (i > 0 && DatumGetTimestampTz(elems[i]) <= bounds[i - 1]))
-			elog(ERROR, "bucket bounds must be ascending and not null");
-		bounds[i] = DatumGetTimestampTz(elems[i]);
-	}
-	buckets = palloc0(sizeof(BucketTypes) * (nbounds - 1));
-
-	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	if (check_read_access(parent))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("activity._bucket_counts() does not apply row-level security"),
-				 errhint("Count in SQL when activity._index_counts_possible() is false.")));
-	parts = activity_partition_list(parent);
-	if (OidIsValid(parts->default_relid))
-		ok = count_partition(parts->default_relid, DT_NOBEGIN, DT_NOEND, PG_GETARG_DATUM(0), since, until,
-							 bounds, nbounds - 1, buckets);
-	for (i = 0; i < parts->nparts && ok; i++)
-	{
-		ActivityPartition *p = &parts->parts[i];
-
-		if (p->upper <= since || p->lower >= until)
-			continue;
-		ok = count_partition(p->relid, p->lower, p->upper, PG_GETARG_DATUM(0), since, until,
-							 bounds, nbounds - 1, buckets);
-	}
-	table_close(parent, NoLock);
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("a partition of activity.activities lacks the workspace feed index"),
-				 errhint("Count in SQL when activity._index_counts_possible() is false.")));
-
-	for (i = 0; i < nbounds - 1; i++)
-		for (j = 0; j < buckets[i].n; j++)
-		{
-			Datum		values[3];
-			bool		nulls[3] = {false, false, false};
-
-			values[0] = Int32GetDatum(i + 1);
-			values[1] = PointerGetDatum(buckets[i].types[j]);
-			values[2] = Int64GetDatum(buckets[i].counts[j]);
-			tuplestore_putvalues(store, desc, values, nulls);
-		}
-	return (Datum) 0;
-}
-
-/*
- * activity._index_counts_possible() returns boolean: can _bucket_counts()
- * count for the caller (no row-level security applies to it, every
- * partition has its workspace feed index)? Raises the error of a SELECT
- * for a role that may not read the log.
- */
-Datum
-activity_index_counts_possible(PG_FUNCTION_ARGS)
-{
-	Relation	parent;
-	ActivityPartitionList *parts;
-	bool		ok;
-	int			i;
-
-	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
-	ok = !check_read_access(parent);
-	parts = ok ? activity_partition_list(parent) : NULL;
-	for (i = -1; ok && i < parts->nparts; i++)
-	{
-		Oid			relid = i < 0 ? parts->default_relid : parts->parts[i].relid;
-		Relation	rel;
-		Relation	index;
-		int			type_att;
-
-		if (!OidIsValid(relid))
-			continue;
-		rel = table_open(relid, AccessShareLock);
-		index = open_count_index(rel, &type_att);
-		ok = index != NULL;
-		if (index)
-			index_close(index, NoLock);
-		table_close(rel, NoLock);
-	}
-	table_close(parent, NoLock);
-	PG_RETURN_BOOL(ok);
 }

@@ -169,3 +169,23 @@ SELECT bucket,
                      count(*) AS n
               FROM activity.activities WHERE workspace_id = 'bu-dst' GROUP BY 1) s) AS same_as_sql
 FROM unnest('{1 hour,1 day}'::interval[]) bucket;
+
+-- bursts() by type or universal type without a type filter is counted and
+-- scored in C (activity._bucket_bursts()); the SQL (here forced by an
+-- actor_types filter that keeps every row) scores every bucket alike
+SELECT "by", tz,
+       (SELECT array_agg(b ORDER BY b.bucket, b.key)::text
+        FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-12', "by" => "by", tz => tz, min_count => 1, min_score => -1000) b)
+     = (SELECT array_agg(b ORDER BY b.bucket, b.key)::text
+        FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-12', "by" => "by", tz => tz, min_count => 1, min_score => -1000,
+                             actor_types => '{user,agent,system}') b) AS same_as_sql,
+       (SELECT count(*) FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-12', "by" => "by", tz => tz,
+                                             min_count => 1, min_score => -1000)) AS buckets_scored
+FROM unnest('{type,universal_type}'::text[]) "by", unnest('{UTC,America/Los_Angeles}'::text[]) tz
+ORDER BY 1, 2;
+SELECT (SELECT array_agg(b ORDER BY b.bucket, b.key)::text
+        FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-12', "by" => 'universal_type', universal_types => '{USER_JOIN,CHAT_MESSAGE}',
+                             min_count => 1, min_score => -1000) b)
+     = (SELECT array_agg(b ORDER BY b.bucket, b.key)::text
+        FROM activity.bursts('bu-ws', '2051-02-01', '2051-02-12', "by" => 'universal_type', universal_types => '{USER_JOIN,CHAT_MESSAGE}',
+                             min_count => 1, min_score => -1000, actor_types => '{user,agent,system}') b) AS filtered_same_as_sql;
