@@ -3406,7 +3406,7 @@ $$;
 -- functions that use them run with their caller's rights: _valid_activity
 -- (the validation constraint: every role that inserts calls it, and it
 -- registers ids only for roles that may insert into the log), _counts,
--- _bursts, _group_key, _bucket_expr, _bucket_counts and _index_counts_possible
+-- _bursts, _group_key, _bucket_expr, _bucket_counts, _bucket_bursts and _index_counts_possible
 -- (counts(), bursts(); the last two check the caller's SELECT on the log), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _unknown_platforms (register_type(),
 -- register_universal_type()), _settings and _interval_supported;
