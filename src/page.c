@@ -477,6 +477,17 @@ typedef struct FeedArgs
 	int			nstrs[FF_NUM];
 	int			guc_nestlevel;	/* > 0 once force_index_seeks() ran */
 	bool		rls;			/* row-level security applies to the caller */
+	/*
+	 * A metadata search walks each partition's feed, at most walk_budget
+	 * entries (0: no limit); a walk that runs out sets walked_out, with the
+	 * last entry it read (walk_ts, walk_id), and the search continues from
+	 * there by the metadata index, in that partition and every later one.
+	 */
+	int			walk_budget;
+	bool		walked_out;
+	bool		rare;			/* a walk ran out: the document is rare */
+	TimestampTz walk_ts;
+	pg_uuid_t	walk_id;
 } FeedArgs;
 
 /*
@@ -930,6 +941,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 	uint32		shape = fa->q.shape;
 	bool		asc = fa->asc;
 	int			got = 0;
+	int			visited = 0;
 
 	rel = table_open(relid, AccessShareLock);
 	activity_column_attnums(RelationGetDescr(rel), attnums);
@@ -991,6 +1003,7 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 	scan = activity_index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
+	fa->walked_out = false;
 	while (got < want && index_getnext_slot(scan, asc ? BackwardScanDirection : ForwardScanDirection, slot))
 	{
 		Datum		values[AC_NUM];
@@ -1005,6 +1018,18 @@ scan_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 			/* (a column the partition lacks, as 0.1's lack function_type, is NULL) */
 			values[c] = attnums[c] ? slot->tts_values[attnums[c] - 1] : (Datum) 0;
 			nulls[c] = attnums[c] ? slot->tts_isnull[attnums[c] - 1] : true;
+		}
+		if (fa->walk_budget > 0)
+		{
+			/* out of budget: the rest, from this entry on, by another way */
+			if (++visited > fa->walk_budget)
+			{
+				fa->walked_out = true;
+				break;
+			}
+			/* the position after the last entry read */
+			fa->walk_ts = DatumGetTimestampTz(values[AC_OCCURRED_AT]);
+			memcpy(fa->walk_id.data, DatumGetUUIDP(values[AC_ID])->data, UUID_LEN);
 		}
 
 		/* the filters the index does not apply */
@@ -1240,7 +1265,36 @@ read_partition(Oid relid, FeedArgs *fa, TupleDesc rowdesc, int want, FeedRow *ro
 			if (scan_member(relid, fa, rowdesc, want, rows, n))
 				return;
 		}
-		else if (!use_metadata_index(relid, fa) && scan_partition(relid, fa, rowdesc, want, rows, n))
+		else if (use_metadata_index(relid, fa))
+		{
+			/*
+			 * A metadata search: a document most events contain is found
+			 * soonest by walking the feed; a rare one by the metadata index
+			 * (a walk would read the whole partition). The walk gets a budget
+			 * of entries; once one runs out, the document is taken for rare
+			 * and the index serves the rest of the search.
+			 */
+			if (!fa->rare)
+			{
+				int			before = *n;
+
+				fa->walk_budget = 100 + 4 * want;
+				if (scan_partition(relid, fa, rowdesc, want, rows, n))
+				{
+					fa->walk_budget = 0;
+					if (!fa->walked_out)
+						return;
+					fa->rare = true;
+					want -= *n - before;
+					if (fa->guc_nestlevel == 0)
+						fa->guc_nestlevel = force_index_seeks(fa->q.shape);
+					fetch_partition(relid, &fa->q, fa->walk_ts, &fa->walk_id, want, rows, n, fa->rls);
+					return;
+				}
+				fa->walk_budget = 0;
+			}
+		}
+		else if (scan_partition(relid, fa, rowdesc, want, rows, n))
 			return;
 	}
 	if (fa->guc_nestlevel == 0)
@@ -1512,7 +1566,18 @@ activity_page_plans(PG_FUNCTION_ARGS)
 		{
 			if (fa.q.shape & FEED_HAS(FF_MEMBER))
 				text = describe_member(relids[i], &fa);
-			else if (!use_metadata_index(relids[i], &fa))
+			else if (use_metadata_index(relids[i], &fa))
+			{
+				char	   *walk = describe_scan(relids[i], &fa);
+
+				if (fa.guc_nestlevel == 0)
+					fa.guc_nestlevel = force_index_seeks(fa.q.shape);
+				text = explain_spi_plan(activity_feed_plan(relids[i], fa.q.shape));
+				if (walk != NULL)
+					text = psprintf("%s\n  (at most 100 + 4 x limit entries; past them, in this and the later partitions:)\n%s",
+									walk, text);
+			}
+			else
 				text = describe_scan(relids[i], &fa);
 		}
 
