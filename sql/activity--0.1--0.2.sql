@@ -1378,10 +1378,16 @@ BEGIN
                   GROUP BY f) t$q$,
             replace(bucket_expr, 'a.occurred_at', '$1'))
         INTO bounds, labels USING since, until, tz, bucket_length;
-        IF cardinality(bounds) BETWEEN 2 AND 100001 THEN
+        IF cardinality(bounds) BETWEEN 2 AND 100001 AND by_ = 'type' THEN
+            -- (one row per bucket and type, sorted already)
             RETURN QUERY
-                SELECT labels[c.bucket], CASE WHEN by_ = 'type' THEN c.type ELSE activity.universal_type(c.type) END,
-                       sum(c.n)::bigint
+                SELECT labels[c.bucket], c.type, c.n
+                FROM activity._bucket_counts(ws, since, until, bounds) c
+                ORDER BY 1, 2;
+            RETURN;
+        ELSIF cardinality(bounds) BETWEEN 2 AND 100001 THEN
+            RETURN QUERY
+                SELECT labels[c.bucket], activity.universal_type(c.type), sum(c.n)::bigint
                 FROM activity._bucket_counts(ws, since, until, bounds) c
                 GROUP BY 1, 2 ORDER BY 1, 2;
             RETURN;

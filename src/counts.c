@@ -28,6 +28,7 @@
 #include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
+#include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -42,6 +43,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "activity.h"
 #include "compat.h"
@@ -51,12 +53,16 @@ PG_FUNCTION_INFO_V1(activity_bucket_bursts);
 PG_FUNCTION_INFO_V1(activity_index_counts_possible);
 
 /* the types seen, each with its number */
+#define DICT_SLOTS	256			/* hash table of the numbers; grows past half full */
+
 typedef struct TypeDict
 {
 	int			n;
 	int			size;
 	text	  **types;			/* copies */
 	int			last;			/* the number found last */
+	int			nslots;
+	int		   *slots;			/* type number + 1, 0 empty; by hash of the type */
 } TypeDict;
 
 /* the counts of one bucket: per type number */
@@ -68,28 +74,62 @@ typedef struct Bucket
 	int64	   *counts;
 } Bucket;
 
+static inline bool
+type_is(const text *a, const char *data, int len)
+{
+	return (int) VARSIZE_ANY_EXHDR(a) == len && memcmp(VARDATA_ANY(a), data, len) == 0;
+}
+
+static void
+dict_insert_slot(TypeDict *d, int id)
+{
+	text	   *t = d->types[id];
+	uint32		h = hash_bytes((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	int			s = h & (d->nslots - 1);
+
+	while (d->slots[s] != 0)
+		s = (s + 1) & (d->nslots - 1);
+	d->slots[s] = id + 1;
+}
+
 /* the number of type t, entered if new */
 static int
 dict_id(TypeDict *d, Datum type)
 {
 	text	   *t = DatumGetTextPP(type);
+	const char *data = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
+	int			s;
 	int			i;
 
 	/* (consecutive rows are often of one type: the last one first) */
-	if (d->last < d->n && (int) VARSIZE_ANY_EXHDR(d->types[d->last]) == len &&
-		memcmp(VARDATA_ANY(d->types[d->last]), VARDATA_ANY(t), len) == 0)
+	if (d->last < d->n && type_is(d->types[d->last], data, len))
 		return d->last;
-	for (i = 0; i < d->n; i++)
-		if ((int) VARSIZE_ANY_EXHDR(d->types[i]) == len &&
-			memcmp(VARDATA_ANY(d->types[i]), VARDATA_ANY(t), len) == 0)
-			return d->last = i;
+	if (d->slots == NULL)
+	{
+		d->nslots = DICT_SLOTS;
+		d->slots = palloc0(sizeof(int) * d->nslots);
+	}
+	for (s = hash_bytes((const unsigned char *) data, len) & (d->nslots - 1); d->slots[s] != 0;
+		 s = (s + 1) & (d->nslots - 1))
+		if (type_is(d->types[d->slots[s] - 1], data, len))
+			return d->last = d->slots[s] - 1;
 	if (d->n == d->size)
 	{
 		d->size = d->size ? d->size * 2 : 16;
 		d->types = d->types ? repalloc(d->types, sizeof(text *) * d->size) : palloc(sizeof(text *) * d->size);
 	}
 	d->types[d->n] = (text *) PG_DETOAST_DATUM_COPY(type);
+	if ((d->n + 1) * 2 > d->nslots)
+	{
+		/* past half full: twice the slots, every number again */
+		pfree(d->slots);
+		d->nslots *= 2;
+		d->slots = palloc0(sizeof(int) * d->nslots);
+		for (i = 0; i < d->n; i++)
+			dict_insert_slot(d, i);
+	}
+	dict_insert_slot(d, d->n);
 	return d->last = d->n++;
 }
 
@@ -123,6 +163,57 @@ bucket_count(const Bucket *b, int id)
 		if (b->ids[i] == id)
 			return b->counts[i];
 	return 0;
+}
+
+/* the rank of each type of the dictionary in the default collation's order */
+static TypeDict *sort_dict;
+
+static int
+dict_cmp(const void *a, const void *b)
+{
+	text	   *ta = sort_dict->types[*(const int *) a];
+	text	   *tb = sort_dict->types[*(const int *) b];
+
+	return varstr_cmp(VARDATA_ANY(ta), VARSIZE_ANY_EXHDR(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(tb),
+					  DEFAULT_COLLATION_OID);
+}
+
+static int *
+dict_ranks(TypeDict *d)
+{
+	int		   *order = palloc(sizeof(int) * Max(d->n, 1));
+	int		   *rank = palloc(sizeof(int) * Max(d->n, 1));
+	int			i;
+
+	for (i = 0; i < d->n; i++)
+		order[i] = i;
+	sort_dict = d;
+	qsort(order, d->n, sizeof(int), dict_cmp);
+	for (i = 0; i < d->n; i++)
+		rank[order[i]] = i;
+	return rank;
+}
+
+/* a bucket's entries in rank order (insertion sort: a few entries) */
+static void
+sort_bucket(Bucket *b, const int *rank)
+{
+	int			i;
+	int			j;
+
+	for (i = 1; i < b->n; i++)
+	{
+		int			id = b->ids[i];
+		int64		count = b->counts[i];
+
+		for (j = i - 1; j >= 0 && rank[b->ids[j]] > rank[id]; j--)
+		{
+			b->ids[j + 1] = b->ids[j];
+			b->counts[j + 1] = b->counts[j];
+		}
+		b->ids[j + 1] = id;
+		b->counts[j + 1] = count;
+	}
 }
 
 /* the bucket of ts among bounds[0..nb] (ascending), or -1 */
@@ -335,6 +426,7 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	TimestampTz *bounds;
 	Bucket	   *buckets;
+	int		   *rank;
 	int			nbounds;
 	int			i;
 	int			j;
@@ -349,6 +441,13 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 		bounds[i] = DatumGetTimestampTz(elems[i]);
 	buckets = count_buckets(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2),
 							bounds, nbounds, &dict);
+	/*
+	 * Each bucket's types in the order of the type column's collation, so
+	 * that the caller's ORDER BY finds its input sorted (a linear check)
+	 */
+	rank = dict_ranks(&dict);
+	for (i = 0; i < nbounds - 1; i++)
+		sort_bucket(&buckets[i], rank);
 	for (i = 0; i < nbounds - 1; i++)
 		for (j = 0; j < buckets[i].n; j++)
 		{
