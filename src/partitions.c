@@ -369,6 +369,37 @@ append_partition_condition(StringInfo s, Oid relid)
  * ($1, $2) and the order of its direction, LIMIT $3. Every parameter is
  * passed to every plan; a shape uses those it needs.
  */
+/*
+ * The select list of a feed query on relation relid: every column, as
+ * activity_columns orders them; one the relation lacks (function_type, in
+ * a log whose objects are still 0.1's, before ALTER EXTENSION UPDATE) is
+ * selected as NULL.
+ */
+static const char *
+feed_select_list(Oid relid)
+{
+	StringInfoData s;
+	int			c;
+	bool		all = true;
+
+	for (c = 0; c < AC_NUM && all; c++)
+		all = get_attnum(relid, activity_columns[c].name) != InvalidAttrNumber;
+	if (all)
+		return activity_column_list();
+	initStringInfo(&s);
+	for (c = 0; c < AC_NUM; c++)
+	{
+		if (c)
+			appendStringInfoString(&s, ", ");
+		if (get_attnum(relid, activity_columns[c].name) != InvalidAttrNumber)
+			appendStringInfoString(&s, activity_columns[c].name);
+		else
+			appendStringInfo(&s, "NULL::%s AS %s", format_type_be(activity_columns[c].type),
+							 activity_columns[c].name);
+	}
+	return s.data;
+}
+
 static char *
 feed_sql(Oid relid, const char *rel, uint32 shape)
 {
@@ -379,7 +410,7 @@ feed_sql(Oid relid, const char *rel, uint32 shape)
 	initStringInfo(&s);
 	if (shape & FEED_RLS)
 	{
-		appendStringInfo(&s, "SELECT %s FROM %s.%s WHERE ", activity_column_list(),
+		appendStringInfo(&s, "SELECT %s FROM %s.%s WHERE ", feed_select_list(relid),
 						 quote_identifier(ACTIVITY_SCHEMA), quote_identifier(ACTIVITY_TABLE));
 		append_partition_condition(&s, relid);
 		appendStringInfo(&s, " AND (occurred_at, id) OPERATOR(pg_catalog.%s) ($%d, $%d)",
@@ -387,7 +418,7 @@ feed_sql(Oid relid, const char *rel, uint32 shape)
 	}
 	else
 		appendStringInfo(&s, "SELECT %s FROM %s WHERE (occurred_at, id) OPERATOR(pg_catalog.%s) ($%d, $%d)",
-						 activity_column_list(), rel, asc ? ">" : "<", FEED_P_POS_TS + 1, FEED_P_POS_ID + 1);
+						 feed_select_list(relid), rel, asc ? ">" : "<", FEED_P_POS_TS + 1, FEED_P_POS_ID + 1);
 	for (f = 0; f < FF_NUM; f++)
 	{
 		if (!(shape & FEED_HAS(f)))
