@@ -1386,10 +1386,11 @@ BEGIN
                 ORDER BY 1, 2;
             RETURN;
         ELSIF cardinality(bounds) BETWEEN 2 AND 100001 THEN
+            -- (summed per universal type in C, sorted already)
             RETURN QUERY
-                SELECT labels[c.bucket], activity.universal_type(c.type), sum(c.n)::bigint
-                FROM activity._bucket_counts(ws, since, until, bounds) c
-                GROUP BY 1, 2 ORDER BY 1, 2;
+                SELECT labels[c.bucket], c.type, c.n
+                FROM activity._bucket_counts(ws, since, until, bounds, true) c
+                ORDER BY 1, 2;
             RETURN;
         END IF;
     END IF;
@@ -1411,12 +1412,13 @@ BEGIN
     USING ws, since, until, tz;
 END;
 $$;
-CREATE FUNCTION activity._bucket_counts(ws text, since timestamptz, until timestamptz, bounds timestamptz[])
+CREATE FUNCTION activity._bucket_counts(ws text, since timestamptz, until timestamptz, bounds timestamptz[],
+                                        by_universal boolean DEFAULT false)
 RETURNS TABLE (bucket int, type text, n bigint)
 AS 'MODULE_PATHNAME', 'activity_bucket_counts'
 LANGUAGE C STABLE;
-COMMENT ON FUNCTION activity._bucket_counts(text, timestamptz, timestamptz, timestamptz[]) IS
-    'Internal: counts of a workspace''s activities per bucket [bounds[i], bounds[i+1]) and type, read from the workspace feed indexes alone';
+COMMENT ON FUNCTION activity._bucket_counts(text, timestamptz, timestamptz, timestamptz[], boolean) IS
+    'Internal: counts of a workspace''s activities per bucket [bounds[i], bounds[i+1]) and type (or universal type), read from the workspace feed indexes alone';
 CREATE FUNCTION activity._bucket_bursts(ws text, since timestamptz, until timestamptz, bounds timestamptz[],
                                         labels timestamp[], window_start timestamp, period interval, baseline int,
                                         min_count int, min_score float8, by_universal boolean, universal_types text[])

@@ -413,9 +413,10 @@ ascending_times(ArrayType *arr, int *n)
 
 /*
  * activity._bucket_counts(ws text, since timestamptz, until timestamptz,
- * bounds timestamptz[]) returns table (bucket int, type text, n bigint):
- * the activities of a workspace in [since, until) counted per type and
- * bucket, bucket i (from 1) being [bounds[i], bounds[i + 1]).
+ * bounds timestamptz[], by_universal boolean) returns table (bucket int,
+ * type text, n bigint): the activities of a workspace in [since, until)
+ * counted per type (or universal type) and bucket, bucket i (from 1) being
+ * [bounds[i], bounds[i + 1]), in bucket and key order.
  */
 Datum
 activity_bucket_counts(PG_FUNCTION_ARGS)
@@ -441,6 +442,57 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 		bounds[i] = DatumGetTimestampTz(elems[i]);
 	buckets = count_buckets(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2),
 							bounds, nbounds, &dict);
+
+	/*
+	 * By universal type: each type's count under its universal type's
+	 * number (types that map to none under one number more, the NULL key),
+	 * summed per bucket.
+	 */
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4))
+	{
+		TypeDict	keys = {0};
+		int		   *key_of = palloc(sizeof(int) * Max(dict.n, 1));
+		int			null_key;
+
+		for (i = 0; i < dict.n; i++)
+		{
+			EventType  *et = activity_lookup_type(text_to_cstring(dict.types[i]));
+
+			key_of[i] = et && et->universal_type ? dict_id(&keys, CStringGetTextDatum(et->universal_type)) : -1;
+		}
+		null_key = keys.n;
+		for (i = 0; i < nbounds - 1; i++)
+		{
+			Bucket		rekeyed = {0};
+
+			for (j = 0; j < buckets[i].n; j++)
+				bucket_add(&rekeyed, key_of[buckets[i].ids[j]] >= 0 ? key_of[buckets[i].ids[j]] : null_key,
+						   buckets[i].counts[j]);
+			buckets[i] = rekeyed;
+		}
+		/* the NULL key sorts last, as ORDER BY puts NULLs */
+		rank = dict_ranks(&keys);
+		rank = repalloc(rank, sizeof(int) * (keys.n + 1));
+		rank[null_key] = keys.n;
+		for (i = 0; i < nbounds - 1; i++)
+			sort_bucket(&buckets[i], rank);
+		for (i = 0; i < nbounds - 1; i++)
+			for (j = 0; j < buckets[i].n; j++)
+			{
+				Datum		values[3];
+				bool		nulls[3] = {false, false, false};
+
+				values[0] = Int32GetDatum(i + 1);
+				if (buckets[i].ids[j] == null_key)
+					nulls[1] = true;
+				else
+					values[1] = PointerGetDatum(keys.types[buckets[i].ids[j]]);
+				values[2] = Int64GetDatum(buckets[i].counts[j]);
+				tuplestore_putvalues(store, desc, values, nulls);
+			}
+		return (Datum) 0;
+	}
+
 	/*
 	 * Each bucket's types in the order of the type column's collation, so
 	 * that the caller's ORDER BY finds its input sorted (a linear check)
