@@ -9,7 +9,7 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-echo "1..21"
+echo "1..23"
 dropdb --if-exists "$src" >/dev/null 2>&1; dropdb --if-exists "$dst" >/dev/null 2>&1
 psql -X -q -d postgres -c 'DROP ROLE IF EXISTS dr_tenant' -c 'DROP ROLE IF EXISTS dr_gone' >/dev/null 2>&1
 psql -X -q -d postgres -c 'CREATE ROLE dr_tenant' -c 'CREATE ROLE dr_gone' >/dev/null
@@ -48,6 +48,13 @@ GRANT SELECT ON activity.activities TO dr_tenant;
 ALTER TABLE activity.activities ENABLE ROW LEVEL SECURITY;
 CREATE POLICY dr_ws1 ON activity.activities FOR SELECT TO dr_tenant USING (workspace_id = 'ws1');
 CREATE POLICY dr_gone ON activity.activities FOR SELECT TO dr_gone USING (true);
+-- seed 003's registries: a platform of our own, a universal type it
+-- supports, a type named as that platform spells it, function types
+SELECT activity.register_platform('forum', 'Our forum');
+SELECT activity.register_universal_type('POST_NEW', platforms => '{forum,discord}');
+SELECT activity.register_type('forum:postNew', universal_type => 'POST_NEW', function_types => '{forumHook}');
+SELECT activity.record('ws1', 'forum:postNew', 'u9', platform => 'forum', function_type => 'forumHook',
+                       occurred_at => '2026-02-03');
 -- a change feed consumer that has read everything
 SELECT activity.create_consumer('crm', start => 'beginning');
 SELECT count(*) FROM activity.changes('crm', 10000);
@@ -65,7 +72,12 @@ ok "$?$(grep -c "ERROR" /tmp/activity_restore.err)" 00 "pg_restore --exit-on-err
 
 ok "$(q "$dst" 'SELECT count(*) FROM activity.activities')" "$(q "$src" 'SELECT count(*) FROM activity.activities')" "every row is restored"
 ok "$(q "$dst" "SELECT count(*) FROM activity_partitions.activities_default WHERE type LIKE 'post.%'")" "2" "outliers are restored into the default partition"
-ok "$(q "$dst" 'SELECT string_agg(name, $$,$$ ORDER BY name) FROM activity.event_types')" "MODERATION_LINK,post.created,task.created,task.updated" "the registry is restored"
+ok "$(q "$dst" 'SELECT string_agg(name, $$,$$ ORDER BY name) FROM activity.event_types WHERE name !~ $$:$$')" "MODERATION_LINK,post.created,task.created,task.updated" "the registry is restored"
+ok "$(q "$dst" "SELECT string_agg(name || CASE WHEN builtin THEN '*' ELSE '' END, ',' ORDER BY name) FROM activity.platforms")|$(q "$dst" "SELECT name || ' ' || array_to_string(platforms, ',') FROM activity.universal_types")|$(q "$dst" "SELECT universal_type || ' ' || array_to_string(function_types, ',') FROM activity.event_types WHERE name = 'forum:postNew'")" \
+   "discord*,forum,minecraft*,slack*,telegram*,twitch*|POST_NEW discord,forum|POST_NEW forumHook" \
+   "platforms (the built-in ones once, ours with them), universal types and the type's rules are restored"
+ok "$(q "$dst" "SELECT count(*) FROM activity.activities WHERE platform = 'forum' AND function_type = 'forumHook'")|$(q "$dst" "BEGIN; SELECT activity.record('ws1', 'forum:postNew', 'u9', platform => 'forum', function_type => 'forumHook') IS NOT NULL; ROLLBACK")" \
+   "1|t" "the event of our platform is restored with its function type, and the restored registry accepts another (rolled back)"
 ok "$(q "$dst" 'SELECT string_agg(version || CASE WHEN retired_at IS NOT NULL THEN $$ retired$$ ELSE $$$$ END, $$,$$ ORDER BY version) FROM activity.schemas')" "1 retired,2" "schema versions and their retirement are restored"
 ok "$(q "$dst" 'SELECT premake || $$ $$ || retention FROM activity.settings')" "2 100 years" "the settings are restored"
 page="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('ws1', \"limit\" => 200)"

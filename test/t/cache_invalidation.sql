@@ -12,7 +12,7 @@ SELECT 'r' || substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS t
        2200 + floor(random() * 700)::int AS year \gset
 SELECT set_config('activity_test.workspace', 'cache-' || :'tag', false) \g /dev/null
 BEGIN;
-SELECT plan(43);
+SELECT plan(48);
 
 \o /dev/null
 SELECT pg_temp.connect('admin');
@@ -73,6 +73,24 @@ SELECT throws_ok(format('SELECT pg_temp.rec(%L)', 'cache_' || :'tag' || '.about'
                  'app refuses one without a doc subject right after');
 SELECT ok(pg_temp.rec('cache_' || :'tag' || '.about', ', subject_type => ''doc'', subject_id => ''d1''') IS NOT NULL,
           'and accepts one about a doc');
+
+-- platforms and universal types too: registered by admin, known to app at
+-- its next statement
+SELECT ok(pg_temp.reg('cache_' || :'tag' || '.plat') IS NOT NULL, 'admin registers a type for any platform');
+SELECT throws_ok(format('SELECT pg_temp.rec(%L, %L)', 'cache_' || :'tag' || '.plat', format(', platform => %L', 'cp_' || :'tag')),
+                 '23503', format('unknown platform "%s"', 'cp_' || :'tag'),
+                 'app refuses a platform nobody registered');
+SELECT lives_ok(format('SELECT pg_temp.q(%L, %L)', 'admin', format('SELECT activity.register_platform(%L)::text', 'cp_' || :'tag')),
+                'admin registers that platform');
+SELECT ok(pg_temp.rec('cache_' || :'tag' || '.plat', format(', platform => %L', 'cp_' || :'tag')) IS NOT NULL,
+          'app accepts it at its next statement');
+\o /dev/null
+SELECT pg_temp.q('app', format('SELECT activity.universal_type(%L)', 'cache_' || :'tag' || '.plat'));
+SELECT pg_temp.q('admin', format('SELECT activity.register_universal_type(%L)::text', 'CACHE_' || upper(:'tag')));
+SELECT pg_temp.reg('cache_' || :'tag' || '.plat', format(', universal_type => %L', 'CACHE_' || upper(:'tag')));
+\o
+SELECT is(pg_temp.q('app', format('SELECT activity.universal_type(%L)', 'cache_' || :'tag' || '.plat')),
+          'CACHE_' || upper(:'tag'), 'app maps the type onto the universal type registered since');
 
 -- inside an open transaction of the app session too
 SELECT lives_ok($$SELECT dblink_exec('app', 'BEGIN')$$, 'app opens a transaction');
@@ -162,6 +180,8 @@ SELECT is(pg_temp.q('app', format($$SELECT string_agg(to_char(occurred_at, 'MM')
 -- (types with schema versions stay: they cannot be deleted)
 SELECT dblink_exec('admin', format('DELETE FROM activity.event_types t WHERE name LIKE %L
                                     AND NOT EXISTS (SELECT 1 FROM activity.schemas s WHERE s.type = t.name)', 'cache\_' || :'tag' || '.%'));
+SELECT dblink_exec('admin', format('DELETE FROM activity.platforms WHERE name = %L', 'cp_' || :'tag'));
+SELECT dblink_exec('admin', format('DELETE FROM activity.universal_types WHERE name = %L', 'CACHE_' || upper(:'tag')));
 SELECT dblink_disconnect('admin');
 SELECT dblink_disconnect('app');
 \o
