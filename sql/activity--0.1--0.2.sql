@@ -1337,6 +1337,34 @@ $$;
 COMMENT ON FUNCTION activity._bucket_expr(interval, text, boolean) IS
     'Internal: the SQL of the local time bucket of an activity for counts() and bursts(); checks the bucket and the time zone';
 
+-- The buckets from the one holding since to the one holding until, for the
+-- counts from the indexes: bounds (instants, ascending) and labels (each
+-- one's local start). A local bucket is the instants from the first whose
+-- local time is its start (the earlier one when a clock goes back and that
+-- time happens twice) to the next one's; a start that does not exist (the
+-- clock went forward past it) is no bucket. Buckets of whole hours keep a
+-- repeated hour whole, so that these are the buckets the SQL cuts.
+CREATE FUNCTION activity._bucket_bounds(bucket_expr text, since timestamptz, until timestamptz,
+                                        bucket_length interval, tz text,
+                                        OUT bounds timestamptz[], OUT labels timestamp[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        SELECT array_agg(f ORDER BY f), array_agg(label ORDER BY f)
+        FROM (SELECT f, max(l) AS label
+              FROM (SELECT l, CASE WHEN ((l AT TIME ZONE $3) - interval '1 hour') AT TIME ZONE $3 >= l
+                                   THEN (l AT TIME ZONE $3) - interval '1 hour' ELSE l AT TIME ZONE $3 END AS f
+                    FROM generate_series(%s, $2 AT TIME ZONE $3 + $4, $4) l) s
+              GROUP BY f) t$q$,
+        replace(bucket_expr, 'a.occurred_at', '$1'))
+    INTO bounds, labels USING since, until, tz, bucket_length;
+END;
+$$;
+COMMENT ON FUNCTION activity._bucket_bounds(text, timestamptz, timestamptz, interval, text) IS
+    'Internal: the bounds and local labels of the buckets counts() and bursts() count from the feed indexes';
+
 -- (the work is in PL/pgSQL, which cannot name an argument and an output
 -- column alike, as counts() does: "bucket")
 CREATE FUNCTION activity._counts(ws text, since timestamptz, until timestamptz, bucket_length interval, by_ text,
@@ -1356,28 +1384,18 @@ BEGIN
     END IF;
     -- By type, for a workspace: counted from the workspace feed index alone
     -- (activity._bucket_counts(), C), into buckets whose bounds are cut here,
-    -- as the SQL below would cut them; under row-level security, or where a
+    -- as the SQL below would cut them (activity._bucket_bounds(); buckets of
+    -- less than an hour take the SQL); under row-level security, or where a
     -- partition lacks the index, by the SQL.
-    -- A local bucket is then the instants from its first to the next one's:
-    -- the first instant whose local time is its start (the earlier one when
-    -- a clock goes back and that local time happens twice; buckets of whole
-    -- hours keep such an hour whole); labelled, as in SQL, by its start AT
-    -- TIME ZONE tz. Buckets of less than an hour take the SQL.
     IF ws IS NOT NULL AND by_ IN ('type', 'universal_type') AND until > since
        AND (extract(epoch FROM bucket_length)::numeric % 3600 = 0
             OR extract(month FROM bucket_length) <> 0 OR extract(year FROM bucket_length) <> 0)
        -- at most 100,000 buckets (a month counts as 28 days here)
        AND extract(epoch FROM until - since) / extract(epoch FROM justify_days(bucket_length) - interval '2 days' * (extract(year FROM bucket_length) * 12 + extract(month FROM bucket_length))) <= 100000
        AND activity._index_counts_possible() THEN
-        EXECUTE format($q$
-            SELECT array_agg(f ORDER BY f), array_agg(label ORDER BY f)
-            FROM (SELECT f, max(l) AT TIME ZONE $3 AS label
-                  FROM (SELECT l, CASE WHEN ((l AT TIME ZONE $3) - interval '1 hour') AT TIME ZONE $3 >= l
-                                       THEN (l AT TIME ZONE $3) - interval '1 hour' ELSE l AT TIME ZONE $3 END AS f
-                        FROM generate_series(%s, $2 AT TIME ZONE $3 + $4, $4) l) s
-                  GROUP BY f) t$q$,
-            replace(bucket_expr, 'a.occurred_at', '$1'))
-        INTO bounds, labels USING since, until, tz, bucket_length;
+        SELECT bb.bounds, (SELECT array_agg(u.l AT TIME ZONE tz ORDER BY u.i) FROM unnest(bb.labels) WITH ORDINALITY u(l, i))
+        INTO bounds, labels
+        FROM activity._bucket_bounds(bucket_expr, since, until, bucket_length, tz) bb;
         IF cardinality(bounds) BETWEEN 2 AND 100001 AND by_ = 'type' THEN
             -- (one row per bucket and type, sorted already)
             RETURN QUERY
@@ -1508,15 +1526,8 @@ BEGIN
        AND extract(epoch FROM bucket_length)::numeric % 3600 = 0
        AND extract(epoch FROM until - lo) / extract(epoch FROM bucket_length) <= 100000
        AND activity._index_counts_possible() THEN
-        EXECUTE format($q$
-            SELECT array_agg(f ORDER BY f), array_agg(label ORDER BY f)
-            FROM (SELECT f, max(l) AS label
-                  FROM (SELECT l, CASE WHEN ((l AT TIME ZONE $3) - interval '1 hour') AT TIME ZONE $3 >= l
-                                       THEN (l AT TIME ZONE $3) - interval '1 hour' ELSE l AT TIME ZONE $3 END AS f
-                        FROM generate_series(%s, $2 AT TIME ZONE $3 + $4, $4) l) s
-                  GROUP BY f) t$q$,
-            replace(bucket_expr, 'a.occurred_at', '$1'))
-        INTO bounds, labels USING lo, until, tz, bucket_length;
+        SELECT bb.bounds, bb.labels INTO bounds, labels
+        FROM activity._bucket_bounds(bucket_expr, lo, until, bucket_length, tz) bb;
     END IF;
     -- by type or universal type without a type filter: counted and scored
     -- in C (activity._bucket_bursts()), as the SQL below does it
@@ -3414,7 +3425,8 @@ $$;
 -- functions that use them run with their caller's rights: _valid_activity
 -- (the validation constraint: every role that inserts calls it, and it
 -- registers ids only for roles that may insert into the log), _counts,
--- _bursts, _group_key, _bucket_expr, _bucket_counts, _bucket_bursts and _index_counts_possible
+-- _bursts, _group_key, _bucket_expr, _bucket_bounds, _bucket_counts, _bucket_bursts and
+-- _index_counts_possible
 -- (counts(), bursts(); the last two check the caller's SELECT on the log), _check_offset_args (workspace_activity(), issue_activity()),
 -- _narrowing_changes (register_schema()), _unknown_platforms (register_type(),
 -- register_universal_type()), _settings and _interval_supported;

@@ -165,35 +165,6 @@ bucket_count(const Bucket *b, int id)
 	return 0;
 }
 
-/* the rank of each type of the dictionary in the default collation's order */
-static TypeDict *sort_dict;
-
-static int
-dict_cmp(const void *a, const void *b)
-{
-	text	   *ta = sort_dict->types[*(const int *) a];
-	text	   *tb = sort_dict->types[*(const int *) b];
-
-	return varstr_cmp(VARDATA_ANY(ta), VARSIZE_ANY_EXHDR(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(tb),
-					  DEFAULT_COLLATION_OID);
-}
-
-static int *
-dict_ranks(TypeDict *d)
-{
-	int		   *order = palloc(sizeof(int) * Max(d->n, 1));
-	int		   *rank = palloc(sizeof(int) * Max(d->n, 1));
-	int			i;
-
-	for (i = 0; i < d->n; i++)
-		order[i] = i;
-	sort_dict = d;
-	qsort(order, d->n, sizeof(int), dict_cmp);
-	for (i = 0; i < d->n; i++)
-		rank[order[i]] = i;
-	return rank;
-}
-
 /* a bucket's entries in rank order (insertion sort: a few entries) */
 static void
 sort_bucket(Bucket *b, const int *rank)
@@ -394,21 +365,121 @@ count_buckets(Datum ws, TimestampTz since, TimestampTz until, const TimestampTz 
 	return buckets;
 }
 
-/* the elements of a timestamp array argument, ascending and not null */
-static Datum *
-ascending_times(ArrayType *arr, int *n)
+/* at most this many bucket bounds (100,000 buckets, as SQL allows) */
+#define MAX_BOUNDS	100001
+
+/*
+ * The elements of a timestamp or timestamptz array argument (both int64),
+ * ascending and not null; at most MAX_BOUNDS of them.
+ */
+static int64 *
+times_arg(ArrayType *arr, int *n)
 {
 	Datum	   *elems;
 	bool	   *enulls;
+	int64	   *times;
 	int			i;
 
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), sizeof(int64), true, TYPALIGN_DOUBLE, &elems, &enulls, n);
+	if (*n > MAX_BOUNDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most %d bucket bounds, not %d", MAX_BOUNDS, *n)));
+	times = palloc(sizeof(int64) * Max(*n, 1));
 	for (i = 0; i < *n; i++)
-		if (enulls[i] || (i > 0 && DatumGetInt64(elems[i]) <= DatumGetInt64(elems[i - 1])))
+	{
+		if (enulls[i] || (i > 0 && DatumGetInt64(elems[i]) <= times[i - 1]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("bucket bounds must be ascending and not null")));
-	return elems;
+		times[i] = DatumGetInt64(elems[i]);
+	}
+	return times;
+}
+
+/*
+ * The keys counted: each type its own (by type) or its universal type (the
+ * types of one summed; those mapping to none under the NULL key), the types
+ * whose universal type is not in filter (if not NULL) left out. The buckets
+ * are re-keyed where that changes them; returns the keys (NULL: the NULL
+ * key), sets *nkeys.
+ */
+static char **
+bucket_keys(TypeDict *dict, Bucket *buckets, int nb, bool by_universal, ArrayType *filter, int *nkeys)
+{
+	int		   *key_of = palloc(sizeof(int) * Max(dict->n, 1));
+	char	  **keys = palloc(sizeof(char *) * Max(dict->n, 1));
+	Datum	   *elems = NULL;
+	bool	   *enulls = NULL;
+	int			nfilter = 0;
+	int			i;
+	int			j;
+
+	if (filter)
+		deconstruct_array(filter, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nfilter);
+	*nkeys = 0;
+	for (i = 0; i < dict->n; i++)
+	{
+		char	   *type = text_to_cstring(dict->types[i]);
+		EventType  *et = activity_lookup_type(type);
+		char	   *universal = et && et->universal_type ? pstrdup(et->universal_type) : NULL;
+		char	   *key = by_universal ? universal : type;
+		bool		kept = filter == NULL;
+
+		for (j = 0; j < nfilter && !kept; j++)
+			kept = !enulls[j] && universal != NULL && strcmp(TextDatumGetCString(elems[j]), universal) == 0;
+		key_of[i] = -1;
+		if (!kept)
+			continue;
+		for (j = 0; j < *nkeys && key_of[i] < 0; j++)
+			if ((keys[j] == NULL && key == NULL) || (keys[j] && key && strcmp(keys[j], key) == 0))
+				key_of[i] = j;
+		if (key_of[i] < 0)
+		{
+			keys[*nkeys] = key;
+			key_of[i] = (*nkeys)++;
+		}
+	}
+	/* by type, unfiltered: each type is its own key, numbered alike */
+	if (by_universal || filter)
+		for (i = 0; i < nb; i++)
+		{
+			Bucket		rekeyed = {0};
+
+			CHECK_FOR_INTERRUPTS();
+			for (j = 0; j < buckets[i].n; j++)
+				if (key_of[buckets[i].ids[j]] >= 0)
+					bucket_add(&rekeyed, key_of[buckets[i].ids[j]], buckets[i].counts[j]);
+			buckets[i] = rekeyed;
+		}
+	return keys;
+}
+
+/* the rank of each key in the default collation's order, the NULL key last */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const char *ka = **(char *const *const *) a;
+	const char *kb = **(char *const *const *) b;
+
+	if (ka == NULL || kb == NULL)
+		return (ka == NULL) - (kb == NULL);
+	return varstr_cmp(ka, strlen(ka), kb, strlen(kb), DEFAULT_COLLATION_OID);
+}
+
+static int *
+key_ranks(char **keys, int n)
+{
+	char	 ***order = palloc(sizeof(char **) * Max(n, 1));
+	int		   *rank = palloc(sizeof(int) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		order[i] = &keys[i];
+	qsort(order, n, sizeof(char **), key_cmp);
+	for (i = 0; i < n; i++)
+		rank[order[i] - keys] = i;
+	return rank;
 }
 
 /*
@@ -424,93 +495,48 @@ activity_bucket_counts(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Tuplestorestate *store = activity_begin_set(fcinfo, "activity._bucket_counts", &desc);
 	TypeDict	dict = {0};
-	Datum	   *elems;
 	TimestampTz *bounds;
 	Bucket	   *buckets;
+	char	  **keys;
 	int		   *rank;
 	int			nbounds;
+	int			nkeys;
 	int			i;
 	int			j;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		return (Datum) 0;
-	elems = ascending_times(PG_GETARG_ARRAYTYPE_P(3), &nbounds);
+	bounds = times_arg(PG_GETARG_ARRAYTYPE_P(3), &nbounds);
 	if (nbounds < 2)
 		return (Datum) 0;
-	bounds = palloc(sizeof(TimestampTz) * nbounds);
-	for (i = 0; i < nbounds; i++)
-		bounds[i] = DatumGetTimestampTz(elems[i]);
 	buckets = count_buckets(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2),
 							bounds, nbounds, &dict);
+	keys = bucket_keys(&dict, buckets, nbounds - 1, PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4),
+					   NULL, &nkeys);
 
 	/*
-	 * By universal type: each type's count under its universal type's
-	 * number (types that map to none under one number more, the NULL key),
-	 * summed per bucket.
+	 * Each bucket's keys in the order of the collation (NULL last), so that
+	 * the caller's ORDER BY finds its input sorted (a linear check)
 	 */
-	if (PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4))
+	rank = key_ranks(keys, nkeys);
+	for (i = 0; i < nbounds - 1; i++)
 	{
-		TypeDict	keys = {0};
-		int		   *key_of = palloc(sizeof(int) * Max(dict.n, 1));
-		int			null_key;
-
-		for (i = 0; i < dict.n; i++)
-		{
-			EventType  *et = activity_lookup_type(text_to_cstring(dict.types[i]));
-
-			key_of[i] = et && et->universal_type ? dict_id(&keys, CStringGetTextDatum(et->universal_type)) : -1;
-		}
-		null_key = keys.n;
-		for (i = 0; i < nbounds - 1; i++)
-		{
-			Bucket		rekeyed = {0};
-
-			for (j = 0; j < buckets[i].n; j++)
-				bucket_add(&rekeyed, key_of[buckets[i].ids[j]] >= 0 ? key_of[buckets[i].ids[j]] : null_key,
-						   buckets[i].counts[j]);
-			buckets[i] = rekeyed;
-		}
-		/* the NULL key sorts last, as ORDER BY puts NULLs */
-		rank = dict_ranks(&keys);
-		rank = repalloc(rank, sizeof(int) * (keys.n + 1));
-		rank[null_key] = keys.n;
-		for (i = 0; i < nbounds - 1; i++)
-			sort_bucket(&buckets[i], rank);
-		for (i = 0; i < nbounds - 1; i++)
-			for (j = 0; j < buckets[i].n; j++)
-			{
-				Datum		values[3];
-				bool		nulls[3] = {false, false, false};
-
-				values[0] = Int32GetDatum(i + 1);
-				if (buckets[i].ids[j] == null_key)
-					nulls[1] = true;
-				else
-					values[1] = PointerGetDatum(keys.types[buckets[i].ids[j]]);
-				values[2] = Int64GetDatum(buckets[i].counts[j]);
-				tuplestore_putvalues(store, desc, values, nulls);
-			}
-		return (Datum) 0;
-	}
-
-	/*
-	 * Each bucket's types in the order of the type column's collation, so
-	 * that the caller's ORDER BY finds its input sorted (a linear check)
-	 */
-	rank = dict_ranks(&dict);
-	for (i = 0; i < nbounds - 1; i++)
 		sort_bucket(&buckets[i], rank);
-	for (i = 0; i < nbounds - 1; i++)
 		for (j = 0; j < buckets[i].n; j++)
 		{
 			Datum		values[3];
 			bool		nulls[3] = {false, false, false};
+			char	   *key = keys[buckets[i].ids[j]];
 
 			values[0] = Int32GetDatum(i + 1);
-			values[1] = PointerGetDatum(dict.types[buckets[i].ids[j]]);
+			if (key)
+				values[1] = CStringGetTextDatum(key);
+			else
+				nulls[1] = true;
 			values[2] = Int64GetDatum(buckets[i].counts[j]);
 			tuplestore_putvalues(store, desc, values, nulls);
 		}
+	}
 	return (Datum) 0;
 }
 
@@ -534,8 +560,6 @@ activity_bucket_bursts(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Tuplestorestate *store = activity_begin_set(fcinfo, "activity._bucket_bursts", &desc);
 	TypeDict	dict = {0};
-	Datum	   *belems;
-	Datum	   *lelems;
 	TimestampTz *bounds;
 	Timestamp  *labels;
 	Bucket	   *buckets;
@@ -546,10 +570,8 @@ activity_bucket_bursts(PG_FUNCTION_ARGS)
 	int			baseline;
 	int64		min_count;
 	float8		min_score;
-	bool		by_universal;
-	int		   *key_of;			/* type number -> key number, -1: left out */
-	char	  **keys;			/* key number -> key (NULL: no universal type) */
-	int			nkeys = 0;
+	char	  **keys;
+	int			nkeys;
 	int			i;
 	int			j;
 	int			k;
@@ -557,72 +579,22 @@ activity_bucket_bursts(PG_FUNCTION_ARGS)
 	for (i = 0; i < 11; i++)
 		if (PG_ARGISNULL(i))
 			return (Datum) 0;
-	belems = ascending_times(PG_GETARG_ARRAYTYPE_P(3), &nbounds);
-	lelems = ascending_times(PG_GETARG_ARRAYTYPE_P(4), &nlabels);
+	bounds = times_arg(PG_GETARG_ARRAYTYPE_P(3), &nbounds);
+	labels = times_arg(PG_GETARG_ARRAYTYPE_P(4), &nlabels);
 	if (nbounds < 2 || nlabels != nbounds)
 		return (Datum) 0;
-	bounds = palloc(sizeof(TimestampTz) * nbounds);
-	labels = palloc(sizeof(Timestamp) * nbounds);
-	for (i = 0; i < nbounds; i++)
-	{
-		bounds[i] = DatumGetTimestampTz(belems[i]);
-		labels[i] = DatumGetTimestamp(lelems[i]);
-	}
 	window_start = PG_GETARG_TIMESTAMP(5);
 	period = PG_GETARG_INTERVAL_P(6);
 	baseline = PG_GETARG_INT32(7);
 	min_count = PG_GETARG_INT32(8);
 	min_score = PG_GETARG_FLOAT8(9);
-	by_universal = PG_GETARG_BOOL(10);
 	if (baseline < 1)
 		return (Datum) 0;
 
 	buckets = count_buckets(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), PG_GETARG_TIMESTAMPTZ(2),
 							bounds, nbounds, &dict);
-
-	/* the key of each type: itself, or its universal type; filtered */
-	key_of = palloc(sizeof(int) * Max(dict.n, 1));
-	keys = palloc(sizeof(char *) * Max(dict.n, 1));
-	for (i = 0; i < dict.n; i++)
-	{
-		char	   *type = text_to_cstring(dict.types[i]);
-		EventType  *et = activity_lookup_type(type);
-		char	   *universal = et && et->universal_type ? pstrdup(et->universal_type) : NULL;
-		char	   *key = by_universal ? universal : type;
-
-		key_of[i] = -1;
-		if (!PG_ARGISNULL(11))
-		{
-			Datum	   *elems;
-			bool	   *enulls;
-			int			n;
-			bool		kept = false;
-
-			deconstruct_array(PG_GETARG_ARRAYTYPE_P(11), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
-			for (j = 0; j < n && !kept; j++)
-				kept = !enulls[j] && universal != NULL && strcmp(TextDatumGetCString(elems[j]), universal) == 0;
-			if (!kept)
-				continue;
-		}
-		for (j = 0; j < nkeys && key_of[i] < 0; j++)
-			if ((keys[j] == NULL && key == NULL) || (keys[j] && key && strcmp(keys[j], key) == 0))
-				key_of[i] = j;
-		if (key_of[i] < 0)
-		{
-			keys[nkeys] = key;
-			key_of[i] = nkeys++;
-		}
-	}
-	/* the buckets re-keyed (types of one universal type summed) */
-	for (i = 0; i < nbounds - 1; i++)
-	{
-		Bucket		rekeyed = {0};
-
-		for (j = 0; j < buckets[i].n; j++)
-			if (key_of[buckets[i].ids[j]] >= 0)
-				bucket_add(&rekeyed, key_of[buckets[i].ids[j]], buckets[i].counts[j]);
-		buckets[i] = rekeyed;
-	}
+	keys = bucket_keys(&dict, buckets, nbounds - 1, PG_GETARG_BOOL(10),
+					   PG_ARGISNULL(11) ? NULL : PG_GETARG_ARRAYTYPE_P(11), &nkeys);
 
 	for (i = 0; i < nbounds - 1; i++)
 	{

@@ -398,6 +398,8 @@ activity_lookup_type(const char *name)
 /*
  * Is the platform called name (len bytes, not terminated) registered? 1 if
  * it is, 0 if not, -1 if the registry has no platforms (0.1's objects).
+ * Called for a row right after its type was looked up, which took in the
+ * pending invalidations: the registry is not reloaded from here but once.
  */
 int
 activity_platform_check(const char *name, int len)
@@ -405,7 +407,6 @@ activity_platform_check(const char *name, int len)
 	int			lo = 0;
 	int			hi;
 
-	AcceptInvalidationMessages();
 	if (!registry_valid || type_cache == NULL)
 		registry_load();
 	if (!have_platforms)
