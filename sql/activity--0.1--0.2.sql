@@ -1647,13 +1647,17 @@ COMMENT ON FUNCTION activity.anomalies(text, timestamptz, timestamptz, text) IS
 ALTER TABLE activity.settings ADD COLUMN metadata_index boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN activity.settings.metadata_index IS
     'Whether maintain() gives every partition a GIN index of metadata (jsonb_path_ops), which page(metadata => ...) searches';
+-- The hash chain (activity.verify()) is opt-in too: maintain() extends it.
+ALTER TABLE activity.settings ADD COLUMN hash_chain boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN activity.settings.hash_chain IS
+    'Whether maintain() extends the hash chain over activities, which activity.verify() checks';
 CREATE OR REPLACE FUNCTION activity._settings()
 RETURNS activity.settings
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce((SELECT s FROM activity.settings s),
-                    ROW(true, '1 month', 3, NULL, false)::activity.settings)
+                    ROW(true, '1 month', 3, NULL, false, false)::activity.settings)
 $$;
 
 DROP FUNCTION activity.configure(interval, int, interval, boolean);
@@ -1662,7 +1666,8 @@ CREATE FUNCTION activity.configure(
     premake int DEFAULT NULL,
     retention interval DEFAULT NULL,
     keep_forever boolean DEFAULT false,
-    metadata_index boolean DEFAULT NULL)
+    metadata_index boolean DEFAULT NULL,
+    hash_chain boolean DEFAULT NULL)
 RETURNS activity.settings
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1689,17 +1694,27 @@ BEGIN
     result.premake := coalesce(configure.premake, result.premake);
     result.retention := CASE WHEN keep_forever THEN NULL ELSE coalesce(configure.retention, result.retention) END;
     result.metadata_index := coalesce(configure.metadata_index, result.metadata_index);
+    result.hash_chain := coalesce(configure.hash_chain, result.hash_chain);
     INSERT INTO activity.settings AS s VALUES (result.*)
     ON CONFLICT (singleton) DO UPDATE
         SET partition_interval = excluded.partition_interval,
             premake = excluded.premake,
             retention = excluded.retention,
-            metadata_index = excluded.metadata_index;
+            metadata_index = excluded.metadata_index,
+            hash_chain = excluded.hash_chain;
+    -- the chain's key, and its position: the whole log first
+    IF result.hash_chain THEN
+        INSERT INTO activity.hash_chain_key (key)
+        VALUES (sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')))
+        ON CONFLICT (singleton) DO NOTHING;
+        INSERT INTO activity.hash_chain_state (position) VALUES (activity.feed_position('beginning'))
+        ON CONFLICT (singleton) DO NOTHING;
+    END IF;
     RETURN result;
 END;
 $$;
-COMMENT ON FUNCTION activity.configure(interval, int, interval, boolean, boolean) IS
-    'Changes the partitioning, retention and search settings read by activity.maintain(); NULL arguments keep the current value';
+COMMENT ON FUNCTION activity.configure(interval, int, interval, boolean, boolean, boolean) IS
+    'Changes the partitioning, retention, search and hash chain settings read by activity.maintain(); NULL arguments keep the current value';
 
 -- The indexes of a partition, each feed one index seek (page(), counts()).
 -- Per partition, next to the workspace feed index: the entity, actor and
@@ -3011,7 +3026,7 @@ $$;
 COMMENT ON FUNCTION activity.create_partitions(timestamptz, timestamptz) IS
     'Creates the missing partitions covering [since, until), e.g. before a backfill, moving in rows waiting in the default partition; reports each partition created or skipped';
 
-CREATE FUNCTION activity.maintain()
+CREATE FUNCTION activity._maintain()
 RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -3091,6 +3106,8 @@ BEGIN
                 -- change feed consumers that have not read its rows are told
                 PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped', p.partition),
                                                greatest(p.reltuples, 0)::bigint);
+                UPDATE activity.hash_chain h SET removed = format('partition %s dropped by retention at %s', p.partition, now())
+                 WHERE h.occurred_at >= p.lower AND h.occurred_at < p.upper AND h.removed IS NULL;
                 PERFORM set_config('activity.drop_events', 'on', true);
                 EXECUTE format('DROP TABLE %s', p.partition);
                 PERFORM activity._log_held();
@@ -3133,6 +3150,19 @@ BEGIN
         END IF;
     END IF;
 
+    -- retention by type and by workspace
+    RETURN QUERY SELECT * FROM activity._apply_retention_rules(expired_before);
+
+    -- the hash chain, over what was committed since the last run
+    IF cfg.hash_chain THEN
+        n := activity._extend_chain(coalesce(current_setting('activity.chain_max_rows', true), '1000000')::bigint);
+        IF n > 0 THEN
+            action := 'chained'; partition := 'activity.hash_chain'; lower := NULL; upper := NULL; "rows" := n;
+            detail := NULL;
+            RETURN NEXT;
+        END IF;
+    END IF;
+
     -- what an upgrade left to do online
     SELECT count(*) INTO n FROM activity.pending_steps();
     IF n > 0 THEN
@@ -3142,8 +3172,62 @@ BEGIN
     END IF;
 END;
 $$;
+COMMENT ON FUNCTION activity._maintain() IS
+    'Internal: the work of activity.maintain(), which records it: creates partitions ahead of time and for recent rows waiting in the default partition, and applies retention, never waiting longer than activity.lock_timeout for a lock';
+
+-- maintain() records every run in activity.maintenance_runs, failed ones
+-- too: what it did is returned only once it has all been done
+CREATE FUNCTION activity.maintain()
+RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    steps jsonb := '[]';
+    err text;
+    this_run bigint;
+BEGIN
+    BEGIN
+        SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.n), '[]') INTO steps
+          FROM activity._maintain() WITH ORDINALITY m(action, partition, lower, upper, "rows", detail, n);
+    EXCEPTION WHEN OTHERS THEN
+        -- (all it did is undone; a cancel or statement_timeout is not caught)
+        err := format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE);
+    END;
+    steps := (SELECT coalesce(jsonb_agg(e - 'n'), '[]') FROM jsonb_array_elements(steps) e);
+    INSERT INTO activity.maintenance_runs AS r (started_at, finished_at, created, moved, dropped, deleted, built, chained,
+                                                skipped, deferred, error, steps)
+    SELECT started, clock_timestamp(),
+           count(*) FILTER (WHERE e ->> 'action' = 'created'),
+           coalesce(sum((e ->> 'rows')::bigint) FILTER (WHERE e ->> 'action' = 'created'), 0),
+           count(*) FILTER (WHERE e ->> 'action' = 'dropped'),
+           coalesce(sum((e ->> 'rows')::bigint) FILTER (WHERE e ->> 'action' IN ('expired', 'deleted')), 0),
+           count(*) FILTER (WHERE e ->> 'action' = 'validation added'),
+           coalesce(sum((e ->> 'rows')::bigint) FILTER (WHERE e ->> 'action' = 'chained'), 0),
+           count(*) FILTER (WHERE e ->> 'action' = 'skipped'),
+           count(*) FILTER (WHERE e ->> 'action' = 'deferred'),
+           err, steps
+    FROM jsonb_array_elements(steps) e
+    RETURNING r.run_id INTO this_run;
+    -- the last 10,000 runs are kept, and those of the last 90 days
+    DELETE FROM activity.maintenance_runs r
+     WHERE r.started_at < now() - interval '90 days' AND r.run_id <= this_run - 10000;
+    IF err IS NOT NULL THEN
+        RAISE WARNING 'activity.maintain() failed: %', err
+            USING DETAIL = format('Run %s is recorded in activity.maintenance_runs; what it had done was undone.', this_run);
+        action := 'failed'; partition := NULL; lower := NULL; upper := NULL; "rows" := NULL; detail := err;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT x.action, x.partition, x.lower, x.upper, x."rows", x.detail
+                 FROM jsonb_populate_recordset(NULL::activity._maintenance_step, steps) x;
+END;
+$$;
 COMMENT ON FUNCTION activity.maintain() IS
-    'Creates partitions ahead of time and for recent rows waiting in the default partition, and applies retention, never waiting longer than activity.lock_timeout for a lock; reports each step';
+    'Creates partitions ahead of time and for recent rows waiting in the default partition, applies retention (the whole log''s and its rules), extends the hash chain, never waiting longer than activity.lock_timeout for a lock; reports each step and records the run in activity.maintenance_runs';
+
 
 -- Who owns the log owns everything maintenance and a restore touch: the
 -- schemas, the log and its partitions, the registry. A superuser installs the
@@ -3168,13 +3252,15 @@ BEGIN
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
                                  'activity.settings', 'activity.event_ids', 'activity.pending_ids',
                                  'activity.feed_consumers', 'activity.feed_removals', 'activity.row_security',
-                                 'activity.platforms', 'activity.universal_types']::regclass[])
+                                 'activity.platforms', 'activity.universal_types', 'activity.maintenance_runs',
+                                 'activity.retention_rules', 'activity.redactions', 'activity.hash_chain',
+                                 'activity.hash_chain_key', 'activity.hash_chain_state']::regclass[])
              UNION ALL SELECT p.partition FROM activity.partitions() p
     LOOP
         EXECUTE format('ALTER TABLE %s OWNER TO %s', t, owner);
     END LOOP;
     FOR t IN SELECT unnest(ARRAY['activity.activity_log', 'activity.type_history', 'activity.consumers',
-                                 'activity.tracked']::regclass[])
+                                 'activity.tracked', 'activity.partition_stats']::regclass[])
     LOOP
         EXECUTE format('ALTER VIEW %s OWNER TO %s', t, owner);
     END LOOP;
@@ -3188,7 +3274,10 @@ BEGIN
                    'activity._create_partition(timestamptz, timestamptz), '
                    'activity._create_partitions(timestamptz, timestamptz, boolean), '
                    'activity._append_only(), activity._complete(), activity._check_caused_by(), '
-                   'activity._row_security_now(), activity._row_security_run(text, text) TO %s', owner);
+                   'activity._row_security_now(), activity._row_security_run(text, text), '
+                   'activity._maintain(), activity._apply_retention_rules(timestamptz), '
+                   'activity._delete_expired(regclass, timestamptz, text, text[], int, text), '
+                   'activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint) TO %s', owner);
 END;
 $$;
 COMMENT ON FUNCTION activity.set_owner(regrole) IS
@@ -3376,6 +3465,983 @@ INSERT INTO activity.row_security (object, statement, run_order)
 SELECT object, statement, run_order FROM activity._row_security_now();
 
 --------------------------------------------------------------------------------
+-- Operations: maintenance runs, retention rules, erasure, the hash chain
+--------------------------------------------------------------------------------
+
+-- Every run of activity.maintain(), kept for the people who run the log: what
+-- it did and what it could not do, and why
+CREATE TYPE activity._maintenance_step AS (action text, partition text, lower timestamptz, upper timestamptz,
+                                           "rows" bigint, detail text);
+COMMENT ON TYPE activity._maintenance_step IS 'Internal: a step of activity.maintain(), as it returns them';
+
+CREATE TABLE activity.maintenance_runs (
+    run_id bigserial PRIMARY KEY,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL,
+    run_by name NOT NULL DEFAULT current_user,
+    created int NOT NULL DEFAULT 0,
+    moved bigint NOT NULL DEFAULT 0,
+    dropped int NOT NULL DEFAULT 0,
+    deleted bigint NOT NULL DEFAULT 0,
+    built int NOT NULL DEFAULT 0,
+    chained bigint NOT NULL DEFAULT 0,
+    skipped int NOT NULL DEFAULT 0,
+    deferred int NOT NULL DEFAULT 0,
+    error text,
+    steps jsonb NOT NULL DEFAULT '[]'
+);
+COMMENT ON TABLE activity.maintenance_runs IS
+    'Every run of activity.maintain() (the last 10,000, and at least 90 days): when, by whom, what it did and what it skipped';
+COMMENT ON COLUMN activity.maintenance_runs.run_id IS 'Number of the run';
+COMMENT ON COLUMN activity.maintenance_runs.started_at IS 'When it started';
+COMMENT ON COLUMN activity.maintenance_runs.finished_at IS 'When it finished';
+COMMENT ON COLUMN activity.maintenance_runs.run_by IS 'The role that ran it';
+COMMENT ON COLUMN activity.maintenance_runs.created IS 'Partitions created';
+COMMENT ON COLUMN activity.maintenance_runs.moved IS 'Rows moved out of the default partition into a partition created for them';
+COMMENT ON COLUMN activity.maintenance_runs.dropped IS 'Partitions dropped by retention';
+COMMENT ON COLUMN activity.maintenance_runs.deleted IS 'Rows deleted by retention (rules, and the default partition''s expired rows)';
+COMMENT ON COLUMN activity.maintenance_runs.built IS 'Validation constraints added';
+COMMENT ON COLUMN activity.maintenance_runs.chained IS 'Activities added to the hash chain';
+COMMENT ON COLUMN activity.maintenance_runs.skipped IS 'Steps skipped (a lock not granted in time, another run under way); see steps';
+COMMENT ON COLUMN activity.maintenance_runs.deferred IS 'Steps left to the next run (activity.max_lock_hold, the per-run limits); see steps';
+COMMENT ON COLUMN activity.maintenance_runs.error IS 'The error that ended the run, if one did (what it had done was undone)';
+COMMENT ON COLUMN activity.maintenance_runs.steps IS 'Every row the run returned, as a JSON array';
+COMMENT ON SEQUENCE activity.maintenance_runs_run_id_seq IS 'Numbers of activity.maintenance_runs';
+CREATE INDEX maintenance_runs_started_at_idx ON activity.maintenance_runs (started_at);
+SELECT pg_catalog.pg_extension_config_dump('activity.maintenance_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('activity.maintenance_runs_run_id_seq', '');
+REVOKE ALL ON activity.maintenance_runs FROM PUBLIC;
+
+-- Retention by type and by workspace, beside the whole log's
+CREATE TABLE activity.retention_rules (
+    rule_id serial PRIMARY KEY,
+    keep interval NOT NULL CONSTRAINT retention_rules_keep_check CHECK (keep >= '0'::interval),
+    types text[],
+    workspace_id text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT current_user,
+    CONSTRAINT retention_rules_scope_check CHECK (types IS NOT NULL OR workspace_id IS NOT NULL)
+);
+COMMENT ON TABLE activity.retention_rules IS
+    'Retention rules: activity.maintain() removes the activities of the types and workspace a rule names once they are older than its keep';
+COMMENT ON COLUMN activity.retention_rules.rule_id IS 'Number of the rule (activity.remove_retention() takes it)';
+COMMENT ON COLUMN activity.retention_rules.keep IS 'How long its activities are kept, by occurred_at (0: none is kept)';
+COMMENT ON COLUMN activity.retention_rules.types IS 'Types or patterns as in page(), e.g. {site.auth.*} (NULL: every type)';
+COMMENT ON COLUMN activity.retention_rules.workspace_id IS 'The workspace (NULL: every workspace)';
+COMMENT ON COLUMN activity.retention_rules.created_at IS 'When the rule was added or last changed';
+COMMENT ON COLUMN activity.retention_rules.created_by IS 'The role that did it';
+COMMENT ON SEQUENCE activity.retention_rules_rule_id_seq IS 'Numbers of activity.retention_rules';
+SELECT pg_catalog.pg_extension_config_dump('activity.retention_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('activity.retention_rules_rule_id_seq', '');
+REVOKE ALL ON activity.retention_rules FROM PUBLIC;
+
+CREATE FUNCTION activity.add_retention(keep interval, types text[] DEFAULT NULL, workspace_id text DEFAULT NULL)
+RETURNS activity.retention_rules
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result activity.retention_rules;
+BEGIN
+    IF keep IS NULL THEN
+        RAISE EXCEPTION 'keep must not be null' USING ERRCODE = '22004';
+    END IF;
+    IF keep < '0'::interval THEN
+        RAISE EXCEPTION 'keep must not be negative, not %', keep USING ERRCODE = '22023';
+    END IF;
+    IF types IS NULL AND workspace_id IS NULL THEN
+        RAISE EXCEPTION 'a retention rule needs types or a workspace_id'
+            USING ERRCODE = '22023',
+                  HINT = 'The whole log''s retention is activity.configure(retention => ...).';
+    END IF;
+    IF workspace_id = '' THEN
+        RAISE EXCEPTION 'workspace_id must not be empty' USING ERRCODE = '22023';
+    END IF;
+    IF types IS NOT NULL THEN
+        PERFORM activity._type_prefixes(types);     -- checks the patterns
+        SELECT array_agg(DISTINCT t ORDER BY t) INTO types FROM unnest(types) t;
+    END IF;
+    IF NOT activity._owns_log() THEN
+        RAISE EXCEPTION 'permission denied to add a retention rule'
+            USING ERRCODE = '42501', DETAIL = 'Only the owner of activity.activities may run maintenance.';
+    END IF;
+    LOCK TABLE activity.retention_rules IN SHARE ROW EXCLUSIVE MODE;
+    UPDATE activity.retention_rules r
+       SET keep = add_retention.keep, created_at = now(), created_by = current_user
+     WHERE r.types IS NOT DISTINCT FROM add_retention.types
+       AND r.workspace_id IS NOT DISTINCT FROM add_retention.workspace_id
+    RETURNING * INTO result;
+    IF NOT FOUND THEN
+        INSERT INTO activity.retention_rules (keep, types, workspace_id)
+        VALUES (keep, types, workspace_id)
+        RETURNING * INTO result;
+    END IF;
+    RETURN result;
+END;
+$$;
+COMMENT ON FUNCTION activity.add_retention(interval, text[], text) IS
+    'Adds a retention rule (or changes the keep of the rule with the same types and workspace): activity.maintain() removes matching activities older than keep';
+
+CREATE FUNCTION activity.remove_retention(rule_id int)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT activity._owns_log() THEN
+        RAISE EXCEPTION 'permission denied to remove a retention rule'
+            USING ERRCODE = '42501', DETAIL = 'Only the owner of activity.activities may run maintenance.';
+    END IF;
+    DELETE FROM activity.retention_rules r WHERE r.rule_id = remove_retention.rule_id;
+    RETURN FOUND;
+END;
+$$;
+COMMENT ON FUNCTION activity.remove_retention(int) IS
+    'Removes a retention rule; returns whether there was one';
+
+CREATE FUNCTION activity._owns_log()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_has_role(current_user, c.relowner, 'USAGE')
+    FROM pg_class c WHERE c.oid = 'activity.activities'::regclass
+$$;
+COMMENT ON FUNCTION activity._owns_log() IS 'Internal: whether the current role owns the log (or is a member of its owner)';
+
+-- The time before which a rule's activities go: keep 0 means all of them,
+-- dated in the future too
+CREATE FUNCTION activity._retention_cutoff(keep interval)
+RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN keep = '0'::interval THEN 'infinity'::timestamptz ELSE now() - keep END
+$$;
+COMMENT ON FUNCTION activity._retention_cutoff(interval) IS
+    'Internal: the occurred_at before which a retention rule removes activities';
+
+-- One rule's rows, as a condition on "a"
+CREATE FUNCTION activity._retention_condition(r activity.retention_rules, aged boolean DEFAULT true)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('(%s%s%s)', CASE WHEN aged THEN format('a.occurred_at < %L::timestamptz', activity._retention_cutoff(r.keep)) ELSE 'true' END,
+                  CASE WHEN r.workspace_id IS NOT NULL THEN format(' AND a.workspace_id = %L', r.workspace_id) ELSE '' END,
+                  CASE WHEN r.types IS NOT NULL THEN format(' AND a.type LIKE ANY (%L::text[])', activity._type_prefixes(r.types)) ELSE '' END)
+$$;
+COMMENT ON FUNCTION activity._retention_condition(activity.retention_rules, boolean) IS
+    'Internal: the SQL condition on a row "a" that a retention rule removes (aged false: of its types and workspace, whatever their age)';
+
+-- What retention would remove now: the whole log's retention (rule_id NULL:
+-- whole partitions, and the default partition's expired rows), then each
+-- rule. Rows are counted (the whole partitions estimated), which reads them.
+CREATE FUNCTION activity.retention_preview()
+RETURNS TABLE (rule_id int, keep interval, types text[], workspace_id text, cutoff timestamptz,
+               "rows" bigint, estimated boolean, oldest timestamptz, newest timestamptz, partitions text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    cfg activity.settings := activity._settings();
+    r activity.retention_rules;
+    n bigint;
+BEGIN
+    IF cfg.retention IS NOT NULL THEN
+        rule_id := NULL; keep := cfg.retention; types := NULL; workspace_id := NULL;
+        cutoff := now() - cfg.retention;
+        SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint, array_agg(pp.partition::text ORDER BY pp.lower),
+               min(pp.lower), max(pp.upper)
+          INTO "rows", partitions, oldest, newest
+          FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition
+         WHERE NOT pp.is_default AND pp.upper <= cutoff;
+        estimated := "rows" > 0;
+        SELECT count(*), least(oldest, min(d.occurred_at)),
+               CASE WHEN count(*) > 0 THEN greatest(newest, max(d.occurred_at)) ELSE newest END
+          INTO n, oldest, newest
+          FROM activity_partitions.activities_default d WHERE d.occurred_at < cutoff;
+        "rows" := "rows" + n;
+        RETURN NEXT;
+    END IF;
+    FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
+        rule_id := r.rule_id; keep := r.keep; types := r.types; workspace_id := r.workspace_id;
+        cutoff := activity._retention_cutoff(r.keep); estimated := false; partitions := NULL;
+        EXECUTE format('SELECT count(*), min(a.occurred_at), max(a.occurred_at) FROM activity.activities a WHERE %s',
+                       activity._retention_condition(r))
+           INTO "rows", oldest, newest;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity.retention_preview() IS
+    'What retention would remove if activity.maintain() ran now: per rule (rule_id NULL: the whole log''s retention), the activities and their time range';
+
+CREATE FUNCTION activity._delete_expired(part regclass, before timestamptz, workspace text, prefixes text[],
+                                         batch int, removal text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'activity_delete_expired'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._delete_expired(regclass, timestamptz, text, text[], int, text) IS
+    'Internal: deletes a batch of a partition''s rows that a retention rule removes';
+
+-- Retention rules, applied by maintain(): first whole partitions every row of
+-- which some rule (or the whole log's retention) removes, dropped as the
+-- whole log's retention drops them; then each rule's rows, deleted in
+-- batches under ROW EXCLUSIVE locks (inserts go on), at most
+-- activity.retention_max_rows a run
+CREATE FUNCTION activity._apply_retention_rules(expired_before timestamptz)
+RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+SET jit = off
+AS $$
+DECLARE
+    caller_timeout text := current_setting('lock_timeout');
+    batch constant int := 10000;
+    max_rows constant bigint := coalesce(current_setting('activity.retention_max_rows', true), '1000000')::bigint;
+    budget bigint := max_rows;
+    r activity.retention_rules;
+    p record;
+    cond text;
+    any_cond text;
+    snap pg_snapshot;
+    n bigint;
+    total bigint;
+    keeps boolean;
+    has_rows boolean;
+BEGIN
+    SELECT string_agg(activity._retention_condition(x), ' OR ') INTO any_cond FROM activity.retention_rules x;
+    IF any_cond IS NULL THEN
+        RETURN;
+    END IF;
+    IF expired_before IS NOT NULL THEN
+        any_cond := any_cond || format(' OR a.occurred_at < %L::timestamptz', expired_before);
+    END IF;
+
+    -- whole partitions of the past
+    FOR p IN SELECT pp.partition, pp.lower, pp.upper, c.reltuples
+             FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition
+             WHERE NOT pp.is_default AND pp.upper <= now()
+             ORDER BY pp.lower
+    LOOP
+        snap := pg_current_snapshot();
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s a), EXISTS (SELECT 1 FROM %s a WHERE NOT (%s))',
+                       p.partition, p.partition, any_cond)
+           INTO has_rows, keeps;
+        CONTINUE WHEN keeps OR NOT has_rows;
+        partition := p.partition::text; lower := p.lower; upper := p.upper; "rows" := NULL;
+        IF activity._log_held_for() >= activity._max_lock_hold()::interval THEN
+            action := 'deferred'; detail := activity._deferred_detail('drops it');
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        BEGIN
+            PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
+            EXECUTE format('LOCK TABLE activity.activities, %s IN ACCESS EXCLUSIVE MODE', p.partition);
+            PERFORM activity._log_held();
+            -- rows written since the check (an index seek): one a rule keeps
+            -- saves the partition
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s a WHERE a.xact_id >= pg_snapshot_xmin($1) AND NOT (%s))',
+                           p.partition, any_cond)
+               USING snap INTO keeps;
+            IF keeps THEN
+                RAISE EXCEPTION USING ERRCODE = 'AC001';
+            END IF;
+            PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped by retention rules', p.partition),
+                                           greatest(p.reltuples, 0)::bigint);
+            UPDATE activity.hash_chain h SET removed = format('partition %s dropped by retention rules at %s', p.partition, now())
+             WHERE h.occurred_at >= p.lower AND h.occurred_at < p.upper AND h.removed IS NULL;
+            PERFORM set_config('activity.drop_events', 'on', true);
+            EXECUTE format('DROP TABLE %s', p.partition);
+            PERFORM set_config('activity.drop_events', 'off', true);
+            PERFORM set_config('lock_timeout', caller_timeout, true);
+            action := 'dropped';
+            detail := format('every row expired by retention rules%s',
+                             CASE WHEN p.reltuples >= 0 THEN format(' (about %s rows)', p.reltuples::bigint) END);
+        EXCEPTION
+            WHEN lock_not_available OR deadlock_detected THEN
+                action := 'skipped';
+                detail := format('%s (activity.lock_timeout is %s); a later run drops it', SQLERRM, activity._lock_timeout());
+            WHEN SQLSTATE 'AC001' THEN
+                CONTINUE;   -- a row a rule keeps arrived meanwhile: its rows are deleted below
+        END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- rows, rule by rule
+    FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
+        cond := activity._retention_condition(r);
+        FOR p IN SELECT pp.partition, pp.lower, pp.upper, pp.is_default FROM activity.partitions() pp
+                 WHERE pp.is_default OR pp.lower < activity._retention_cutoff(r.keep)
+                 ORDER BY pp.is_default, pp.lower
+        LOOP
+            EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
+            CONTINUE WHEN n = 0;
+            partition := p.partition::text; lower := p.lower; upper := p.upper;
+            IF budget <= 0 THEN
+                action := 'deferred'; "rows" := n;
+                detail := format('retention rule %s: activity.retention_max_rows (%s) rows deleted already; the next run goes on',
+                                 r.rule_id, max_rows);
+                RETURN NEXT;
+                RETURN;
+            END IF;
+            -- change feed consumers that have not read them are told
+            PERFORM activity._note_removal(p.partition, cond, format('rows of %s deleted by retention rule %s', p.partition, r.rule_id), n);
+            total := 0;
+            LOOP
+                n := activity._delete_expired(p.partition, activity._retention_cutoff(r.keep), r.workspace_id,
+                                              activity._type_prefixes(r.types), least(batch, budget)::int,
+                                              format('deleted by retention rule %s at %s', r.rule_id, now()));
+                total := total + n; budget := budget - n;
+                EXIT WHEN n < batch OR budget <= 0;
+            END LOOP;
+            action := 'deleted'; "rows" := total;
+            detail := format('retention rule %s (keep %s%s%s)', r.rule_id, r.keep,
+                             CASE WHEN r.types IS NOT NULL THEN format(', types %s', r.types) ELSE '' END,
+                             CASE WHEN r.workspace_id IS NOT NULL THEN format(', workspace %s', r.workspace_id) ELSE '' END);
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION activity._apply_retention_rules(timestamptz) IS
+    'Internal: maintain()''s retention by rule: whole partitions where every row expired, then rows in batches';
+
+--------------------------------------------------------------------------------
+-- Audited erasure
+--------------------------------------------------------------------------------
+CREATE TABLE activity.redactions (
+    redaction_id bigserial PRIMARY KEY,
+    redacted_at timestamptz NOT NULL DEFAULT now(),
+    redacted_by name NOT NULL DEFAULT current_user,
+    reason text NOT NULL,
+    workspace_id text,
+    pseudonym text NOT NULL,
+    events bigint NOT NULL DEFAULT 0,
+    partitions text[] NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE activity.redactions IS
+    'Every erasure done by activity.redact(): when, by whom, why, where and how many activities; never the member''s id';
+COMMENT ON COLUMN activity.redactions.redaction_id IS 'Number of the erasure';
+COMMENT ON COLUMN activity.redactions.redacted_at IS 'When';
+COMMENT ON COLUMN activity.redactions.redacted_by IS 'The role that did it';
+COMMENT ON COLUMN activity.redactions.reason IS 'Why, as given (e.g. the request''s ticket number; it must not name the member)';
+COMMENT ON COLUMN activity.redactions.workspace_id IS 'The workspace (NULL: every workspace)';
+COMMENT ON COLUMN activity.redactions.pseudonym IS 'The random pseudonym that took the member''s place (it cannot be traced back to the id)';
+COMMENT ON COLUMN activity.redactions.events IS 'How many activities were changed';
+COMMENT ON COLUMN activity.redactions.partitions IS 'The partitions changed (VACUUM them to remove the old row versions and index entries)';
+COMMENT ON SEQUENCE activity.redactions_redaction_id_seq IS 'Numbers of activity.redactions';
+SELECT pg_catalog.pg_extension_config_dump('activity.redactions', '');
+SELECT pg_catalog.pg_extension_config_dump('activity.redactions_redaction_id_seq', '');
+REVOKE ALL ON activity.redactions FROM PUBLIC;
+
+-- The paths of the properties a schema marks personal ("x-personal": true),
+-- through nested "properties"
+CREATE FUNCTION activity._personal_paths(schema jsonb, prefix text[] DEFAULT '{}')
+RETURNS SETOF text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT prefix || p.key
+    FROM jsonb_each(CASE WHEN jsonb_typeof(schema -> 'properties') = 'object' THEN schema -> 'properties' ELSE '{}' END) p
+    WHERE jsonb_typeof(p.value) = 'object' AND p.value -> 'x-personal' = 'true'
+    UNION ALL
+    SELECT activity._personal_paths(p.value, prefix || p.key)
+    FROM jsonb_each(CASE WHEN jsonb_typeof(schema -> 'properties') = 'object' THEN schema -> 'properties' ELSE '{}' END) p
+    WHERE jsonb_typeof(p.value) = 'object' AND (p.value -> 'x-personal') IS DISTINCT FROM 'true'
+      AND p.value ? 'properties'
+$$;
+COMMENT ON FUNCTION activity._personal_paths(jsonb, text[]) IS
+    'Internal: the paths of the properties a JSON Schema marks "x-personal": true';
+
+-- Does a document hold this string, as a value or a key?
+CREATE FUNCTION activity._mentions(doc jsonb, member text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT strpos(doc::text, to_jsonb(member)::text) > 0
+       AND (jsonb_path_exists(doc, 'strict $.** ? (@ == $m)', jsonb_build_object('m', member))
+            OR jsonb_path_exists(doc, 'strict $.**.keyvalue() ? (@.key == $m)', jsonb_build_object('m', member)))
+$$;
+COMMENT ON FUNCTION activity._mentions(jsonb, text) IS
+    'Internal: whether a JSON document holds a string as a value or an object key';
+
+-- A document with every string equal to member, value or key, replaced
+CREATE FUNCTION activity._replace_strings(doc jsonb, member text, pseudonym text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    CASE jsonb_typeof(doc)
+    WHEN 'string' THEN
+        RETURN CASE WHEN doc #>> '{}' = member THEN to_jsonb(pseudonym) ELSE doc END;
+    WHEN 'object' THEN
+        SELECT coalesce(jsonb_object_agg(CASE WHEN e.key = member THEN pseudonym ELSE e.key END,
+                                         activity._replace_strings(e.value, member, pseudonym)), '{}')
+          INTO result FROM jsonb_each(doc) e;
+        RETURN result;
+    WHEN 'array' THEN
+        SELECT coalesce(jsonb_agg(activity._replace_strings(e.value, member, pseudonym) ORDER BY e.n), '[]')
+          INTO result FROM jsonb_array_elements(doc) WITH ORDINALITY e(value, n);
+        RETURN result;
+    ELSE
+        RETURN doc;
+    END CASE;
+END;
+$$;
+COMMENT ON FUNCTION activity._replace_strings(jsonb, text, text) IS
+    'Internal: a JSON document with a string replaced wherever it is a value or an object key';
+
+-- The metadata of an activity after an erasure: where the member is its
+-- initiator or recipient, without the fields its schema marks personal (the
+-- whole payload where the schema marks none, or the type has no schema);
+-- and with the member's id replaced wherever it appears
+CREATE FUNCTION activity._redact_metadata(type text, version smallint, metadata jsonb, member text, pseudonym text,
+                                          party boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    paths text[][];
+    path text[];
+    s jsonb;
+BEGIN
+    IF party THEN
+        SELECT x.schema::jsonb INTO s FROM activity.schemas x WHERE x.type = _redact_metadata.type AND x.version = _redact_metadata.version;
+        IF s IS NULL THEN
+            metadata := '{}';
+        ELSE
+            FOR path IN SELECT activity._personal_paths(s) LOOP
+                paths := coalesce(paths, '{}') || ARRAY[array_to_string(path, E'\x1f')];
+                metadata := metadata #- path;
+            END LOOP;
+            IF paths IS NULL THEN
+                metadata := '{}';
+            END IF;
+        END IF;
+    END IF;
+    IF activity._mentions(metadata, member) THEN
+        metadata := activity._replace_strings(metadata, member, pseudonym);
+    END IF;
+    RETURN metadata;
+END;
+$$;
+COMMENT ON FUNCTION activity._redact_metadata(text, smallint, jsonb, text, text, boolean) IS
+    'Internal: an activity''s metadata once a member is erased from it';
+
+CREATE FUNCTION activity._redact_rows(part regclass, workspace text, member text, pseudonym text, redaction bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'activity_redact_rows'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION activity._redact_rows(regclass, text, text, text, bigint) IS
+    'Internal: erases a member from the rows of one partition';
+
+CREATE FUNCTION activity.redact(workspace_id text, member_id text, reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    rec activity.redactions;
+    p record;
+    n bigint;
+    total bigint := 0;
+    parts text[] := '{}';
+BEGIN
+    IF member_id IS NULL OR member_id = '' THEN
+        RAISE EXCEPTION 'member_id must not be null or empty' USING ERRCODE = '22004';
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'an erasure needs a reason'
+            USING ERRCODE = '22004', HINT = 'Give the request''s reference, e.g. a ticket number; not the member''s id.';
+    END IF;
+    IF strpos(reason, member_id) > 0 THEN
+        RAISE EXCEPTION 'the reason must not contain the member''s id'
+            USING ERRCODE = '22023', DETAIL = 'activity.redactions keeps the reason, and no personal data.';
+    END IF;
+    IF workspace_id = '' THEN
+        RAISE EXCEPTION 'workspace_id must not be empty (NULL: every workspace)' USING ERRCODE = '22023';
+    END IF;
+    IF NOT activity._owns_log() THEN
+        RAISE EXCEPTION 'permission denied to redact activities'
+            USING ERRCODE = '42501', DETAIL = 'Only the owner of activity.activities may run maintenance.';
+    END IF;
+    INSERT INTO activity.redactions (reason, workspace_id, pseudonym)
+    VALUES (reason, workspace_id, 'redacted:' || left(replace(gen_random_uuid()::text, '-', ''), 20))
+    RETURNING * INTO rec;
+    FOR p IN SELECT pp.partition FROM activity.partitions() pp ORDER BY pp.is_default, pp.lower LOOP
+        n := activity._redact_rows(p.partition, workspace_id, member_id, rec.pseudonym, rec.redaction_id);
+        IF n > 0 THEN
+            total := total + n;
+            parts := parts || p.partition::text;
+        END IF;
+    END LOOP;
+    UPDATE activity.redactions r SET events = total, partitions = parts WHERE r.redaction_id = rec.redaction_id;
+    IF total > 0 THEN
+        RAISE NOTICE 'erased from % activities as %', total, rec.pseudonym
+            USING HINT = format('Run VACUUM on %s once this commits: until then their old versions, in the table and its indexes, still hold the id.',
+                                array_to_string(parts, ', '));
+    END IF;
+    RETURN total;
+END;
+$$;
+COMMENT ON FUNCTION activity.redact(text, text, text) IS
+    'Erases a member (an erasure request): their id becomes a random pseudonym in every column and their personal metadata goes, in one workspace or all; recorded in activity.redactions; returns how many activities changed';
+
+--------------------------------------------------------------------------------
+-- The hash chain
+--------------------------------------------------------------------------------
+-- Opt-in (configure(hash_chain => true)). Each activity's digest is SHA-256
+-- of a secret key and its content; each workspace's chain links the digests
+-- in the order the change feed delivers them (commit order). maintain()
+-- extends it, never an inserting transaction. Retention and erasure keep the
+-- digests: an entry is marked removed, or gains the digest of its redacted
+-- content, so that verify() checks the rest.
+CREATE TABLE activity.hash_chain_key (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT hash_chain_key_singleton CHECK (singleton),
+    key bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE activity.hash_chain_key IS
+    'The secret mixed into every activity''s digest (so that a digest kept after an erasure reveals nothing); made when the chain is first turned on';
+SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain_key', '');
+REVOKE ALL ON activity.hash_chain_key FROM PUBLIC;
+
+CREATE TABLE activity.hash_chain (
+    workspace_id text NOT NULL,
+    seq bigint NOT NULL,
+    id uuid NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    xact_id xid8,
+    digest bytea NOT NULL,
+    chain bytea NOT NULL,
+    chained_at timestamptz NOT NULL DEFAULT now(),
+    removed text,
+    redaction bigint,
+    redacted_digest bytea,
+    PRIMARY KEY (workspace_id, seq)
+);
+CREATE UNIQUE INDEX hash_chain_id_idx ON activity.hash_chain (id);
+COMMENT ON TABLE activity.hash_chain IS
+    'The hash chain: per workspace, each activity''s digest linked to the one before (activity.verify() checks it against the log)';
+COMMENT ON COLUMN activity.hash_chain.workspace_id IS 'The workspace';
+COMMENT ON COLUMN activity.hash_chain.seq IS 'Position in the workspace''s chain, from 1';
+COMMENT ON COLUMN activity.hash_chain.id IS 'The activity';
+COMMENT ON COLUMN activity.hash_chain.occurred_at IS 'Its occurred_at when chained';
+COMMENT ON COLUMN activity.hash_chain.xact_id IS 'Its xact_id when chained';
+COMMENT ON COLUMN activity.hash_chain.digest IS 'SHA-256 of the key and the activity''s content (activity._event_digest())';
+COMMENT ON COLUMN activity.hash_chain.chain IS 'SHA-256 of the previous entry''s chain and this digest';
+COMMENT ON COLUMN activity.hash_chain.chained_at IS 'When maintain() chained it';
+COMMENT ON COLUMN activity.hash_chain.removed IS 'Set when retention removed the activity: by what, when';
+COMMENT ON COLUMN activity.hash_chain.redaction IS 'The erasure (activity.redactions) that changed it';
+COMMENT ON COLUMN activity.hash_chain.redacted_digest IS 'The digest of its content after that erasure';
+SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain', '');
+REVOKE ALL ON activity.hash_chain FROM PUBLIC;
+
+CREATE TABLE activity.hash_chain_state (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT hash_chain_state_singleton CHECK (singleton),
+    position text NOT NULL,
+    extended_at timestamptz
+);
+COMMENT ON TABLE activity.hash_chain_state IS
+    'Internal: how far the hash chain has read the change feed';
+SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain_state', '');
+REVOKE ALL ON activity.hash_chain_state FROM PUBLIC;
+
+-- An activity's digest: SHA-256 of the key and every column but xact_id,
+-- each quoted (NULL as NULL) and separated, timestamps as epoch seconds;
+-- the same text whatever the session's settings
+CREATE FUNCTION activity._event_digest(key bytea, id uuid, workspace_id text, platform text, type text,
+                                       version smallint, actor_type text, initiator_id text, recipient_id text,
+                                       subject_type text, subject_id text, caused_by uuid, metadata jsonb,
+                                       occurred_at timestamptz, recorded_at timestamptz, function_type text)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT pg_catalog.sha256(key OPERATOR(pg_catalog.||) pg_catalog.convert_to(pg_catalog.format(
+        'a1|%s|%L|%L|%L|%s|%L|%L|%L|%L|%L|%L|%L|%s|%s|%L',
+        id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id,
+        caused_by, metadata, pg_catalog.date_part('epoch', occurred_at)::numeric,
+        EXTRACT(epoch FROM recorded_at), function_type), 'UTF8'))
+$$;
+COMMENT ON FUNCTION activity._event_digest(bytea, uuid, text, text, text, smallint, text, text, text, text, text, uuid,
+                                           jsonb, timestamptz, timestamptz, text) IS
+    'Internal: an activity''s digest for the hash chain';
+
+CREATE FUNCTION activity._chain_step(state bytea, digest bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT pg_catalog.sha256(state OPERATOR(pg_catalog.||) digest) $$;
+COMMENT ON FUNCTION activity._chain_step(bytea, bytea) IS 'Internal: the next link of the hash chain';
+
+-- (strict, without an initial state: the first value, the previous link,
+-- is the state)
+CREATE AGGREGATE activity._chain(bytea) (sfunc = activity._chain_step, stype = bytea);
+COMMENT ON AGGREGATE activity._chain(bytea) IS 'Internal: links digests after a first link';
+
+CREATE FUNCTION activity._chain_genesis(workspace_id text)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('activity hash chain|' OPERATOR(pg_catalog.||) workspace_id, 'UTF8')) $$;
+COMMENT ON FUNCTION activity._chain_genesis(text) IS 'Internal: the link before a workspace''s first activity';
+
+-- Chains what the change feed has delivered since the chain's position, up
+-- to max_rows activities; returns how many. Only maintain() calls it.
+CREATE FUNCTION activity._extend_chain(max_rows bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    st activity.hash_chain_state;
+    k bytea;
+    pos activity._feed_position;
+    evs activity.activities[];
+    chunk record;
+    total bigint := 0;
+    n bigint;
+BEGIN
+    SELECT * INTO st FROM activity.hash_chain_state FOR UPDATE;
+    SELECT x.key INTO k FROM activity.hash_chain_key x;
+    IF st IS NULL OR k IS NULL THEN
+        RETURN 0;
+    END IF;
+    pos := activity._position(st.position);
+    -- a restore into another database: the whole log again (what is chained
+    -- already is skipped)
+    IF pos.incarnation <> activity._incarnation() THEN
+        pos := activity._position(activity.feed_position('beginning'));
+    END IF;
+    LOOP
+        SELECT * INTO chunk FROM activity._changes_chunk(pos, least(10000, max_rows - total)::int, NULL, NULL);
+        evs := chunk.events;
+        pos := chunk.next_pos;
+        EXIT WHEN cardinality(evs) = 0;
+        WITH e AS (
+            SELECT e.workspace_id, e.ordinality AS o, e.id, e.occurred_at, e.xact_id,
+                   activity._event_digest(k, e.id, e.workspace_id, e.platform, e.type, e.version, e.actor_type,
+                                          e.initiator_id, e.recipient_id, e.subject_type, e.subject_id,
+                                          e.caused_by, e.metadata, e.occurred_at, e.recorded_at,
+                                          e.function_type) AS digest
+            FROM unnest(evs) WITH ORDINALITY e
+            WHERE NOT EXISTS (SELECT 1 FROM activity.hash_chain c WHERE c.id = e.id)
+        ), heads AS (
+            SELECT w.workspace_id, coalesce(h.seq, 0) AS seq,
+                   coalesce(h.chain, activity._chain_genesis(w.workspace_id)) AS chain
+            FROM (SELECT DISTINCT e.workspace_id FROM e) w
+            LEFT JOIN LATERAL (SELECT c.seq, c.chain FROM activity.hash_chain c
+                               WHERE c.workspace_id = w.workspace_id ORDER BY c.seq DESC LIMIT 1) h ON true
+        ), links AS (
+            SELECT h.workspace_id, 0::bigint AS o, NULL::uuid AS id, NULL::timestamptz AS occurred_at,
+                   NULL::xid8 AS xact_id, h.chain AS digest, h.seq AS base
+            FROM heads h
+            UNION ALL
+            SELECT e.workspace_id, e.o, e.id, e.occurred_at, e.xact_id, e.digest, NULL
+            FROM e
+        ), chained AS (
+            SELECT l.*, activity._chain(l.digest) OVER w AS chain,
+                   first_value(l.base) OVER w + row_number() OVER w - 1 AS seq
+            FROM links l
+            WINDOW w AS (PARTITION BY l.workspace_id ORDER BY l.o)
+        )
+        INSERT INTO activity.hash_chain (workspace_id, seq, id, occurred_at, xact_id, digest, chain)
+        SELECT c.workspace_id, c.seq, c.id, c.occurred_at, c.xact_id, c.digest, c.chain
+        FROM chained c WHERE c.o > 0;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        total := total + cardinality(evs);
+        EXIT WHEN total >= max_rows;
+    END LOOP;
+    UPDATE activity.hash_chain_state s SET position = activity._position_text(pos), extended_at = now();
+    RETURN total;
+END;
+$$;
+COMMENT ON FUNCTION activity._extend_chain(bigint) IS
+    'Internal: extends the hash chain over the activities committed since it was last extended (maintain() calls it)';
+
+-- The links to keep outside the database: each workspace's last link. Given
+-- back to verify(), they catch a rewrite of the whole chain.
+CREATE FUNCTION activity.chain_digest(workspace_id text DEFAULT NULL)
+RETURNS TABLE (workspace text, seq bigint, chain text, chained_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT ON (h.workspace_id) h.workspace_id, h.seq, encode(h.chain, 'hex'), h.chained_at
+    FROM activity.hash_chain h
+    WHERE chain_digest.workspace_id IS NULL OR h.workspace_id = chain_digest.workspace_id
+    ORDER BY h.workspace_id, h.seq DESC
+$$;
+COMMENT ON FUNCTION activity.chain_digest(text) IS
+    'The last link of each workspace''s hash chain, to keep outside the database and give back to activity.verify(digests => ...)';
+
+-- Checks the chain against itself, the log, and digests kept outside
+CREATE FUNCTION activity.verify(workspace_id text DEFAULT NULL, digests jsonb DEFAULT NULL)
+RETURNS TABLE (workspace text, seq bigint, event_id uuid, problem text, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    k bytea := (SELECT x.key FROM activity.hash_chain_key x);
+    st activity.hash_chain_state := (SELECT s FROM activity.hash_chain_state s);
+    pos activity._feed_position;
+    ws text := verify.workspace_id;   -- (its rows say "workspace": an OUT parameter cannot share an IN one's name)
+BEGIN
+    IF k IS NULL OR st IS NULL THEN
+        RAISE EXCEPTION 'the hash chain is not on'
+            USING ERRCODE = '55000', HINT = 'Turn it on with activity.configure(hash_chain => true); activity.maintain() then builds it.';
+    END IF;
+    IF digests IS NOT NULL AND jsonb_typeof(digests) <> 'array' THEN
+        RAISE EXCEPTION 'digests must be a JSON array of activity.chain_digest() rows, not %', jsonb_typeof(digests)
+            USING ERRCODE = '22023';
+    END IF;
+    pos := activity._position(st.position);
+    RETURN QUERY
+    WITH chain AS (
+        SELECT h.*, lag(h.chain) OVER w AS prev_chain, lag(h.seq) OVER w AS prev_seq
+        FROM activity.hash_chain h
+        WHERE ws IS NULL OR h.workspace_id = ws
+        WINDOW w AS (PARTITION BY h.workspace_id ORDER BY h.seq)
+    ), log AS (
+        SELECT a.*, activity._event_digest(k, a.id, a.workspace_id, a.platform, a.type, a.version, a.actor_type,
+                                           a.initiator_id, a.recipient_id, a.subject_type, a.subject_id,
+                                           a.caused_by, a.metadata, a.occurred_at, a.recorded_at,
+                                           a.function_type) AS digest
+        FROM activity.activities a
+        WHERE ws IS NULL OR a.workspace_id = ws
+    ), problems AS (
+        -- the chain itself: each link from the one before
+        SELECT c.workspace_id, c.seq, c.id AS event_id, 'chain broken'::text AS problem,
+               CASE WHEN c.seq <> coalesce(c.prev_seq, 0) + 1
+                    THEN format('entry %s follows entry %s: entries of the chain were deleted', c.seq, coalesce(c.prev_seq, 0))
+                    ELSE format('entry %s does not link to entry %s: the chain was edited', c.seq, c.prev_seq) END AS detail
+        FROM chain c
+        WHERE c.seq <> coalesce(c.prev_seq, 0) + 1
+           OR c.chain <> activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest)
+        UNION ALL
+        -- each chained activity against the log
+        SELECT c.workspace_id, c.seq, c.id,
+               CASE WHEN l.id IS NULL THEN 'deleted' ELSE 'edited' END,
+               CASE WHEN l.id IS NULL THEN format('activity %s (%s) is not in the log, and no retention removed it', c.id, c.occurred_at)
+                    WHEN c.redaction IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = c.redaction)
+                    THEN format('activity %s was changed by erasure %s, which activity.redactions does not know', c.id, c.redaction)
+                    ELSE format('activity %s does not match its digest%s', c.id,
+                                CASE WHEN c.redaction IS NOT NULL THEN format(' after erasure %s', c.redaction) ELSE '' END) END
+        FROM chain c
+        LEFT JOIN log l ON l.id = c.id
+        WHERE c.removed IS NULL
+          AND (l.id IS NULL
+               OR l.digest <> coalesce(c.redacted_digest, c.digest)
+               OR (c.redaction IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = c.redaction)))
+        UNION ALL
+        -- activities of the chained past that are not in the chain
+        SELECT l.workspace_id, NULL, l.id, 'inserted',
+               format('activity %s (%s) is in the log but not in the chain, though written before the chain''s last extension',
+                      l.id, l.occurred_at)
+        FROM log l
+        WHERE NOT pos.boot
+          AND (l.xact_id IS NULL OR pg_visible_in_snapshot(l.xact_id, pos.from_snap)
+               OR l.xact_id >= pg_snapshot_xmax(pg_current_snapshot()))
+          AND NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.id = l.id)
+        UNION ALL
+        -- digests kept outside
+        SELECT d.workspace, d.seq, h.id, 'digest mismatch',
+               CASE WHEN h.seq IS NULL THEN format('entry %s of the chain, whose digest was kept, is gone', d.seq)
+                    ELSE format('entry %s of the chain is not the one whose digest was kept: the chain was rewritten', d.seq) END
+        FROM jsonb_to_recordset(coalesce(digests, '[]')) AS d(workspace text, seq bigint, chain text)
+        LEFT JOIN activity.hash_chain h ON h.workspace_id = d.workspace AND h.seq = d.seq
+        WHERE (ws IS NULL OR d.workspace = ws)
+          AND (h.seq IS NULL OR encode(h.chain, 'hex') <> d.chain)
+    )
+    SELECT p.workspace_id, p.seq, p.event_id, p.problem, p.detail
+    FROM problems p
+    ORDER BY p.workspace_id, p.seq NULLS LAST, p.event_id;
+END;
+$$;
+COMMENT ON FUNCTION activity.verify(text, jsonb) IS
+    'Checks the hash chain against itself, the log, and digests kept outside (from activity.chain_digest()): one row per problem (edited, deleted, inserted, chain broken, digest mismatch), none when intact';
+
+--------------------------------------------------------------------------------
+-- Observability
+--------------------------------------------------------------------------------
+CREATE VIEW activity.partition_stats AS
+SELECT p.partition, p.lower, p.upper, p.is_default,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate,
+       pg_relation_size(c.oid) AS heap_bytes,
+       pg_indexes_size(c.oid) AS index_bytes,
+       CASE WHEN c.reltoastrelid <> 0 THEN pg_total_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
+       pg_total_relation_size(c.oid) AS total_bytes,
+       greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuum,
+       greatest(s.last_analyze, s.last_autoanalyze) AS last_analyze
+FROM activity.partitions() p
+JOIN pg_class c ON c.oid = p.partition
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid;
+COMMENT ON VIEW activity.partition_stats IS
+    'Each partition of the log: bounds, row estimate (NULL until analyzed), bytes of heap, indexes and TOAST, last vacuum and analyze';
+COMMENT ON COLUMN activity.partition_stats.partition IS 'The partition';
+COMMENT ON COLUMN activity.partition_stats.lower IS 'Its lower bound (inclusive; NULL for the default partition)';
+COMMENT ON COLUMN activity.partition_stats.upper IS 'Its upper bound (exclusive; NULL for the default partition)';
+COMMENT ON COLUMN activity.partition_stats.is_default IS 'Whether it is the default partition';
+COMMENT ON COLUMN activity.partition_stats.row_estimate IS 'Rows, as estimated by the last VACUUM or ANALYZE (NULL: never)';
+COMMENT ON COLUMN activity.partition_stats.heap_bytes IS 'Bytes of its table';
+COMMENT ON COLUMN activity.partition_stats.index_bytes IS 'Bytes of its indexes';
+COMMENT ON COLUMN activity.partition_stats.toast_bytes IS 'Bytes of its TOAST table and index (large metadata)';
+COMMENT ON COLUMN activity.partition_stats.total_bytes IS 'All of it';
+COMMENT ON COLUMN activity.partition_stats.last_vacuum IS 'When it was last vacuumed (by hand or autovacuum)';
+COMMENT ON COLUMN activity.partition_stats.last_analyze IS 'When it was last analyzed';
+
+-- The rows waiting in the default partition, by the partition interval they
+-- fall in and how far that is from the partitions maintain() keeps
+CREATE FUNCTION activity.default_partition_rows()
+RETURNS TABLE (lower timestamptz, upper timestamptz, "rows" bigint, oldest timestamptz, newest timestamptz,
+               intervals_away int, status text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+AS $$
+DECLARE
+    cfg activity.settings := activity._settings();
+    current_start timestamptz := activity.partition_start(now());
+    recent timestamptz := current_start;
+    horizon timestamptz := current_start;
+BEGIN
+    FOR i IN 1 .. cfg.premake + 1 LOOP
+        horizon := (horizon AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC';
+    END LOOP;
+    FOR i IN 1 .. cfg.premake LOOP
+        recent := (recent AT TIME ZONE 'UTC' - cfg.partition_interval) AT TIME ZONE 'UTC';
+    END LOOP;
+    RETURN QUERY
+    SELECT g.lower, (g.lower AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC', g.n, g.oldest, g.newest,
+           CASE WHEN g.lower < recent
+                THEN -ceil(extract(epoch FROM recent - g.lower) / extract(epoch FROM cfg.partition_interval))::int
+                WHEN g.lower >= horizon
+                THEN 1 + floor(extract(epoch FROM g.lower - horizon) / extract(epoch FROM cfg.partition_interval))::int
+                ELSE 0 END,
+           CASE WHEN cfg.retention IS NOT NULL AND g.newest < now() - cfg.retention
+                THEN 'expired: the next maintain() deletes them'
+                WHEN g.lower >= recent AND g.lower < horizon
+                THEN 'the next maintain() moves them into a partition of their own'
+                WHEN g.lower < recent
+                THEN 'older than maintain() makes partitions for: activity.create_partitions() moves them'
+                ELSE 'later than maintain() makes partitions for: activity.create_partitions() moves them' END
+    FROM (SELECT activity.partition_start(d.occurred_at) AS lower, count(*) AS n,
+                 min(d.occurred_at) AS oldest, max(d.occurred_at) AS newest
+          FROM activity_partitions.activities_default d
+          WHERE d.occurred_at > '-infinity' AND d.occurred_at < 'infinity'
+          GROUP BY 1) g
+    UNION ALL
+    SELECT NULL, NULL, count(*), min(d.occurred_at), max(d.occurred_at), NULL, 'dated -infinity or infinity: they stay here'
+    FROM activity_partitions.activities_default d
+    WHERE NOT (d.occurred_at > '-infinity' AND d.occurred_at < 'infinity')
+    HAVING count(*) > 0
+    ORDER BY 1 NULLS LAST;
+END;
+$$;
+COMMENT ON FUNCTION activity.default_partition_rows() IS
+    'The rows waiting in the default partition, per partition interval: how many, how far outside the partitions maintain() keeps (in intervals; 0: inside), and what will happen to them';
+
+-- What maintenance has to do next, and when
+CREATE FUNCTION activity.maintenance_due()
+RETURNS TABLE (due_at timestamptz, what text, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, YMD'
+SET timezone = 'UTC'
+SET jit = off
+AS $$
+DECLARE
+    cfg activity.settings := activity._settings();
+    last_run activity.maintenance_runs;
+    horizon timestamptz := activity.partition_start(now());
+    missing timestamptz;
+    r activity.retention_rules;
+    t timestamptz;
+    n bigint;
+    pos activity._feed_position;
+BEGIN
+    SELECT * INTO last_run FROM activity.maintenance_runs m ORDER BY m.run_id DESC LIMIT 1;
+    due_at := last_run.finished_at; what := 'last run';
+    detail := CASE WHEN last_run IS NULL THEN 'maintain() has never run (since 0.2)'
+                   WHEN last_run.error IS NOT NULL THEN format('run %s failed: %s', last_run.run_id, last_run.error)
+                   ELSE format('run %s: %s created, %s dropped, %s rows deleted, %s chained, %s skipped, %s deferred',
+                               last_run.run_id, last_run.created, last_run.dropped, last_run.deleted, last_run.chained,
+                               last_run.skipped, last_run.deferred) END;
+    RETURN NEXT;
+    -- the first interval from now on without its partition
+    FOR i IN 0 .. cfg.premake + 1 LOOP
+        IF NOT EXISTS (SELECT 1 FROM activity.partitions() p WHERE NOT p.is_default AND p.lower <= horizon AND p.upper > horizon) THEN
+            missing := horizon;
+            EXIT;
+        END IF;
+        horizon := (horizon AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC';
+    END LOOP;
+    due_at := CASE WHEN missing IS NULL THEN horizon - (cfg.partition_interval * (cfg.premake + 1))
+                   WHEN missing <= activity.partition_start(now()) THEN now()
+                   ELSE greatest(now(), missing - cfg.partition_interval * cfg.premake) END;
+    what := 'create partition';
+    detail := format('for %s onwards', coalesce(missing, horizon));
+    RETURN NEXT;
+    -- rows the default partition holds for recent intervals
+    SELECT sum(d."rows") INTO n FROM activity.default_partition_rows() d WHERE d.intervals_away = 0;
+    IF n > 0 THEN
+        due_at := now(); what := 'move rows'; detail := format('%s rows of the default partition into partitions of their own', n);
+        RETURN NEXT;
+    END IF;
+    -- retention of the whole log: the oldest partition
+    IF cfg.retention IS NOT NULL THEN
+        SELECT p.upper + cfg.retention, format('drop %s (retention %s)', p.partition, cfg.retention) INTO due_at, detail
+          FROM activity.partitions() p WHERE NOT p.is_default ORDER BY p.lower LIMIT 1;
+        IF FOUND THEN
+            due_at := greatest(due_at, now()); what := 'retention';
+            RETURN NEXT;
+        END IF;
+    END IF;
+    -- each rule: when its oldest activity expires
+    FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
+        EXECUTE format('SELECT min(a.occurred_at) FROM activity.activities a WHERE %s',
+                       activity._retention_condition(r, false))
+           INTO t;
+        CONTINUE WHEN t IS NULL;
+        due_at := CASE WHEN r.keep = '0'::interval THEN now() ELSE greatest(now(), t + r.keep) END;
+        what := 'retention';
+        detail := format('rule %s (keep %s) removes its oldest activity, of %s', r.rule_id, r.keep, t);
+        RETURN NEXT;
+    END LOOP;
+    -- the hash chain
+    IF cfg.hash_chain THEN
+        SELECT activity._position(s.position) INTO pos FROM activity.hash_chain_state s;
+        IF pos IS NOT NULL THEN
+            due_at := now(); what := 'extend hash chain';
+            detail := CASE WHEN pos.incarnation = activity._incarnation()
+                           THEN format('%s activities to chain', activity._unread(pos, 'activity.activities'))
+                           ELSE 'the whole log (restored into this database): chained activities are skipped' END;
+            RETURN NEXT;
+        END IF;
+    END IF;
+    SELECT count(*) INTO n FROM activity.pending_steps();
+    IF n > 0 THEN
+        due_at := now(); what := 'pending steps';
+        detail := format('%s steps left by an upgrade: SELECT statement FROM activity.pending_steps() \gexec', n);
+        RETURN NEXT;
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION activity.maintenance_due() IS
+    'What maintenance has to do next and when: the last run, the next partition to create, rows to move, retention by the whole log and by rule, the hash chain, upgrade steps';
+
+--------------------------------------------------------------------------------
 -- The partitions of a 0.1 log
 --------------------------------------------------------------------------------
 -- Nothing here reads the log: its rows were checked when written (the
@@ -3445,7 +4511,9 @@ REVOKE EXECUTE ON FUNCTION
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean),
     activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),
-    activity._row_security_apply()
+    activity._row_security_apply(), activity._maintain(), activity._apply_retention_rules(timestamptz),
+    activity._delete_expired(regclass, timestamptz, text, text[], int, text),
+    activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint)
 FROM PUBLIC;
 
 -- Readable by every role: the views run with their caller's rights

@@ -18,6 +18,8 @@ int			activity_max_metadata_depth = 32;
 bool		activity_restoring = false;
 int			activity_lock_timeout = 500;
 int			activity_max_lock_hold = 1000;
+int			activity_retention_max_rows = 1000000;
+int			activity_chain_max_rows = 1000000;
 bool		activity_drop_events = false;
 bool		activity_direct_scans = true;
 
@@ -110,6 +112,23 @@ _PG_init(void)
 							&activity_max_lock_hold,
 							1000, 0, 24 * 60 * 60 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.retention_max_rows",
+							"Most rows one call of activity.maintain() deletes for retention rules.",
+							"Rows are deleted in batches of 10,000 under ROW EXCLUSIVE locks; what is left "
+							"over is reported as deferred and deleted by the next call.",
+							&activity_retention_max_rows,
+							1000000, 1, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.chain_max_rows",
+							"Most activities one call of activity.maintain() adds to the hash chain.",
+							NULL,
+							&activity_chain_max_rows,
+							1000000, 1, INT_MAX,
+							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("activity.drop_events",

@@ -46,6 +46,8 @@ extern bool activity_ids_available(void);
 
 /* maintenance.c */
 extern bool activity_maintenance_delete(Relation rel);
+extern bool activity_redaction_update(Relation rel);
+extern bool activity_redacting(void);
 
 /* uuidv7.c */
 extern void activity_uuidv7_generate(pg_uuid_t *uuid);

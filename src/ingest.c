@@ -1169,8 +1169,11 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	if (PG_NARGS() != AC_NUM + 1)
 		elog(ERROR, "activity._valid_activity takes %d arguments", AC_NUM + 1);
 
-	/* a restore: rows judged when they were first written */
-	if (row_taken_as_written())
+	/*
+	 * a restore: rows judged when they were first written; an erasure
+	 * (activity.redact()) rewriting one
+	 */
+	if (row_taken_as_written() || activity_redacting())
 		PG_RETURN_BOOL(true);
 	check_xact_id(PG_ARGISNULL(AC_NUM) ? InvalidFullTransactionId : PG_GETARG_FULLTRANSACTIONID(AC_NUM));
 	for (i = 0; i < AC_NUM; i++)
@@ -1317,6 +1320,10 @@ activity_append_only(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
 		activity_maintenance_delete(trigdata->tg_relation))
 		return PointerGetDatum(trigdata->tg_trigtuple);
+	/* activity.redact() erasing a member's identity */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		activity_redaction_update(trigdata->tg_relation))
+		return PointerGetDatum(trigdata->tg_newtuple);
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		op = "UPDATE";
@@ -1330,7 +1337,7 @@ activity_append_only(PG_FUNCTION_ARGS)
 			 errmsg("%s is not allowed on the activity log", op),
 			 errdetail("Relation \"%s\" is part of activity.activities, which is append-only.",
 					   RelationGetRelationName(trigdata->tg_relation)),
-			 errhint("Record a new activity instead; old activities leave only through retention (activity.configure, activity.maintain).")));
+			 errhint("Record a new activity instead; old activities leave only through retention (activity.configure, activity.add_retention, activity.maintain), and a member's identity only through activity.redact().")));
 	PG_RETURN_NULL();
 }
 

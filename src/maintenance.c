@@ -31,22 +31,69 @@
 
 PG_FUNCTION_INFO_V1(activity_move_rows);
 PG_FUNCTION_INFO_V1(activity_expire_default);
+PG_FUNCTION_INFO_V1(activity_delete_expired);
+PG_FUNCTION_INFO_V1(activity_redact_rows);
 PG_FUNCTION_INFO_V1(activity_lock_timeout_setting);
 PG_FUNCTION_INFO_V1(activity_max_lock_hold_setting);
 PG_FUNCTION_INFO_V1(activity_log_held);
 PG_FUNCTION_INFO_V1(activity_log_held_for);
 
-/* set only while one of the statements below runs */
-static bool deleting_from_default = false;
+/*
+ * What the append-only guard lets through, set only while one of the
+ * statements below runs: maintenance moving or expiring rows of the default
+ * partition, retention deleting rows of any partition, or an erasure
+ * (activity.redact()) updating them.
+ */
+typedef enum GuardLifted
+{
+	GUARD_NONE,
+	GUARD_DEFAULT_DELETE,
+	GUARD_PARTITION_DELETE,
+	GUARD_REDACT
+} GuardLifted;
+
+static GuardLifted guard_lifted = GUARD_NONE;
+
+static bool
+is_log_partition(Relation rel)
+{
+	return RelationGetNamespace(rel) == get_namespace_oid(ACTIVITY_PART_SCHEMA, true);
+}
 
 /*
- * Is this DELETE one of maintenance's own, on the default partition?
+ * Is this DELETE one of maintenance's own?
  */
 bool
 activity_maintenance_delete(Relation rel)
 {
-	return deleting_from_default &&
-		RelationGetRelid(rel) == activity_relid(ACTIVITY_PART_SCHEMA, "activities_default", true);
+	switch (guard_lifted)
+	{
+		case GUARD_DEFAULT_DELETE:
+			return RelationGetRelid(rel) == activity_relid(ACTIVITY_PART_SCHEMA, "activities_default", true);
+		case GUARD_PARTITION_DELETE:
+			return is_log_partition(rel);
+		default:
+			return false;
+	}
+}
+
+/*
+ * Is this UPDATE activity.redact()'s?
+ */
+bool
+activity_redaction_update(Relation rel)
+{
+	return guard_lifted == GUARD_REDACT && is_log_partition(rel);
+}
+
+/*
+ * Is activity.redact() updating rows? (Their new content is not checked
+ * against their schema: an erasure takes out what the schema may require.)
+ */
+bool
+activity_redacting(void)
+{
+	return guard_lifted == GUARD_REDACT;
 }
 
 /*
@@ -66,32 +113,173 @@ check_owner(const char *what)
 }
 
 /*
- * Run one statement with the append-only guard lifted for the default
- * partition; returns the number of rows it processed.
+ * Run one statement with the append-only guard lifted as "how" says; returns
+ * the number of rows it processed, or, for a statement that returns one
+ * bigint (a count of what its CTEs changed), that number.
  */
 static uint64
-run_guarded_delete(const char *sql, int nargs, Oid *types, Datum *values)
+run_guarded(GuardLifted how, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
 	uint64		n = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	deleting_from_default = true;
+	guard_lifted = how;
 	PG_TRY();
 	{
-		int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+		int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 
 		if (ret < 0)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 		n = SPI_processed;
+		if (ret == SPI_OK_SELECT && n == 1 && SPI_tuptable->tupdesc->natts == 1 &&
+			TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypid == INT8OID)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			n = isnull ? 0 : (uint64) DatumGetInt64(d);
+		}
 	}
 	PG_FINALLY();
 	{
-		deleting_from_default = false;
+		guard_lifted = GUARD_NONE;
 	}
 	PG_END_TRY();
 	SPI_finish();
 	return n;
+}
+
+static uint64
+run_guarded_delete(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	return run_guarded(GUARD_DEFAULT_DELETE, sql, nargs, types, values, NULL);
+}
+
+/*
+ * The partition named by an argument: a table of activity_partitions that is
+ * a partition of the log now.
+ */
+static char *
+log_partition_arg(Oid relid)
+{
+	HeapTuple	tup;
+	Form_pg_class form;
+	char	   *name;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	form = (Form_pg_class) GETSTRUCT(tup);
+	if (form->relkind != RELKIND_RELATION || !form->relispartition ||
+		form->relnamespace != get_namespace_oid(ACTIVITY_PART_SCHEMA, false))
+	{
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a partition of activity.activities", get_rel_name(relid))));
+	}
+	name = quote_qualified_identifier(ACTIVITY_PART_SCHEMA, NameStr(form->relname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/*
+ * activity._delete_expired(part regclass, before timestamptz, workspace
+ * text, prefixes text[], batch int, removal text) returns bigint: deletes up
+ * to "batch" rows of one partition that occurred before "before" (of one
+ * workspace, of types matching the prefixes, where given), under a ROW
+ * EXCLUSIVE lock (inserts go on), with their registered ids; their entries
+ * in the hash chain are marked removed by "removal". Retention by rule.
+ */
+Datum
+activity_delete_expired(PG_FUNCTION_ARGS)
+{
+	Oid			types[5] = {TIMESTAMPTZOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *part;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("part, before, batch and removal must not be null")));
+	if (PG_GETARG_INT32(4) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch must be positive")));
+	check_owner("expire activities");
+	part = log_partition_arg(PG_GETARG_OID(0));
+	for (i = 0; i < 5; i++)
+	{
+		if (PG_ARGISNULL(i + 1))
+			nulls[i] = 'n';
+		else
+			values[i] = PG_GETARG_DATUM(i + 1);
+	}
+	PG_RETURN_INT64((int64) run_guarded(GUARD_PARTITION_DELETE, psprintf(
+		"WITH d AS (DELETE FROM %s a WHERE a.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+		"  SELECT v.ctid FROM %s v WHERE v.occurred_at OPERATOR(pg_catalog.<) $1"
+		"  AND ($2 IS NULL OR v.workspace_id OPERATOR(pg_catalog.=) $2)"
+		"  AND activity._type_matches(v.type, $3) LIMIT $4))"
+		" RETURNING a.id),"
+		" i AS (DELETE FROM activity.event_ids e USING d WHERE e.id OPERATOR(pg_catalog.=) d.id),"
+		" c AS (UPDATE activity.hash_chain h SET removed = $5 FROM d"
+		"  WHERE h.id OPERATOR(pg_catalog.=) d.id AND h.removed IS NULL)"
+		" SELECT pg_catalog.count(*) FROM d", part, part),
+		5, types, values, nulls));
+}
+
+/*
+ * activity._redact_rows(part regclass, workspace text, member text,
+ * pseudonym text, redaction bigint) returns bigint: in one partition, rows of
+ * the workspace (every workspace if NULL) that name the member get the
+ * pseudonym in its place (initiator, recipient, subject, and any string of
+ * their metadata) and lose the personal fields of their metadata
+ * (activity._redact_metadata()); their entries in the hash chain keep their
+ * digest and gain the digest of the new content. The only UPDATE the guard
+ * lets through.
+ */
+Datum
+activity_redact_rows(PG_FUNCTION_ARGS)
+{
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *part;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("part, member, pseudonym and redaction must not be null")));
+	check_owner("redact activities");
+	part = log_partition_arg(PG_GETARG_OID(0));
+	for (i = 0; i < 4; i++)
+	{
+		if (PG_ARGISNULL(i + 1))
+			nulls[i] = 'n';
+		else
+			values[i] = PG_GETARG_DATUM(i + 1);
+	}
+	PG_RETURN_INT64((int64) run_guarded(GUARD_REDACT, psprintf(
+		"WITH u AS (UPDATE %s a SET"
+		"  initiator_id = CASE WHEN a.initiator_id OPERATOR(pg_catalog.=) $2 THEN $3 ELSE a.initiator_id END,"
+		"  recipient_id = CASE WHEN a.recipient_id OPERATOR(pg_catalog.=) $2 THEN $3 ELSE a.recipient_id END,"
+		"  subject_id = CASE WHEN a.subject_id OPERATOR(pg_catalog.=) $2 THEN $3 ELSE a.subject_id END,"
+		"  metadata = activity._redact_metadata(a.type, a.version, a.metadata, $2, $3,"
+		"     (a.initiator_id OPERATOR(pg_catalog.=) $2 OR a.recipient_id OPERATOR(pg_catalog.=) $2) IS TRUE)"
+		" WHERE ($1 IS NULL OR a.workspace_id OPERATOR(pg_catalog.=) $1)"
+		"  AND (a.initiator_id OPERATOR(pg_catalog.=) $2 OR a.recipient_id OPERATOR(pg_catalog.=) $2"
+		"       OR a.subject_id OPERATOR(pg_catalog.=) $2 OR activity._mentions(a.metadata, $2))"
+		" RETURNING a.id, activity._event_digest((SELECT k.key FROM activity.hash_chain_key k), %s) AS digest),"
+		" c AS (UPDATE activity.hash_chain h SET redaction = $4, redacted_digest = u.digest FROM u"
+		"  WHERE h.id OPERATOR(pg_catalog.=) u.id)"
+		" SELECT pg_catalog.count(*) FROM u", part, activity_column_list()),
+		4, types, values, nulls));
 }
 
 /*
@@ -165,8 +353,13 @@ activity_expire_default(PG_FUNCTION_ARGS)
 				 errmsg("before must not be null")));
 	check_owner("expire activities");
 	values[0] = PG_GETARG_DATUM(0);
-	PG_RETURN_INT64((int64) run_guarded_delete(psprintf("DELETE FROM %s.activities_default "
-														"WHERE occurred_at OPERATOR(pg_catalog.<) $1",
+	PG_RETURN_INT64((int64) run_guarded_delete(psprintf("WITH d AS (DELETE FROM %s.activities_default "
+														"WHERE occurred_at OPERATOR(pg_catalog.<) $1 RETURNING id),"
+														" c AS (UPDATE activity.hash_chain h"
+														"  SET removed = 'expired from the default partition by retention at ' "
+														"  OPERATOR(pg_catalog.||) pg_catalog.now()"
+														"  FROM d WHERE h.id OPERATOR(pg_catalog.=) d.id AND h.removed IS NULL)"
+														" SELECT pg_catalog.count(*) FROM d",
 														ACTIVITY_PART_SCHEMA),
 											   1, types, values));
 }
