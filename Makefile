@@ -6,6 +6,7 @@ MODULE_big = activity
 OBJS = \
 	src/activity.o \
 	src/capture.o \
+	src/chain.o \
 	src/columns.o \
 	src/counts.o \
 	src/cursor.o \

@@ -3276,7 +3276,7 @@ BEGIN
                    'activity._append_only(), activity._complete(), activity._check_caused_by(), '
                    'activity._row_security_now(), activity._row_security_run(text, text), '
                    'activity._maintain(), activity._apply_retention_rules(timestamptz), '
-                   'activity._delete_expired(regclass, timestamptz, text, text[], int, text), '
+                   'activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8), '
                    'activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint) TO %s', owner);
 END;
 $$;
@@ -3520,6 +3520,9 @@ CREATE TABLE activity.retention_rules (
     workspace_id text,
     created_at timestamptz NOT NULL DEFAULT now(),
     created_by name NOT NULL DEFAULT current_user,
+    applied_before timestamptz,
+    applied_xmin xid8,
+    applied_in text,
     CONSTRAINT retention_rules_scope_check CHECK (types IS NOT NULL OR workspace_id IS NOT NULL)
 );
 COMMENT ON TABLE activity.retention_rules IS
@@ -3530,6 +3533,12 @@ COMMENT ON COLUMN activity.retention_rules.types IS 'Types or patterns as in pag
 COMMENT ON COLUMN activity.retention_rules.workspace_id IS 'The workspace (NULL: every workspace)';
 COMMENT ON COLUMN activity.retention_rules.created_at IS 'When the rule was added or last changed';
 COMMENT ON COLUMN activity.retention_rules.created_by IS 'The role that did it';
+COMMENT ON COLUMN activity.retention_rules.applied_before IS
+    'maintain() has removed its activities that occurred before this, as of its last complete run';
+COMMENT ON COLUMN activity.retention_rules.applied_xmin IS
+    'The oldest transaction running at that run: later ones may have written older activities, read by the next run';
+COMMENT ON COLUMN activity.retention_rules.applied_in IS
+    'The database that run was in (after a restore elsewhere, the next run reads everything again)';
 COMMENT ON SEQUENCE activity.retention_rules_rule_id_seq IS 'Numbers of activity.retention_rules';
 SELECT pg_catalog.pg_extension_config_dump('activity.retention_rules', '');
 SELECT pg_catalog.pg_extension_config_dump('activity.retention_rules_rule_id_seq', '');
@@ -3679,11 +3688,12 @@ COMMENT ON FUNCTION activity.retention_preview() IS
     'What retention would remove if activity.maintain() ran now: per rule (rule_id NULL: the whole log''s retention), the activities and their time range';
 
 CREATE FUNCTION activity._delete_expired(part regclass, before timestamptz, workspace text, prefixes text[],
-                                         batch int, removal text)
+                                         batch int, removal text, newer_than timestamptz DEFAULT NULL,
+                                         since_xact xid8 DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'activity_delete_expired'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity._delete_expired(regclass, timestamptz, text, text[], int, text) IS
+COMMENT ON FUNCTION activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8) IS
     'Internal: deletes a batch of a partition''s rows that a retention rule removes';
 
 -- Retention rules, applied by maintain(): first whole partitions every row of
@@ -3713,6 +3723,11 @@ DECLARE
     total bigint;
     keeps boolean;
     has_rows boolean;
+    cutoff timestamptz;
+    incremental boolean;
+    lo timestamptz;
+    hi timestamptz;
+    since xid8;
 BEGIN
     SELECT string_agg(activity._retention_condition(x), ' OR ') INTO any_cond FROM activity.retention_rules x;
     IF any_cond IS NULL THEN
@@ -3772,39 +3787,62 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    -- rows, rule by rule
+    -- rows, rule by rule. A rule read everything before its cutoff once;
+    -- since, each run reads only what moved past the cutoff since the last
+    -- run (a range of the time index) and what was written since then (a
+    -- range of the xact_id index), not every old partition again
     FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
-        cond := activity._retention_condition(r);
-        FOR p IN SELECT pp.partition, pp.lower, pp.upper, pp.is_default FROM activity.partitions() pp
-                 WHERE pp.is_default OR pp.lower < activity._retention_cutoff(r.keep)
-                 ORDER BY pp.is_default, pp.lower
-        LOOP
-            EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
-            CONTINUE WHEN n = 0;
-            partition := p.partition::text; lower := p.lower; upper := p.upper;
-            IF budget <= 0 THEN
-                action := 'deferred'; "rows" := n;
-                detail := format('retention rule %s: activity.retention_max_rows (%s) rows deleted already; the next run goes on',
-                                 r.rule_id, max_rows);
-                RETURN NEXT;
-                RETURN;
+        cutoff := activity._retention_cutoff(r.keep);
+        snap := pg_current_snapshot();
+        incremental := r.applied_before IS NOT NULL AND r.applied_in = activity._incarnation();
+        FOR pass IN 1 .. CASE WHEN incremental THEN 2 ELSE 1 END LOOP
+            IF pass = 1 THEN
+                lo := CASE WHEN incremental THEN r.applied_before END; hi := cutoff; since := NULL;
+            ELSE
+                lo := NULL; hi := least(r.applied_before, cutoff); since := r.applied_xmin;
             END IF;
-            -- change feed consumers that have not read them are told
-            PERFORM activity._note_removal(p.partition, cond, format('rows of %s deleted by retention rule %s', p.partition, r.rule_id), n);
-            total := 0;
+            CONTINUE WHEN lo >= hi;
+            cond := activity._retention_condition(r, false)
+                    || format(' AND a.occurred_at < %L::timestamptz', hi)
+                    || CASE WHEN lo IS NOT NULL THEN format(' AND a.occurred_at >= %L::timestamptz', lo) ELSE '' END
+                    || CASE WHEN since IS NOT NULL THEN format(' AND a.xact_id >= %L::xid8', since) ELSE '' END;
+            FOR p IN SELECT pp.partition, pp.lower, pp.upper, pp.is_default FROM activity.partitions() pp
+                     WHERE pp.is_default OR (pp.lower < hi AND (lo IS NULL OR pp.upper > lo))
+                     ORDER BY pp.is_default, pp.lower
             LOOP
-                n := activity._delete_expired(p.partition, activity._retention_cutoff(r.keep), r.workspace_id,
-                                              activity._type_prefixes(r.types), least(batch, budget)::int,
-                                              format('deleted by retention rule %s at %s', r.rule_id, now()));
-                total := total + n; budget := budget - n;
-                EXIT WHEN n < batch OR budget <= 0;
+                EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
+                CONTINUE WHEN n = 0;
+                partition := p.partition::text; lower := p.lower; upper := p.upper;
+                IF budget <= 0 THEN
+                    action := 'deferred'; "rows" := n;
+                    detail := format('retention rule %s: activity.retention_max_rows (%s) rows deleted already; the next run goes on',
+                                     r.rule_id, max_rows);
+                    RETURN NEXT;
+                    RETURN;
+                END IF;
+                -- change feed consumers that have not read them are told
+                PERFORM activity._note_removal(p.partition, cond,
+                                               format('rows of %s deleted by retention rule %s', p.partition, r.rule_id), n);
+                total := 0;
+                LOOP
+                    n := activity._delete_expired(p.partition, hi, r.workspace_id, activity._type_prefixes(r.types),
+                                                  least(batch, budget)::int,
+                                                  format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since);
+                    total := total + n; budget := budget - n;
+                    EXIT WHEN n < batch OR budget <= 0;
+                END LOOP;
+                action := 'deleted'; "rows" := total;
+                detail := format('retention rule %s (keep %s%s%s)', r.rule_id, r.keep,
+                                 CASE WHEN r.types IS NOT NULL THEN format(', types %s', r.types) ELSE '' END,
+                                 CASE WHEN r.workspace_id IS NOT NULL THEN format(', workspace %s', r.workspace_id) ELSE '' END);
+                RETURN NEXT;
             END LOOP;
-            action := 'deleted'; "rows" := total;
-            detail := format('retention rule %s (keep %s%s%s)', r.rule_id, r.keep,
-                             CASE WHEN r.types IS NOT NULL THEN format(', types %s', r.types) ELSE '' END,
-                             CASE WHEN r.workspace_id IS NOT NULL THEN format(', workspace %s', r.workspace_id) ELSE '' END);
-            RETURN NEXT;
         END LOOP;
+        -- (a run stopped by activity.retention_max_rows returned above: the
+        -- next one reads this rule's range again)
+        UPDATE activity.retention_rules x
+           SET applied_before = cutoff, applied_xmin = pg_snapshot_xmin(snap), applied_in = activity._incarnation()
+         WHERE x.rule_id = r.rule_id;
     END LOOP;
 END;
 $$;
@@ -4014,6 +4052,9 @@ CREATE TABLE activity.hash_chain_key (
 );
 COMMENT ON TABLE activity.hash_chain_key IS
     'The secret mixed into every activity''s digest (so that a digest kept after an erasure reveals nothing); made when the chain is first turned on';
+COMMENT ON COLUMN activity.hash_chain_key.singleton IS 'Always true: one key';
+COMMENT ON COLUMN activity.hash_chain_key.key IS 'The secret (32 random bytes)';
+COMMENT ON COLUMN activity.hash_chain_key.created_at IS 'When it was made';
 SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain_key', '');
 REVOKE ALL ON activity.hash_chain_key FROM PUBLIC;
 
@@ -4055,34 +4096,30 @@ CREATE TABLE activity.hash_chain_state (
 );
 COMMENT ON TABLE activity.hash_chain_state IS
     'Internal: how far the hash chain has read the change feed';
+COMMENT ON COLUMN activity.hash_chain_state.singleton IS 'Always true: one position';
+COMMENT ON COLUMN activity.hash_chain_state.position IS 'The change feed position the chain has read up to';
+COMMENT ON COLUMN activity.hash_chain_state.extended_at IS 'When maintain() last extended the chain';
 SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain_state', '');
 REVOKE ALL ON activity.hash_chain_state FROM PUBLIC;
 
--- An activity's digest: SHA-256 of the key and every column but xact_id,
--- each quoted (NULL as NULL) and separated, timestamps as epoch seconds;
--- the same text whatever the session's settings
+-- An activity's digest, and a link of the chain (src/chain.c says exactly
+-- what they hash, so that an auditor can recompute them)
 CREATE FUNCTION activity._event_digest(key bytea, id uuid, workspace_id text, platform text, type text,
                                        version smallint, actor_type text, initiator_id text, recipient_id text,
                                        subject_type text, subject_id text, caused_by uuid, metadata jsonb,
                                        occurred_at timestamptz, recorded_at timestamptz, function_type text)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE
-AS $$
-    SELECT pg_catalog.sha256(key OPERATOR(pg_catalog.||) pg_catalog.convert_to(pg_catalog.format(
-        'a1|%s|%L|%L|%L|%s|%L|%L|%L|%L|%L|%L|%L|%s|%s|%L',
-        id, workspace_id, platform, type, version, actor_type, initiator_id, recipient_id, subject_type, subject_id,
-        caused_by, metadata, pg_catalog.date_part('epoch', occurred_at)::numeric,
-        EXTRACT(epoch FROM recorded_at), function_type), 'UTF8'))
-$$;
+AS 'MODULE_PATHNAME', 'activity_event_digest'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION activity._event_digest(bytea, uuid, text, text, text, smallint, text, text, text, text, text, uuid,
                                            jsonb, timestamptz, timestamptz, text) IS
-    'Internal: an activity''s digest for the hash chain';
+    'Internal: an activity''s digest for the hash chain (SHA-256 of the key and its columns but xact_id)';
 
 CREATE FUNCTION activity._chain_step(state bytea, digest bytea)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT
-AS $$ SELECT pg_catalog.sha256(state OPERATOR(pg_catalog.||) digest) $$;
-COMMENT ON FUNCTION activity._chain_step(bytea, bytea) IS 'Internal: the next link of the hash chain';
+AS 'MODULE_PATHNAME', 'activity_chain_step'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION activity._chain_step(bytea, bytea) IS 'Internal: the next link of the hash chain (SHA-256 of the link and the digest)';
 
 -- (strict, without an initial state: the first value, the previous link,
 -- is the state)
@@ -4109,6 +4146,7 @@ DECLARE
     pos activity._feed_position;
     evs activity.activities[];
     chunk record;
+    dedupe boolean;
     total bigint := 0;
     n bigint;
 BEGIN
@@ -4124,6 +4162,10 @@ BEGIN
         pos := activity._position(activity.feed_position('beginning'));
     END IF;
     LOOP
+        -- reading the whole log again over a chain (a restore): what is
+        -- chained already is skipped (an index probe an activity, spared
+        -- otherwise)
+        dedupe := pos.boot AND EXISTS (SELECT 1 FROM activity.hash_chain);
         SELECT * INTO chunk FROM activity._changes_chunk(pos, least(10000, max_rows - total)::int, NULL, NULL);
         evs := chunk.events;
         pos := chunk.next_pos;
@@ -4135,7 +4177,7 @@ BEGIN
                                           e.caused_by, e.metadata, e.occurred_at, e.recorded_at,
                                           e.function_type) AS digest
             FROM unnest(evs) WITH ORDINALITY e
-            WHERE NOT EXISTS (SELECT 1 FROM activity.hash_chain c WHERE c.id = e.id)
+            WHERE NOT dedupe OR NOT EXISTS (SELECT 1 FROM activity.hash_chain c WHERE c.id = e.id)
         ), heads AS (
             SELECT w.workspace_id, coalesce(h.seq, 0) AS seq,
                    coalesce(h.chain, activity._chain_genesis(w.workspace_id)) AS chain
@@ -4512,7 +4554,7 @@ REVOKE EXECUTE ON FUNCTION
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean),
     activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),
     activity._row_security_apply(), activity._maintain(), activity._apply_retention_rules(timestamptz),
-    activity._delete_expired(regclass, timestamptz, text, text[], int, text),
+    activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8),
     activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint)
 FROM PUBLIC;
 

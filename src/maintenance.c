@@ -188,18 +188,20 @@ log_partition_arg(Oid relid)
 
 /*
  * activity._delete_expired(part regclass, before timestamptz, workspace
- * text, prefixes text[], batch int, removal text) returns bigint: deletes up
- * to "batch" rows of one partition that occurred before "before" (of one
- * workspace, of types matching the prefixes, where given), under a ROW
- * EXCLUSIVE lock (inserts go on), with their registered ids; their entries
- * in the hash chain are marked removed by "removal". Retention by rule.
+ * text, prefixes text[], batch int, removal text, newer_than timestamptz,
+ * since_xact xid8) returns bigint: deletes up to "batch" rows of one
+ * partition that occurred before "before" (and at or after newer_than,
+ * written by since_xact or later, of one workspace, of types matching the
+ * prefixes, where given), under a ROW EXCLUSIVE lock (inserts go on), with
+ * their registered ids; their entries in the hash chain are marked removed
+ * by "removal". Retention by rule.
  */
 Datum
 activity_delete_expired(PG_FUNCTION_ARGS)
 {
-	Oid			types[5] = {TIMESTAMPTZOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			types[7] = {TIMESTAMPTZOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TIMESTAMPTZOID, XID8OID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *part;
 	int			i;
 
@@ -213,7 +215,7 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 				 errmsg("batch must be positive")));
 	check_owner("expire activities");
 	part = log_partition_arg(PG_GETARG_OID(0));
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 7; i++)
 	{
 		if (PG_ARGISNULL(i + 1))
 			nulls[i] = 'n';
@@ -223,6 +225,8 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) run_guarded(GUARD_PARTITION_DELETE, psprintf(
 		"WITH d AS (DELETE FROM %s a WHERE a.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
 		"  SELECT v.ctid FROM %s v WHERE v.occurred_at OPERATOR(pg_catalog.<) $1"
+		"  AND ($6 IS NULL OR v.occurred_at OPERATOR(pg_catalog.>=) $6)"
+		"  AND ($7 IS NULL OR v.xact_id OPERATOR(pg_catalog.>=) $7)"
 		"  AND ($2 IS NULL OR v.workspace_id OPERATOR(pg_catalog.=) $2)"
 		"  AND activity._type_matches(v.type, $3) LIMIT $4))"
 		" RETURNING a.id),"
@@ -230,7 +234,7 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 		" c AS (UPDATE activity.hash_chain h SET removed = $5 FROM d"
 		"  WHERE h.id OPERATOR(pg_catalog.=) d.id AND h.removed IS NULL)"
 		" SELECT pg_catalog.count(*) FROM d", part, part),
-		5, types, values, nulls));
+		7, types, values, nulls));
 }
 
 /*

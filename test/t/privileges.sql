@@ -10,7 +10,7 @@
 -- "permission denied for schema activity_partitions". The extension's
 -- internal reads now run as the table owner.
 BEGIN;
-SELECT plan(25);
+SELECT plan(29);
 SET LOCAL TIME ZONE 'UTC';
 
 CREATE ROLE activity_test_app;
@@ -108,14 +108,22 @@ SELECT is((SELECT string_agg(p.proname, ', ' ORDER BY p.proname) FROM pg_proc p
            WHERE p.pronamespace = 'activity'::regnamespace AND p.proname LIKE '\_%'
              AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                                               WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))),
-          '_bucket_bounds, _bucket_bursts, _bucket_counts, _bucket_expr, _bursts, _capture, _changes_chunk, _check_limit, _check_offset_args, _columns, _counts, _current_snapshot, _cursor_from_bytea, _feed_filters, _feed_indexes, _group_key, _incarnation, _index_counts_possible, _interval_supported, _narrowing_changes, '
-          '_position, _position_text, _row_changes, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unknown_platforms, _unread, _valid_activity',
+          '_bucket_bounds, _bucket_bursts, _bucket_counts, _bucket_expr, _bursts, _capture, _chain, _chain_genesis, _chain_step, _changes_chunk, _check_limit, _check_offset_args, _columns, _counts, _current_snapshot, _cursor_from_bytea, _event_digest, _feed_filters, _feed_indexes, _group_key, _incarnation, _index_counts_possible, _interval_supported, _mentions, _narrowing_changes, _owns_log, _personal_paths, '
+          '_position, _position_text, _redact_metadata, _replace_strings, _retention_condition, _retention_cutoff, _row_changes, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unknown_platforms, _unread, _valid_activity',
           'the only internal functions PUBLIC may execute are the ones public functions, the validation constraint and the capture trigger call');
 SET LOCAL ROLE activity_test_app;
 SELECT throws_ok($$SELECT activity._expire_default(now())$$, '42501', NULL,
                  'the application role cannot run a maintenance step (_expire_default)');
 SELECT throws_ok($$SELECT activity._move_rows('activity_partitions.activities_default', now(), now())$$, '42501', NULL,
                  '... nor _move_rows');
+SELECT throws_ok($$SELECT activity._delete_expired('activity_partitions.activities_default', now(), NULL, NULL, 10, 'x')$$, '42501', NULL,
+                 '... nor _delete_expired (retention rules)');
+SELECT throws_ok($$SELECT activity._redact_rows('activity_partitions.activities_default', NULL, 'u1', 'x', 1)$$, '42501', NULL,
+                 '... nor _redact_rows (erasure)');
+SELECT throws_ok($$SELECT activity.redact(NULL, 'u1', 'ticket 1')$$, '42501', NULL,
+                 'the application role cannot erase a member');
+SELECT throws_ok($$SELECT activity.add_retention('1 day', '{priv.*}')$$, '42501', NULL,
+                 'the application role cannot add a retention rule');
 RESET ROLE;
 -- the validation constraint, called on its own, registers an id only for a
 -- role that may insert into the log

@@ -2,7 +2,7 @@
 -- functions (with argument types, return types, volatility), operator,
 -- triggers, indexes, pg_dump configuration, and a COMMENT on everything.
 BEGIN;
-SELECT plan(137);
+SELECT plan(150);
 
 -- schemas
 SELECT has_schema('activity');
@@ -51,7 +51,7 @@ SELECT columns_are('activity', 'event_types', ARRAY[
 SELECT col_is_pk('activity', 'event_types', 'name', 'event_types is keyed by name');
 SELECT col_type_is('activity', 'event_types', 'platforms', 'text[]', 'event_types.platforms is text[]');
 SELECT col_type_is('activity', 'event_types', 'actor_types', 'text[]', 'event_types.actor_types is text[]');
-SELECT columns_are('activity', 'settings', ARRAY['singleton', 'partition_interval', 'premake', 'retention', 'metadata_index']);
+SELECT columns_are('activity', 'settings', ARRAY['singleton', 'partition_interval', 'premake', 'retention', 'metadata_index', 'hash_chain']);
 SELECT columns_are('activity', 'platforms', ARRAY['name', 'description', 'builtin', 'created_at']);
 SELECT columns_are('activity', 'universal_types', ARRAY['name', 'description', 'platforms', 'created_at', 'updated_at']);
 SELECT set_eq($$SELECT name FROM activity.platforms WHERE builtin$$, ARRAY['discord', 'minecraft', 'slack', 'telegram', 'twitch'],
@@ -84,8 +84,16 @@ FROM (VALUES
     ('partitions', '{}'),
     ('create_partitions', '{"timestamp with time zone","timestamp with time zone"}'),
     ('maintain', '{}'),
-    ('configure', '{interval,integer,interval,boolean,boolean}'),
+    ('configure', '{interval,integer,interval,boolean,boolean,boolean}'),
     ('register_platform', '{text,text}'),
+    ('add_retention', '{interval,text[],text}'),
+    ('remove_retention', '{integer}'),
+    ('retention_preview', '{}'),
+    ('redact', '{text,text,text}'),
+    ('verify', '{text,jsonb}'),
+    ('chain_digest', '{text}'),
+    ('default_partition_rows', '{}'),
+    ('maintenance_due', '{}'),
     ('register_universal_type', '{text,text,text[]}')
 ) v(f, a);
 SELECT function_returns('activity', 'uuidv7', '{}'::name[], 'uuid');
@@ -94,7 +102,18 @@ SELECT function_returns('activity', 'record',
     '{text,text,text,jsonb,text,text,integer,"timestamp with time zone",text,text,text,uuid,uuid,text}'::name[], 'uuid');
 SELECT function_returns('activity', 'register_type', '{text,text,text,text,text[],text[],text,text[],text[]}'::name[], 'activity.event_types');
 SELECT function_returns('activity', 'page', '{text,activity.cursor,integer,text,text,text,text,text[],text[],text[],text[],"timestamp with time zone","timestamp with time zone",text,text[],uuid,text,jsonb}'::name[], 'setof record');
-SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean,boolean}'::name[], 'activity.settings');
+SELECT function_returns('activity', 'configure', '{interval,integer,interval,boolean,boolean,boolean}'::name[], 'activity.settings');
+SELECT function_returns('activity', 'add_retention', '{interval,text[],text}'::name[], 'activity.retention_rules');
+SELECT function_returns('activity', 'redact', '{text,text,text}'::name[], 'bigint');
+SELECT is(pg_get_function_arguments('activity.add_retention(interval, text[], text)'::regprocedure),
+          'keep interval, types text[] DEFAULT NULL::text[], workspace_id text DEFAULT NULL::text',
+          'add_retention() argument names and defaults');
+SELECT is(pg_get_function_arguments('activity.verify(text, jsonb)'::regprocedure),
+          'workspace_id text DEFAULT NULL::text, digests jsonb DEFAULT NULL::jsonb',
+          'verify() argument names and defaults');
+SELECT is(pg_get_function_result('activity.verify(text, jsonb)'::regprocedure),
+          'TABLE(workspace text, seq bigint, event_id uuid, problem text, detail text)',
+          'verify() returns one row per problem');
 SELECT is(pg_get_function_result('activity.page(text, activity.cursor, integer, text, text, text, text, text[], text[], text[], text[], timestamp with time zone, timestamp with time zone, text, text[], uuid, text, jsonb)'::regprocedure),
           'TABLE(id uuid, workspace_id text, platform text, type text, version smallint, actor_type text, initiator_id text, recipient_id text, subject_type text, subject_id text, caused_by uuid, metadata jsonb, occurred_at timestamp with time zone, recorded_at timestamp with time zone, function_type text, cursor activity.cursor, has_more boolean)',
           'page() returns the log columns, a cursor and has_more');
@@ -189,6 +208,9 @@ SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'activity'$$,
     ARRAY['activity.event_ids', 'activity.event_types', 'activity.feed_consumers', 'activity.feed_removals', 'activity.feed_removals_removal_seq',
           'activity.pending_ids', 'activity.platforms', 'activity.row_security', 'activity.schemas', 'activity.settings', 'activity.universal_types',
+          'activity.maintenance_runs', 'activity.maintenance_runs_run_id_seq', 'activity.retention_rules',
+          'activity.retention_rules_rule_id_seq', 'activity.redactions', 'activity.redactions_redaction_id_seq',
+          'activity.hash_chain', 'activity.hash_chain_key', 'activity.hash_chain_state',
           'activity_partitions.activities_default'],
     'configuration tables dumped by pg_dump');
 
