@@ -4291,7 +4291,7 @@ BEGIN
                format('activity %s (%s) is in the log but not in the chain, though written before the chain''s last extension',
                       l.id, l.occurred_at)
         FROM log l
-        WHERE NOT pos.boot
+        WHERE NOT pos.boot AND pos.incarnation = activity._incarnation()   -- (after a restore: once maintain() re-read the log)
           AND (l.xact_id IS NULL OR pg_visible_in_snapshot(l.xact_id, pos.from_snap)
                OR l.xact_id >= pg_snapshot_xmax(pg_current_snapshot()))
           AND NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.id = l.id)
