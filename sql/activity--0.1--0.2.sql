@@ -3566,6 +3566,10 @@ BEGIN
     IF workspace_id = '' THEN
         RAISE EXCEPTION 'workspace_id must not be empty' USING ERRCODE = '22023';
     END IF;
+    IF cardinality(types) = 0 THEN
+        RAISE EXCEPTION 'types must not be empty'
+            USING ERRCODE = '22023', HINT = 'Leave types NULL for every type of the workspace.';
+    END IF;
     IF types IS NOT NULL THEN
         PERFORM activity._type_prefixes(types);     -- checks the patterns
         SELECT array_agg(DISTINCT t ORDER BY t) INTO types FROM unnest(types) t;
@@ -3656,17 +3660,27 @@ AS $$
 DECLARE
     cfg activity.settings := activity._settings();
     r activity.retention_rules;
+    p record;
     n bigint;
 BEGIN
     IF cfg.retention IS NOT NULL THEN
         rule_id := NULL; keep := cfg.retention; types := NULL; workspace_id := NULL;
         cutoff := now() - cfg.retention;
-        SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint, array_agg(pp.partition::text ORDER BY pp.lower),
-               min(pp.lower), max(pp.upper)
-          INTO "rows", partitions, oldest, newest
-          FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition
-         WHERE NOT pp.is_default AND pp.upper <= cutoff;
-        estimated := "rows" > 0;
+        -- whole partitions: estimated, or counted where never analyzed
+        "rows" := 0; estimated := false; partitions := NULL; oldest := NULL; newest := NULL;
+        FOR p IN SELECT pp.partition, pp.lower, pp.upper, c.reltuples
+                 FROM activity.partitions() pp JOIN pg_class c ON c.oid = pp.partition
+                 WHERE NOT pp.is_default AND pp.upper <= cutoff ORDER BY pp.lower
+        LOOP
+            IF p.reltuples >= 0 THEN
+                n := p.reltuples::bigint; estimated := estimated OR n > 0;
+            ELSE
+                EXECUTE format('SELECT count(*) FROM %s', p.partition) INTO n;
+            END IF;
+            "rows" := "rows" + n;
+            partitions := coalesce(partitions, '{}') || p.partition::text;
+            oldest := least(oldest, p.lower); newest := greatest(newest, p.upper);
+        END LOOP;
         SELECT count(*), least(oldest, min(d.occurred_at)),
                CASE WHEN count(*) > 0 THEN greatest(newest, max(d.occurred_at)) ELSE newest END
           INTO n, oldest, newest
@@ -3676,7 +3690,8 @@ BEGIN
     END IF;
     FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
         rule_id := r.rule_id; keep := r.keep; types := r.types; workspace_id := r.workspace_id;
-        cutoff := activity._retention_cutoff(r.keep); estimated := false; partitions := NULL;
+        -- (keep 0: every activity of the rule, cutoff NULL; drivers read no 'infinity')
+        cutoff := nullif(activity._retention_cutoff(r.keep), 'infinity'); estimated := false; partitions := NULL;
         EXECUTE format('SELECT count(*), min(a.occurred_at), max(a.occurred_at) FROM activity.activities a WHERE %s',
                        activity._retention_condition(r))
            INTO "rows", oldest, newest;
@@ -3685,7 +3700,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION activity.retention_preview() IS
-    'What retention would remove if activity.maintain() ran now: per rule (rule_id NULL: the whole log''s retention), the activities and their time range';
+    'What retention would remove if activity.maintain() ran now: per rule (rule_id NULL: the whole log''s retention), the activities and their time range (cutoff NULL: keep 0, all of them)';
 
 CREATE FUNCTION activity._delete_expired(part regclass, before timestamptz, workspace text, prefixes text[],
                                          batch int, removal text, newer_than timestamptz DEFAULT NULL,

@@ -858,6 +858,9 @@ compile_schema(Builder *b, JsonbValue *v, uint32 parent, char *suffix, int suffi
 			(void) get_array(&val, location, kw, false);
 		else if (key_is(&key, "default"))
 			 /* any value */ ;
+		else if (key_is(&key, "x-personal"))
+			/* an annotation of this extension: activity.redact() removes the property */
+			(void) get_bool(&val, location, kw);
 		else
 			schema_error(location, kw, "is not supported by this JSON Schema engine");
 #undef SUB
