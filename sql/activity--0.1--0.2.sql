@@ -3105,9 +3105,9 @@ BEGIN
                 PERFORM set_config('lock_timeout', activity._lock_timeout(), true);
                 -- change feed consumers that have not read its rows are told
                 PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped', p.partition),
-                                               greatest(p.reltuples, 0)::bigint);
-                UPDATE activity.hash_chain h SET removed = format('partition %s dropped by retention at %s', p.partition, now())
-                 WHERE h.occurred_at >= p.lower AND h.occurred_at < p.upper AND h.removed IS NULL;
+                                               activity._row_estimate(p.partition));
+                EXECUTE format('SELECT activity._chain_removed(ARRAY(SELECT a.id FROM %s a), $1)', p.partition)
+                   USING format('partition %s dropped by retention at %s', p.partition, now());
                 PERFORM set_config('activity.drop_events', 'on', true);
                 EXECUTE format('DROP TABLE %s', p.partition);
                 PERFORM activity._log_held();
@@ -3181,6 +3181,7 @@ CREATE FUNCTION activity.maintain()
 RETURNS TABLE (action text, partition text, lower timestamptz, upper timestamptz, "rows" bigint, detail text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET timezone = 'UTC'
 SET jit = off
 AS $$
 DECLARE
@@ -3277,7 +3278,10 @@ BEGIN
                    'activity._row_security_now(), activity._row_security_run(text, text), '
                    'activity._maintain(), activity._apply_retention_rules(timestamptz), '
                    'activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8), '
-                   'activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint) TO %s', owner);
+                   'activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint), '
+                   'activity._chain_append(activity._chain_entry[]), activity._chain_removed(uuid[], text), '
+                   'activity._chain_redacted(bigint, uuid[], bytea[]), activity._chain_links_after(text[], bytea[]), '
+                   'activity._chained_ids(uuid[]) TO %s', owner);
 END;
 $$;
 COMMENT ON FUNCTION activity.set_owner(regrole) IS
@@ -3512,6 +3516,25 @@ SELECT pg_catalog.pg_extension_config_dump('activity.maintenance_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('activity.maintenance_runs_run_id_seq', '');
 REVOKE ALL ON activity.maintenance_runs FROM PUBLIC;
 
+-- About how many rows a partition holds: its statistics, or a count where
+-- it was never analyzed
+CREATE FUNCTION activity._row_estimate(part regclass)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint := (SELECT c.reltuples::bigint FROM pg_class c WHERE c.oid = part);
+BEGIN
+    IF n IS NULL OR n < 0 THEN
+        EXECUTE format('SELECT count(*) FROM %s', part) INTO n;
+    END IF;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION activity._row_estimate(regclass) IS
+    'Internal: about how many rows a partition holds (its statistics, or a count if it was never analyzed)';
+
 -- Retention by type and by workspace, beside the whole log's
 CREATE TABLE activity.retention_rules (
     rule_id serial PRIMARY KEY,
@@ -3745,6 +3768,9 @@ DECLARE
     since xid8;
     left_whole regclass[] := '{}';
     matching bigint;
+    part_hi timestamptz;
+    part_cond text;
+    more boolean;
 BEGIN
     SELECT string_agg(activity._retention_condition(x), ' OR ') INTO any_cond FROM activity.retention_rules x;
     IF any_cond IS NULL THEN
@@ -3786,9 +3812,9 @@ BEGIN
                 RAISE EXCEPTION USING ERRCODE = 'AC001';
             END IF;
             PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped by retention rules', p.partition),
-                                           greatest(p.reltuples, 0)::bigint);
-            UPDATE activity.hash_chain h SET removed = format('partition %s dropped by retention rules at %s', p.partition, now())
-             WHERE h.occurred_at >= p.lower AND h.occurred_at < p.upper AND h.removed IS NULL;
+                                           activity._row_estimate(p.partition));
+            EXECUTE format('SELECT activity._chain_removed(ARRAY(SELECT a.id FROM %s a), $1)', p.partition)
+               USING format('partition %s dropped by retention rules at %s', p.partition, now());
             -- their ids are released (a read of the partition, not of every id)
             EXECUTE format('DELETE FROM activity.event_ids e USING %s a WHERE e.id = a.id', p.partition);
             PERFORM set_config('activity.drop_events', 'on', true);
@@ -3837,6 +3863,18 @@ BEGIN
                 EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
                 CONTINUE WHEN n = 0;
                 partition := p.partition::text; lower := p.lower; upper := p.upper;
+                part_hi := hi; part_cond := cond; more := false;
+                -- more than this run may delete: the oldest of them, up to a
+                -- time, so that what consumers are told is what goes
+                IF n > budget AND budget > 0 THEN
+                    EXECUTE format('SELECT a.occurred_at FROM %s a WHERE %s ORDER BY a.occurred_at OFFSET $1 - 1 LIMIT 1',
+                                   p.partition, cond)
+                       USING budget INTO part_hi;
+                    part_hi := part_hi + interval '1 microsecond';
+                    part_cond := cond || format(' AND a.occurred_at < %L::timestamptz', part_hi);
+                    EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, part_cond) INTO n;
+                    more := true;
+                END IF;
                 IF budget <= 0 THEN
                     action := 'deferred'; "rows" := n;
                     detail := format('retention rule %s: activity.retention_max_rows (%s) rows deleted already; the next run goes on',
@@ -3845,17 +3883,17 @@ BEGIN
                     RETURN;
                 END IF;
                 -- change feed consumers that have not read them are told
-                PERFORM activity._note_removal(p.partition, cond,
+                PERFORM activity._note_removal(p.partition, part_cond,
                                                format('rows of %s deleted by retention rule %s', p.partition, r.rule_id), n);
                 matching := n;
                 total := 0;
                 LOOP
-                    n := activity._delete_expired(p.partition, hi, r.workspace_id, activity._type_prefixes(r.types),
-                                                  least(batch, budget)::int,
-                                                  format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since);
-                    total := total + n; budget := budget - n;
-                    EXIT WHEN n < batch OR budget <= 0;
+                    n := activity._delete_expired(p.partition, part_hi, r.workspace_id, activity._type_prefixes(r.types),
+                                                  batch, format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since);
+                    total := total + n;
+                    EXIT WHEN n < batch;
                 END LOOP;
+                budget := budget - total;
                 action := 'deleted'; "rows" := total;
                 detail := format('retention rule %s (keep %s%s%s)', r.rule_id, r.keep,
                                  CASE WHEN r.types IS NOT NULL THEN format(', types %s', r.types) ELSE '' END,
@@ -3863,8 +3901,9 @@ BEGIN
                 RETURN NEXT;
                 -- the limit reached before this partition's last row: the next
                 -- run goes on (and reads this rule's range again)
-                IF total < matching AND budget <= 0 THEN
-                    action := 'deferred'; "rows" := matching - total;
+                IF more THEN
+                    EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
+                    action := 'deferred'; "rows" := n;
                     detail := format('retention rule %s: activity.retention_max_rows (%s) rows deleted already; the next run goes on',
                                      r.rule_id, max_rows);
                     RETURN NEXT;
@@ -4080,8 +4119,10 @@ COMMENT ON FUNCTION activity.redact(text, text, text) IS
 -- of a secret key and its content; each workspace's chain links the digests
 -- in the order the change feed delivers them (commit order). maintain()
 -- extends it, never an inserting transaction. Retention and erasure keep the
--- digests: an entry is marked removed, or gains the digest of its redacted
--- content, so that verify() checks the rest.
+-- activities' entries and append their own to the chain: a 'removed' entry
+-- (which activity, why) and a 'redacted' entry (which activity, which
+-- erasure, the digest of its new content), so that deleting an activity or
+-- editing one and calling it removed or redacted breaks the chain too.
 CREATE TABLE activity.hash_chain_key (
     singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT hash_chain_key_singleton CHECK (singleton),
     key bytea NOT NULL,
@@ -4098,31 +4139,39 @@ REVOKE ALL ON activity.hash_chain_key FROM PUBLIC;
 CREATE TABLE activity.hash_chain (
     workspace_id text NOT NULL,
     seq bigint NOT NULL,
-    id uuid NOT NULL,
-    occurred_at timestamptz NOT NULL,
+    kind text NOT NULL DEFAULT 'event' CONSTRAINT hash_chain_kind_check CHECK (kind IN ('event', 'removed', 'redacted')),
+    id uuid,
+    ids uuid[],
+    occurred_at timestamptz,
     xact_id xid8,
     digest bytea NOT NULL,
     chain bytea NOT NULL,
     chained_at timestamptz NOT NULL DEFAULT now(),
-    removed text,
+    reason text,
     redaction bigint,
     redacted_digest bytea,
-    PRIMARY KEY (workspace_id, seq)
+    PRIMARY KEY (workspace_id, seq),
+    CONSTRAINT hash_chain_entry_check CHECK (CASE kind WHEN 'removed' THEN ids IS NOT NULL AND id IS NULL
+                                                       ELSE id IS NOT NULL AND ids IS NULL END)
 );
-CREATE UNIQUE INDEX hash_chain_id_idx ON activity.hash_chain (id);
+-- an activity is chained once; an erasure's entries, found by activity
+CREATE UNIQUE INDEX hash_chain_id_idx ON activity.hash_chain (id) WHERE kind = 'event';
+CREATE INDEX hash_chain_redacted_idx ON activity.hash_chain (id) WHERE kind = 'redacted';
 COMMENT ON TABLE activity.hash_chain IS
     'The hash chain: per workspace, each activity''s digest linked to the one before (activity.verify() checks it against the log)';
 COMMENT ON COLUMN activity.hash_chain.workspace_id IS 'The workspace';
 COMMENT ON COLUMN activity.hash_chain.seq IS 'Position in the workspace''s chain, from 1';
-COMMENT ON COLUMN activity.hash_chain.id IS 'The activity';
-COMMENT ON COLUMN activity.hash_chain.occurred_at IS 'Its occurred_at when chained';
-COMMENT ON COLUMN activity.hash_chain.xact_id IS 'Its xact_id when chained';
-COMMENT ON COLUMN activity.hash_chain.digest IS 'SHA-256 of the key and the activity''s content (activity._event_digest())';
+COMMENT ON COLUMN activity.hash_chain.kind IS 'event (an activity chained), removed (retention removed it) or redacted (an erasure changed it)';
+COMMENT ON COLUMN activity.hash_chain.id IS 'The activity (event and redacted entries)';
+COMMENT ON COLUMN activity.hash_chain.ids IS 'The activities of the workspace retention removed in one step (removed entries)';
+COMMENT ON COLUMN activity.hash_chain.occurred_at IS 'The activity''s occurred_at when chained (event and redacted entries)';
+COMMENT ON COLUMN activity.hash_chain.xact_id IS 'Its xact_id when chained (events)';
+COMMENT ON COLUMN activity.hash_chain.digest IS 'Events: SHA-256 of the key and the activity''s content (activity._event_digest()); removed and redacted: of the key and the entry''s columns (activity._mark_digest())';
 COMMENT ON COLUMN activity.hash_chain.chain IS 'SHA-256 of the previous entry''s chain and this digest';
-COMMENT ON COLUMN activity.hash_chain.chained_at IS 'When maintain() chained it';
-COMMENT ON COLUMN activity.hash_chain.removed IS 'Set when retention removed the activity: by what, when';
-COMMENT ON COLUMN activity.hash_chain.redaction IS 'The erasure (activity.redactions) that changed it';
-COMMENT ON COLUMN activity.hash_chain.redacted_digest IS 'The digest of its content after that erasure';
+COMMENT ON COLUMN activity.hash_chain.chained_at IS 'When the entry was appended';
+COMMENT ON COLUMN activity.hash_chain.reason IS 'removed: by what, when';
+COMMENT ON COLUMN activity.hash_chain.redaction IS 'redacted: the erasure (activity.redactions)';
+COMMENT ON COLUMN activity.hash_chain.redacted_digest IS 'redacted: the digest of the activity''s content after it';
 SELECT pg_catalog.pg_extension_config_dump('activity.hash_chain', '');
 REVOKE ALL ON activity.hash_chain FROM PUBLIC;
 
@@ -4169,8 +4218,165 @@ LANGUAGE sql IMMUTABLE
 AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('activity hash chain|' OPERATOR(pg_catalog.||) workspace_id, 'UTF8')) $$;
 COMMENT ON FUNCTION activity._chain_genesis(text) IS 'Internal: the link before a workspace''s first activity';
 
+-- An entry to append to the chain
+CREATE TYPE activity._chain_entry AS (workspace_id text, kind text, id uuid, ids uuid[], occurred_at timestamptz,
+                                      xact_id xid8, digest bytea, reason text, redaction bigint, redacted_digest bytea);
+COMMENT ON TYPE activity._chain_entry IS 'Internal: an entry activity._chain_append() appends';
+
+-- The digest of a removed or redacted entry: what it says, under the key
+CREATE FUNCTION activity._mark_digest(key bytea, kind text, id uuid, ids uuid[], reason text, redaction bigint,
+                                      redacted_digest bytea)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT pg_catalog.sha256(key OPERATOR(pg_catalog.||)
+                             pg_catalog.convert_to(pg_catalog.format('activity-mark-1|%s|%s|%s|%L|%s|', kind, id, ids, reason, redaction), 'UTF8')
+                             OPERATOR(pg_catalog.||) coalesce(redacted_digest, '\x'::bytea))
+$$;
+COMMENT ON FUNCTION activity._mark_digest(bytea, text, uuid, uuid[], text, bigint, bytea) IS
+    'Internal: the digest of a removed or redacted entry of the hash chain';
+
+CREATE FUNCTION activity._chain_links(workspaces text[], digests bytea[], head_workspaces text[], head_seqs bigint[],
+                                      head_chains bytea[], OUT seqs bigint[], OUT chains bytea[])
+RETURNS record
+AS 'MODULE_PATHNAME', 'activity_chain_links'
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION activity._chain_links(text[], bytea[], text[], bigint[], bytea[]) IS
+    'Internal: the positions and links of a batch of entries after their workspaces'' last entries (src/chain.c)';
+
+-- The positions and links of a batch of entries, in order, after the last
+-- entry of each workspace (one appender at a time: this locks the chain)
+CREATE FUNCTION activity._chain_links_after(workspaces text[], digests bytea[], OUT seqs bigint[], OUT chains bytea[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- (each workspace's last entry by its primary key, whatever the chain's
+-- statistics say: a chain analyzed empty was read whole for each workspace
+-- of each batch)
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+AS $$
+DECLARE
+    hw text[];
+    hs bigint[];
+    hc bytea[];
+BEGIN
+    LOCK TABLE activity.hash_chain IN SHARE ROW EXCLUSIVE MODE;
+    SELECT coalesce(array_agg(w.ws), '{}'), coalesce(array_agg(h.seq), '{}'), coalesce(array_agg(h.chain), '{}')
+      INTO hw, hs, hc
+      FROM (SELECT DISTINCT x.ws FROM unnest(workspaces) x(ws)) w
+      JOIN LATERAL (SELECT c.seq, c.chain FROM activity.hash_chain c
+                    WHERE c.workspace_id = w.ws ORDER BY c.seq DESC LIMIT 1) h ON true;
+    SELECT l.seqs, l.chains INTO seqs, chains FROM activity._chain_links(workspaces, digests, hw, hs, hc) l;
+END;
+$$;
+COMMENT ON FUNCTION activity._chain_links_after(text[], bytea[]) IS
+    'Internal: locks the hash chain and links a batch of entries after their workspaces'' last entries';
+
+-- Appends entries to their workspaces' chains, in order: each links to the
+-- one before (one appender at a time)
+CREATE FUNCTION activity._chain_append(entries activity._chain_entry[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    links record;
+    n bigint;
+BEGIN
+    IF coalesce(cardinality(entries), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    links := activity._chain_links_after(ARRAY(SELECT e.workspace_id FROM unnest(entries) e),
+                                         ARRAY(SELECT e.digest FROM unnest(entries) e));
+    INSERT INTO activity.hash_chain (workspace_id, seq, kind, id, ids, occurred_at, xact_id, digest, chain, reason,
+                                     redaction, redacted_digest)
+    SELECT e.workspace_id, l.seq, e.kind, e.id, e.ids, e.occurred_at, e.xact_id, e.digest, l.chain, e.reason,
+           e.redaction, e.redacted_digest
+    FROM unnest(entries) WITH ORDINALITY e
+    JOIN unnest(links.seqs, links.chains) WITH ORDINALITY l(seq, chain, o) ON l.o = e.ordinality;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION activity._chain_append(activity._chain_entry[]) IS
+    'Internal: appends entries to the hash chain, each linked to the one before in its workspace';
+
+-- Retention removed these activities: each chained one gets a 'removed'
+-- entry (called by the statement that deletes them, or before a drop);
+-- returns how many ids it was given
+CREATE FUNCTION activity._chain_removed(removed_ids uuid[], why text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- (index probes of the chain, whatever its statistics say)
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+AS $$
+DECLARE
+    k bytea := (SELECT x.key FROM activity.hash_chain_key x);
+BEGIN
+    IF k IS NOT NULL AND cardinality(removed_ids) > 0 THEN
+        PERFORM activity._chain_append(ARRAY(
+            SELECT ROW(g.workspace_id, 'removed', NULL, g.ids, NULL, NULL,
+                       activity._mark_digest(k, 'removed', NULL, g.ids, why, NULL, NULL), why, NULL, NULL)::activity._chain_entry
+            FROM (SELECT h.workspace_id, array_agg(h.id ORDER BY h.id) AS ids
+                  FROM activity.hash_chain h
+                  WHERE h.kind = 'event' AND h.id = ANY (removed_ids)
+                  GROUP BY h.workspace_id) g
+            ORDER BY g.workspace_id));
+    END IF;
+    RETURN coalesce(cardinality(removed_ids), 0);
+END;
+$$;
+COMMENT ON FUNCTION activity._chain_removed(uuid[], text) IS
+    'Internal: appends to the hash chain, for each workspace, a removed entry listing the chained activities retention removes';
+
+-- An erasure changed these activities (ids and the digests of their new
+-- content, in the same order): each chained one gets a 'redacted' entry;
+-- returns how many ids it was given
+CREATE FUNCTION activity._chain_redacted(erasure bigint, changed_ids uuid[], digests bytea[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+AS $$
+DECLARE
+    k bytea := (SELECT x.key FROM activity.hash_chain_key x);
+BEGIN
+    IF k IS NOT NULL AND cardinality(changed_ids) > 0 THEN
+        PERFORM activity._chain_append(ARRAY(
+            SELECT ROW(h.workspace_id, 'redacted', h.id, NULL, h.occurred_at, NULL,
+                       activity._mark_digest(k, 'redacted', h.id, NULL, NULL, erasure, r.digest), NULL, erasure,
+                       r.digest)::activity._chain_entry
+            FROM unnest(changed_ids, digests) r(id, digest)
+            JOIN activity.hash_chain h ON h.kind = 'event' AND h.id = r.id
+            ORDER BY h.workspace_id, h.seq));
+    END IF;
+    RETURN coalesce(cardinality(changed_ids), 0);
+END;
+$$;
+COMMENT ON FUNCTION activity._chain_redacted(bigint, uuid[], bytea[]) IS
+    'Internal: appends a redacted entry to the hash chain for each chained activity an erasure changed';
+
 -- Chains what the change feed has delivered since the chain's position, up
 -- to max_rows activities; returns how many. Only maintain() calls it.
+-- Which of these activities are chained already (index probes, whatever
+-- the chain's statistics say: a plan that scanned the chain once per
+-- activity took minutes, and no cancel stopped it)
+CREATE FUNCTION activity._chained_ids(candidates uuid[])
+RETURNS uuid[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+AS $$
+    SELECT coalesce(array_agg(c.id), '{}') FROM activity.hash_chain c WHERE c.kind = 'event' AND c.id = ANY (candidates)
+$$;
+COMMENT ON FUNCTION activity._chained_ids(uuid[]) IS 'Internal: which of these activities the hash chain holds';
+
 CREATE FUNCTION activity._extend_chain(max_rows bigint)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -4181,11 +4387,16 @@ DECLARE
     st activity.hash_chain_state;
     k bytea;
     pos activity._feed_position;
-    evs activity.activities[];
     chunk record;
+    chained uuid[];
+    links record;
+    ws_a text[];
+    id_a uuid[];
+    oc_a timestamptz[];
+    xa_a xid8[];
+    dg_a bytea[];
     read_rows bigint := 0;
     total bigint := 0;
-    n bigint;
 BEGIN
     SELECT * INTO st FROM activity.hash_chain_state FOR UPDATE;
     SELECT x.key INTO k FROM activity.hash_chain_key x;
@@ -4200,46 +4411,27 @@ BEGIN
     END IF;
     LOOP
         SELECT * INTO chunk FROM activity._changes_chunk(pos, least(10000, max_rows - read_rows)::int, NULL, NULL);
-        evs := chunk.events;
         pos := chunk.next_pos;
-        EXIT WHEN cardinality(evs) = 0;
-        WITH e AS (
-            SELECT e.workspace_id, e.ordinality AS o, e.id, e.occurred_at, e.xact_id,
-                   activity._event_digest(k, e.id, e.workspace_id, e.platform, e.type, e.version, e.actor_type,
-                                          e.initiator_id, e.recipient_id, e.subject_type, e.subject_id,
-                                          e.caused_by, e.metadata, e.occurred_at, e.recorded_at,
-                                          e.function_type) AS digest
-            FROM unnest(evs) WITH ORDINALITY e
-            -- what is chained already is skipped: after a restore into another
-            -- database the feed reads the log again, and restored rows carry
-            -- transaction ids of the old cluster, which this one's may reach
-            -- (an index probe an activity: ~2% of the time)
-            WHERE NOT EXISTS (SELECT 1 FROM activity.hash_chain c WHERE c.id = e.id)
-        ), heads AS (
-            SELECT w.workspace_id, coalesce(h.seq, 0) AS seq,
-                   coalesce(h.chain, activity._chain_genesis(w.workspace_id)) AS chain
-            FROM (SELECT DISTINCT e.workspace_id FROM e) w
-            LEFT JOIN LATERAL (SELECT c.seq, c.chain FROM activity.hash_chain c
-                               WHERE c.workspace_id = w.workspace_id ORDER BY c.seq DESC LIMIT 1) h ON true
-        ), links AS (
-            SELECT h.workspace_id, 0::bigint AS o, NULL::uuid AS id, NULL::timestamptz AS occurred_at,
-                   NULL::xid8 AS xact_id, h.chain AS digest, h.seq AS base
-            FROM heads h
-            UNION ALL
-            SELECT e.workspace_id, e.o, e.id, e.occurred_at, e.xact_id, e.digest, NULL
-            FROM e
-        ), chained AS (
-            SELECT l.*, activity._chain(l.digest) OVER w AS chain,
-                   first_value(l.base) OVER w + row_number() OVER w - 1 AS seq
-            FROM links l
-            WINDOW w AS (PARTITION BY l.workspace_id ORDER BY l.o)
-        )
+        EXIT WHEN cardinality(chunk.events) = 0;
+        read_rows := read_rows + cardinality(chunk.events);
+        -- what is chained already is skipped: after a restore into another
+        -- database the feed reads the log again, and restored rows carry
+        -- transaction ids of the old cluster, which this one's may reach
+        chained := activity._chained_ids(ARRAY(SELECT e.id FROM unnest(chunk.events) e));
+        SELECT array_agg(e.workspace_id ORDER BY e.ordinality), array_agg(e.id ORDER BY e.ordinality),
+               array_agg(e.occurred_at ORDER BY e.ordinality), array_agg(e.xact_id ORDER BY e.ordinality),
+               array_agg(activity._event_digest(k, e.id, e.workspace_id, e.platform, e.type, e.version, e.actor_type,
+                                                e.initiator_id, e.recipient_id, e.subject_type, e.subject_id,
+                                                e.caused_by, e.metadata, e.occurred_at, e.recorded_at,
+                                                e.function_type) ORDER BY e.ordinality)
+          INTO ws_a, id_a, oc_a, xa_a, dg_a
+          FROM unnest(chunk.events) WITH ORDINALITY e
+         WHERE cardinality(chained) = 0 OR NOT (e.id = ANY (chained));
+        CONTINUE WHEN ws_a IS NULL;
+        links := activity._chain_links_after(ws_a, dg_a);
         INSERT INTO activity.hash_chain (workspace_id, seq, id, occurred_at, xact_id, digest, chain)
-        SELECT c.workspace_id, c.seq, c.id, c.occurred_at, c.xact_id, c.digest, c.chain
-        FROM chained c WHERE c.o > 0;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        total := total + n;
-        read_rows := read_rows + cardinality(evs);
+        SELECT * FROM unnest(ws_a, links.seqs, id_a, oc_a, xa_a, dg_a, links.chains);
+        total := total + cardinality(ws_a);
         EXIT WHEN read_rows >= max_rows;
     END LOOP;
     UPDATE activity.hash_chain_state s SET position = activity._position_text(pos), extended_at = now();
@@ -4292,6 +4484,14 @@ BEGIN
         FROM activity.hash_chain h
         WHERE ws IS NULL OR h.workspace_id = ws
         WINDOW w AS (PARTITION BY h.workspace_id ORDER BY h.seq)
+    ), marks AS (
+        -- the last entry retention or an erasure appended for each activity
+        SELECT DISTINCT ON (m.id) m.*
+        FROM (SELECT c.id, c.kind, c.seq, c.redaction, c.redacted_digest FROM chain c WHERE c.kind = 'redacted'
+              UNION ALL
+              SELECT u.id, c.kind, c.seq, NULL, NULL FROM chain c CROSS JOIN LATERAL unnest(c.ids) u(id)
+              WHERE c.kind = 'removed') m
+        ORDER BY m.id, m.seq DESC
     ), log AS (
         SELECT a.*, activity._event_digest(k, a.id, a.workspace_id, a.platform, a.type, a.version, a.actor_type,
                                            a.initiator_id, a.recipient_id, a.subject_type, a.subject_id,
@@ -4300,29 +4500,37 @@ BEGIN
         FROM activity.activities a
         WHERE ws IS NULL OR a.workspace_id = ws
     ), problems AS (
-        -- the chain itself: each link from the one before
+        -- the chain itself: each link from the one before, and what each
+        -- removed or redacted entry says under its digest
         SELECT c.workspace_id, c.seq, c.id AS event_id, 'chain broken'::text AS problem,
                CASE WHEN c.seq <> coalesce(c.prev_seq, 0) + 1
                     THEN format('entry %s follows entry %s: entries of the chain were deleted', c.seq, coalesce(c.prev_seq, 0))
-                    ELSE format('entry %s does not link to entry %s: the chain was edited', c.seq, c.prev_seq) END AS detail
+                    WHEN c.chain <> activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest)
+                    THEN format('entry %s does not link to entry %s: the chain was edited', c.seq, c.prev_seq)
+                    ELSE format('entry %s (%s) does not match its digest: the chain was edited', c.seq, c.kind) END AS detail
         FROM chain c
         WHERE c.seq <> coalesce(c.prev_seq, 0) + 1
            OR c.chain <> activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest)
+           OR (c.kind <> 'event' AND c.digest <> activity._mark_digest(k, c.kind, c.id, c.ids, c.reason, c.redaction, c.redacted_digest))
         UNION ALL
-        -- each chained activity against the log
+        -- each chained activity against the log, as retention or an erasure
+        -- left it
         SELECT c.workspace_id, c.seq, c.id,
-               CASE WHEN l.id IS NULL THEN 'deleted' ELSE 'edited' END,
+               CASE WHEN l.id IS NULL THEN 'deleted' WHEN m.kind = 'removed' THEN 'inserted' ELSE 'edited' END,
                CASE WHEN l.id IS NULL THEN format('activity %s (%s) is not in the log, and no retention removed it', c.id, c.occurred_at)
-                    WHEN c.redaction IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = c.redaction)
-                    THEN format('activity %s was changed by erasure %s, which activity.redactions does not know', c.id, c.redaction)
+                    WHEN m.kind = 'removed' THEN format('activity %s is in the log again after retention removed it (entry %s)', c.id, m.seq)
+                    WHEN m.kind = 'redacted' AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = m.redaction)
+                    THEN format('activity %s was changed by erasure %s, which activity.redactions does not know', c.id, m.redaction)
                     ELSE format('activity %s does not match its digest%s', c.id,
-                                CASE WHEN c.redaction IS NOT NULL THEN format(' after erasure %s', c.redaction) ELSE '' END) END
+                                CASE WHEN m.kind = 'redacted' THEN format(' after erasure %s (entry %s)', m.redaction, m.seq) ELSE '' END) END
         FROM chain c
+        LEFT JOIN marks m ON m.id = c.id
         LEFT JOIN log l ON l.id = c.id
-        WHERE c.removed IS NULL
-          AND (l.id IS NULL
-               OR l.digest <> coalesce(c.redacted_digest, c.digest)
-               OR (c.redaction IS NOT NULL AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = c.redaction)))
+        WHERE c.kind = 'event'
+          AND CASE WHEN m.kind = 'removed' THEN l.id IS NOT NULL
+                   ELSE l.id IS NULL
+                        OR l.digest <> CASE WHEN m.kind = 'redacted' THEN m.redacted_digest ELSE c.digest END
+                        OR (m.kind = 'redacted' AND NOT EXISTS (SELECT 1 FROM activity.redactions r WHERE r.redaction_id = m.redaction)) END
         UNION ALL
         -- activities of the chained past that are not in the chain
         SELECT l.workspace_id, NULL, l.id, 'inserted',
@@ -4332,7 +4540,7 @@ BEGIN
         WHERE NOT pos.boot AND pos.incarnation = activity._incarnation()   -- (after a restore: once maintain() re-read the log)
           AND (l.xact_id IS NULL OR pg_visible_in_snapshot(l.xact_id, pos.from_snap)
                OR l.xact_id >= pg_snapshot_xmax(pg_current_snapshot()))
-          AND NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.id = l.id)
+          AND NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.kind = 'event' AND h.id = l.id)
         UNION ALL
         -- digests kept outside
         SELECT d.workspace, d.seq, h.id, 'digest mismatch',
@@ -4382,6 +4590,22 @@ COMMENT ON COLUMN activity.partition_stats.last_analyze IS 'When it was last ana
 
 -- The rows waiting in the default partition, by the partition interval they
 -- fall in and how far that is from the partitions maintain() keeps
+-- How many partition intervals from one interval's start to a later one's
+-- (months counted as months, not as 30 days)
+CREATE FUNCTION activity._intervals_between(a timestamptz, b timestamptz, width interval)
+RETURNS int
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN extract(year FROM width) * 12 + extract(month FROM width) > 0
+                THEN (((extract(year FROM b AT TIME ZONE 'UTC') - extract(year FROM a AT TIME ZONE 'UTC')) * 12
+                       + extract(month FROM b AT TIME ZONE 'UTC') - extract(month FROM a AT TIME ZONE 'UTC'))
+                      / (extract(year FROM width) * 12 + extract(month FROM width)))::int
+                ELSE round(extract(epoch FROM b - a) / extract(epoch FROM width))::int END
+$$;
+COMMENT ON FUNCTION activity._intervals_between(timestamptz, timestamptz, interval) IS
+    'Internal: the number of partition intervals between the starts of two intervals';
+
 CREATE FUNCTION activity.default_partition_rows()
 RETURNS TABLE (lower timestamptz, upper timestamptz, "rows" bigint, oldest timestamptz, newest timestamptz,
                intervals_away int, status text)
@@ -4403,11 +4627,13 @@ BEGIN
         recent := (recent AT TIME ZONE 'UTC' - cfg.partition_interval) AT TIME ZONE 'UTC';
     END LOOP;
     RETURN QUERY
-    SELECT g.lower, (g.lower AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC', g.n, g.oldest, g.newest,
-           CASE WHEN g.lower < recent
-                THEN -ceil(extract(epoch FROM recent - g.lower) / extract(epoch FROM cfg.partition_interval))::int
-                WHEN g.lower >= horizon
-                THEN 1 + floor(extract(epoch FROM g.lower - horizon) / extract(epoch FROM cfg.partition_interval))::int
+    SELECT g.lower,
+           -- (the last interval of the timestamp range has no end)
+           CASE WHEN g.lower < '290000-01-01' THEN (g.lower AT TIME ZONE 'UTC' + cfg.partition_interval) AT TIME ZONE 'UTC'
+                ELSE 'infinity' END,
+           g.n, g.oldest, g.newest,
+           CASE WHEN g.lower < recent THEN -activity._intervals_between(g.lower, recent, cfg.partition_interval)
+                WHEN g.lower >= horizon THEN 1 + activity._intervals_between(horizon, g.lower, cfg.partition_interval)
                 ELSE 0 END,
            CASE WHEN cfg.retention IS NOT NULL AND g.newest < now() - cfg.retention
                 THEN 'expired: the next maintain() deletes them'
@@ -4593,7 +4819,10 @@ REVOKE EXECUTE ON FUNCTION
     activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),
     activity._row_security_apply(), activity._maintain(), activity._apply_retention_rules(timestamptz),
     activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8),
-    activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint)
+    activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint),
+    activity._chain_append(activity._chain_entry[]), activity._chain_removed(uuid[], text),
+    activity._chain_redacted(bigint, uuid[], bytea[]), activity._chain_links_after(text[], bytea[]),
+    activity._chained_ids(uuid[])
 FROM PUBLIC;
 
 -- Readable by every role: the views run with their caller's rights

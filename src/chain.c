@@ -21,6 +21,13 @@
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -199,4 +206,189 @@ activity_chain_step(PG_FUNCTION_ARGS)
 	sha256_add(ctx, VARDATA_ANY(state), VARSIZE_ANY_EXHDR(state));
 	sha256_add(ctx, VARDATA_ANY(digest), VARSIZE_ANY_EXHDR(digest));
 	PG_RETURN_BYTEA_P(sha256_end(ctx));
+}
+
+/*
+ * The link before a workspace's first entry: SHA-256 of "activity hash
+ * chain|" and the workspace id (activity._chain_genesis() in SQL).
+ */
+static void
+chain_genesis(const char *ws, int len, uint8 *out)
+{
+	static const char prefix[] = "activity hash chain|";
+	pg_cryptohash_ctx *ctx = sha256_begin();
+	bytea	   *d;
+
+	sha256_add(ctx, prefix, strlen(prefix));
+	sha256_add(ctx, ws, len);
+	d = sha256_end(ctx);
+	memcpy(out, VARDATA(d), PG_SHA256_DIGEST_LENGTH);
+	pfree(d);
+}
+
+typedef struct ChainHead
+{
+	char	   *workspace;
+	int			len;
+	int64		seq;
+	uint8		chain[PG_SHA256_DIGEST_LENGTH];
+	struct ChainHead *next;		/* other workspaces with the same key */
+} ChainHead;
+
+typedef struct HeadSlot
+{
+	uint32		hash;
+	ChainHead  *list;
+} HeadSlot;
+
+/*
+ * The head of a workspace (made, at its genesis link, if "create" and
+ * absent).
+ */
+static ChainHead *
+find_head(HTAB *heads, text *ws, bool create)
+{
+	const char *s = VARDATA_ANY(ws);
+	int			len = VARSIZE_ANY_EXHDR(ws);
+	uint32		hash = DatumGetUInt32(hash_any((const unsigned char *) s, len));
+	bool		found;
+	HeadSlot   *slot = hash_search(heads, &hash, create ? HASH_ENTER : HASH_FIND, &found);
+	ChainHead  *h;
+
+	if (slot == NULL)
+		return NULL;
+	if (!found)
+		slot->list = NULL;
+	for (h = slot->list; h != NULL; h = h->next)
+		if (h->len == len && memcmp(h->workspace, s, len) == 0)
+			return h;
+	if (!create)
+		return NULL;
+	h = palloc0(sizeof(ChainHead));
+	h->workspace = palloc(len);
+	memcpy(h->workspace, s, len);
+	h->len = len;
+	h->seq = 0;
+	chain_genesis(s, len, h->chain);
+	h->next = slot->list;
+	slot->list = h;
+	return h;
+}
+
+/*
+ * activity._chain_links(workspaces text[], digests bytea[], head_workspaces
+ * text[], head_seqs bigint[], head_chains bytea[], OUT seqs bigint[], OUT
+ * chains bytea[]): the entries of a batch, in order, linked to their
+ * workspaces' chains: each entry's position and link, from the last entry of
+ * its workspace (the heads given; a workspace without one starts from its
+ * genesis link). One pass, no sort.
+ */
+PG_FUNCTION_INFO_V1(activity_chain_links);
+Datum
+activity_chain_links(PG_FUNCTION_ARGS)
+{
+	Datum	   *ws,
+			   *dg,
+			   *hws,
+			   *hseq,
+			   *hch;
+	bool	   *wsn,
+			   *dgn,
+			   *hwsn,
+			   *hseqn,
+			   *hchn;
+	int			n,
+				ndg,
+				nh,
+				nhs,
+				nhc,
+				i;
+	HASHCTL		ctl;
+	HTAB	   *heads;
+	Datum	   *seqs;
+	Datum	   *chains;
+	TupleDesc	tupdesc;
+	Datum		result[2];
+	bool		result_null[2] = {false, false};
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	for (i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of activity._chain_links() must not be null")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "activity._chain_links must return a record");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &ws, &wsn, &n);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), BYTEAOID, -1, false, TYPALIGN_INT, &dg, &dgn, &ndg);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &hws, &hwsn, &nh);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &hseq, &hseqn, &nhs);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), BYTEAOID, -1, false, TYPALIGN_INT, &hch, &hchn, &nhc);
+	if (n != ndg || nh != nhs || nh != nhc)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the arrays of activity._chain_links() must be of matching lengths")));
+
+	/* the workspaces' heads, by the hash of their id */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(HeadSlot);
+	ctl.hcxt = CurrentMemoryContext;
+	heads = hash_create("activity chain heads", Max(16, nh * 2), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+#define FIND_HEAD(txt, create) find_head(heads, (txt), (create))
+	for (i = 0; i < nh; i++)
+	{
+		ChainHead  *h;
+		bytea	   *c;
+
+		if (hwsn[i] || hseqn[i] || hchn[i])
+			elog(ERROR, "activity._chain_links: a head must not be null");
+		c = DatumGetByteaPP(hch[i]);
+		if (VARSIZE_ANY_EXHDR(c) != PG_SHA256_DIGEST_LENGTH)
+			elog(ERROR, "activity._chain_links: a head's link must be %d bytes", PG_SHA256_DIGEST_LENGTH);
+		h = FIND_HEAD(DatumGetTextPP(hws[i]), true);
+		h->seq = DatumGetInt64(hseq[i]);
+		memcpy(h->chain, VARDATA_ANY(c), PG_SHA256_DIGEST_LENGTH);
+	}
+
+	seqs = palloc(sizeof(Datum) * Max(n, 1));
+	chains = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		ChainHead  *h;
+		bytea	   *d;
+		pg_cryptohash_ctx *ctx;
+		bytea	   *link;
+
+		CHECK_FOR_INTERRUPTS();
+		if (wsn[i] || dgn[i])
+			elog(ERROR, "activity._chain_links: an entry's workspace and digest must not be null");
+		h = FIND_HEAD(DatumGetTextPP(ws[i]), true);
+		d = DatumGetByteaPP(dg[i]);
+		ctx = sha256_begin();
+		sha256_add(ctx, h->chain, PG_SHA256_DIGEST_LENGTH);
+		sha256_add(ctx, VARDATA_ANY(d), VARSIZE_ANY_EXHDR(d));
+		link = sha256_end(ctx);
+		memcpy(h->chain, VARDATA(link), PG_SHA256_DIGEST_LENGTH);
+		h->seq++;
+		seqs[i] = Int64GetDatum(h->seq);
+		chains[i] = PointerGetDatum(link);
+	}
+#undef FIND_HEAD
+	dims[0] = n;
+	if (n == 0)
+	{
+		result[0] = PointerGetDatum(construct_empty_array(INT8OID));
+		result[1] = PointerGetDatum(construct_empty_array(BYTEAOID));
+	}
+	else
+	{
+		result[0] = PointerGetDatum(construct_md_array(seqs, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		result[1] = PointerGetDatum(construct_md_array(chains, NULL, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, result_null)));
 }

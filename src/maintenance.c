@@ -230,10 +230,8 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 		"  AND ($2 IS NULL OR v.workspace_id OPERATOR(pg_catalog.=) $2)"
 		"  AND activity._type_matches(v.type, $3) LIMIT $4))"
 		" RETURNING a.id),"
-		" i AS (DELETE FROM activity.event_ids e USING d WHERE e.id OPERATOR(pg_catalog.=) d.id),"
-		" c AS (UPDATE activity.hash_chain h SET removed = $5 FROM d"
-		"  WHERE h.id OPERATOR(pg_catalog.=) d.id AND h.removed IS NULL)"
-		" SELECT pg_catalog.count(*) FROM d", part, part),
+		" i AS (DELETE FROM activity.event_ids e USING d WHERE e.id OPERATOR(pg_catalog.=) d.id)"
+		" SELECT activity._chain_removed(ARRAY(SELECT d.id FROM d), $5)", part, part),
 		7, types, values, nulls));
 }
 
@@ -243,9 +241,9 @@ activity_delete_expired(PG_FUNCTION_ARGS)
  * the workspace (every workspace if NULL) that name the member get the
  * pseudonym in its place (initiator, recipient, subject, and any string of
  * their metadata) and lose the personal fields of their metadata
- * (activity._redact_metadata()); their entries in the hash chain keep their
- * digest and gain the digest of the new content. The only UPDATE the guard
- * lets through.
+ * (activity._redact_metadata()); the hash chain gets a 'redacted' entry for
+ * each, with the digest of its new content. The only UPDATE the guard lets
+ * through.
  */
 Datum
 activity_redact_rows(PG_FUNCTION_ARGS)
@@ -279,10 +277,9 @@ activity_redact_rows(PG_FUNCTION_ARGS)
 		" WHERE ($1 IS NULL OR a.workspace_id OPERATOR(pg_catalog.=) $1)"
 		"  AND (a.initiator_id OPERATOR(pg_catalog.=) $2 OR a.recipient_id OPERATOR(pg_catalog.=) $2"
 		"       OR a.subject_id OPERATOR(pg_catalog.=) $2 OR activity._mentions(a.metadata, $2))"
-		" RETURNING a.id, activity._event_digest((SELECT k.key FROM activity.hash_chain_key k), %s) AS digest),"
-		" c AS (UPDATE activity.hash_chain h SET redaction = $4, redacted_digest = u.digest FROM u"
-		"  WHERE h.id OPERATOR(pg_catalog.=) u.id)"
-		" SELECT pg_catalog.count(*) FROM u", part, activity_column_list()),
+		" RETURNING a.id, activity._event_digest((SELECT k.key FROM activity.hash_chain_key k), %s) AS digest)"
+		" SELECT activity._chain_redacted($4, pg_catalog.array_agg(u.id), pg_catalog.array_agg(u.digest)) FROM u",
+		part, activity_column_list()),
 		4, types, values, nulls));
 }
 
@@ -358,12 +355,10 @@ activity_expire_default(PG_FUNCTION_ARGS)
 	check_owner("expire activities");
 	values[0] = PG_GETARG_DATUM(0);
 	PG_RETURN_INT64((int64) run_guarded_delete(psprintf("WITH d AS (DELETE FROM %s.activities_default "
-														"WHERE occurred_at OPERATOR(pg_catalog.<) $1 RETURNING id),"
-														" c AS (UPDATE activity.hash_chain h"
-														"  SET removed = 'expired from the default partition by retention at ' "
-														"  OPERATOR(pg_catalog.||) pg_catalog.now()"
-														"  FROM d WHERE h.id OPERATOR(pg_catalog.=) d.id AND h.removed IS NULL)"
-														" SELECT pg_catalog.count(*) FROM d",
+														"WHERE occurred_at OPERATOR(pg_catalog.<) $1 RETURNING id)"
+														" SELECT activity._chain_removed(ARRAY(SELECT d.id FROM d),"
+														"  'expired from the default partition by retention at ' "
+														"  OPERATOR(pg_catalog.||) pg_catalog.now())",
 														ACTIVITY_PART_SCHEMA),
 											   1, types, values));
 }
