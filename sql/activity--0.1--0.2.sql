@@ -3277,7 +3277,7 @@ BEGIN
                    'activity._append_only(), activity._complete(), activity._check_caused_by(), '
                    'activity._row_security_now(), activity._row_security_run(text, text), '
                    'activity._maintain(), activity._apply_retention_rules(timestamptz), '
-                   'activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8), '
+                   'activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8, timestamptz, uuid), '
                    'activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint), '
                    'activity._chain_append(activity._chain_entry[]), activity._chain_removed(uuid[], text), '
                    'activity._chain_redacted(bigint, uuid[], bytea[]), activity._chain_links_after(text[], bytea[]), '
@@ -3727,11 +3727,12 @@ COMMENT ON FUNCTION activity.retention_preview() IS
 
 CREATE FUNCTION activity._delete_expired(part regclass, before timestamptz, workspace text, prefixes text[],
                                          batch int, removal text, newer_than timestamptz DEFAULT NULL,
-                                         since_xact xid8 DEFAULT NULL)
+                                         since_xact xid8 DEFAULT NULL, through_at timestamptz DEFAULT NULL,
+                                         through_id uuid DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'activity_delete_expired'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8) IS
+COMMENT ON FUNCTION activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8, timestamptz, uuid) IS
     'Internal: deletes a batch of a partition''s rows that a retention rule removes';
 
 -- Retention rules, applied by maintain(): first whole partitions every row of
@@ -3768,7 +3769,8 @@ DECLARE
     since xid8;
     left_whole regclass[] := '{}';
     matching bigint;
-    part_hi timestamptz;
+    through_at timestamptz;
+    through_id uuid;
     part_cond text;
     more boolean;
 BEGIN
@@ -3863,16 +3865,17 @@ BEGIN
                 EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
                 CONTINUE WHEN n = 0;
                 partition := p.partition::text; lower := p.lower; upper := p.upper;
-                part_hi := hi; part_cond := cond; more := false;
-                -- more than this run may delete: the oldest of them, up to a
-                -- time, so that what consumers are told is what goes
+                through_at := NULL; through_id := NULL; part_cond := cond; more := false;
+                -- more than this run may delete: the oldest of them, in
+                -- (occurred_at, id) order, so that what consumers are told is
+                -- what goes
                 IF n > budget AND budget > 0 THEN
-                    EXECUTE format('SELECT a.occurred_at FROM %s a WHERE %s ORDER BY a.occurred_at OFFSET $1 - 1 LIMIT 1',
+                    EXECUTE format('SELECT a.occurred_at, a.id FROM %s a WHERE %s ORDER BY a.occurred_at, a.id OFFSET $1 - 1 LIMIT 1',
                                    p.partition, cond)
-                       USING budget INTO part_hi;
-                    part_hi := part_hi + interval '1 microsecond';
-                    part_cond := cond || format(' AND a.occurred_at < %L::timestamptz', part_hi);
-                    EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, part_cond) INTO n;
+                       USING budget INTO through_at, through_id;
+                    part_cond := cond || format(' AND (a.occurred_at < %L::timestamptz OR (a.occurred_at = %L::timestamptz AND a.id <= %L::uuid))',
+                                                through_at, through_at, through_id);
+                    n := budget;
                     more := true;
                 END IF;
                 IF budget <= 0 THEN
@@ -3888,8 +3891,9 @@ BEGIN
                 matching := n;
                 total := 0;
                 LOOP
-                    n := activity._delete_expired(p.partition, part_hi, r.workspace_id, activity._type_prefixes(r.types),
-                                                  batch, format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since);
+                    n := activity._delete_expired(p.partition, hi, r.workspace_id, activity._type_prefixes(r.types),
+                                                  batch, format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since,
+                                                  through_at, through_id);
                     total := total + n;
                     EXIT WHEN n < batch;
                 END LOOP;
@@ -4818,7 +4822,7 @@ REVOKE EXECUTE ON FUNCTION
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean),
     activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),
     activity._row_security_apply(), activity._maintain(), activity._apply_retention_rules(timestamptz),
-    activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8),
+    activity._delete_expired(regclass, timestamptz, text, text[], int, text, timestamptz, xid8, timestamptz, uuid),
     activity._redact_rows(regclass, text, text, text, bigint), activity._extend_chain(bigint),
     activity._chain_append(activity._chain_entry[]), activity._chain_removed(uuid[], text),
     activity._chain_redacted(bigint, uuid[], bytea[]), activity._chain_links_after(text[], bytea[]),

@@ -189,19 +189,21 @@ log_partition_arg(Oid relid)
 /*
  * activity._delete_expired(part regclass, before timestamptz, workspace
  * text, prefixes text[], batch int, removal text, newer_than timestamptz,
- * since_xact xid8) returns bigint: deletes up to "batch" rows of one
- * partition that occurred before "before" (and at or after newer_than,
- * written by since_xact or later, of one workspace, of types matching the
- * prefixes, where given), under a ROW EXCLUSIVE lock (inserts go on), with
+ * since_xact xid8, through_at timestamptz, through_id uuid) returns bigint:
+ * deletes up to "batch" rows of one partition that occurred before "before"
+ * (and at or after newer_than, written by since_xact or later, of one
+ * workspace, of types matching the prefixes, up to (through_at, through_id)
+ * in (occurred_at, id) order, where given), under a ROW EXCLUSIVE lock (inserts go on), with
  * their registered ids; their entries in the hash chain are marked removed
  * by "removal". Retention by rule.
  */
 Datum
 activity_delete_expired(PG_FUNCTION_ARGS)
 {
-	Oid			types[7] = {TIMESTAMPTZOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TIMESTAMPTZOID, XID8OID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[9] = {TIMESTAMPTZOID, TEXTOID, TEXTARRAYOID, INT4OID, TEXTOID, TIMESTAMPTZOID, XID8OID,
+	TIMESTAMPTZOID, UUIDOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *part;
 	int			i;
 
@@ -215,7 +217,7 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 				 errmsg("batch must be positive")));
 	check_owner("expire activities");
 	part = log_partition_arg(PG_GETARG_OID(0));
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 9; i++)
 	{
 		if (PG_ARGISNULL(i + 1))
 			nulls[i] = 'n';
@@ -227,12 +229,14 @@ activity_delete_expired(PG_FUNCTION_ARGS)
 		"  SELECT v.ctid FROM %s v WHERE v.occurred_at OPERATOR(pg_catalog.<) $1"
 		"  AND ($6 IS NULL OR v.occurred_at OPERATOR(pg_catalog.>=) $6)"
 		"  AND ($7 IS NULL OR v.xact_id OPERATOR(pg_catalog.>=) $7)"
+		"  AND ($8 IS NULL OR v.occurred_at OPERATOR(pg_catalog.<) $8"
+		"       OR (v.occurred_at OPERATOR(pg_catalog.=) $8 AND v.id OPERATOR(pg_catalog.<=) $9))"
 		"  AND ($2 IS NULL OR v.workspace_id OPERATOR(pg_catalog.=) $2)"
 		"  AND activity._type_matches(v.type, $3) LIMIT $4))"
 		" RETURNING a.id),"
 		" i AS (DELETE FROM activity.event_ids e USING d WHERE e.id OPERATOR(pg_catalog.=) d.id)"
 		" SELECT activity._chain_removed(ARRAY(SELECT d.id FROM d), $5)", part, part),
-		7, types, values, nulls));
+		9, types, values, nulls));
 }
 
 /*
