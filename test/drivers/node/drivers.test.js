@@ -634,3 +634,229 @@ test('activity.type_history: SELECT with a parameter, as the owner', async () =>
   const r = await rows(owner, 'SELECT change, schema_version FROM activity.type_history WHERE type = $1 ORDER BY at', [TYPE_R]);
   assert.equal(r.filter((x) => x.change === 'schema retired').length, 2, JSON.stringify(r));
 });
+
+// --- operations: retention rules, erasure, the hash chain (the owner) -----------------------
+// Maintenance runs as the owner: these functions refuse other roles (42501).
+// Their own workspaces, so that retention and erasure touch nothing else.
+
+const OPS_W = 'node-ops';                    // rows dated 2102 (the default partition), removed by a retention rule
+const CHAIN_W = 'node-chain';                // an activity the hash chain takes in
+const ERASE_W = 'node-erase';                // a member erased
+const ERASE_W2 = 'node-erase-2';             // the same member elsewhere: an erasure in every workspace
+const TYPE_O = 'node.ops.noted';             // no schema: an erased party's metadata becomes {}
+const TYPE_X = 'node.ops.profile';           // a schema marking properties "x-personal"
+const FUTURE = new Date('2102-01-05T00:00:00Z');   // later than maintain() makes partitions for
+const ops = {};
+
+test('activity.default_partition_rows: rows dated 2102 wait in the default partition, later than maintain() makes partitions for', async () => {
+  await one(owner, 'SELECT activity.register_type($1, $2)', [TYPE_O, 'A note (node-postgres operations).']);
+  for (let i = 0; i < 3; i++) {
+    await one(app, 'SELECT activity.record($1, $2, $3, $4, occurred_at => $5)',
+      [OPS_W, TYPE_O, 'node-ops', { i }, new Date(FUTURE.getTime() + i * HOUR)]);
+  }
+  const r = await rows(owner, 'SELECT rows, oldest, newest, intervals_away, status FROM activity.default_partition_rows() '
+    + 'WHERE lower = $1', [new Date('2102-01-01T00:00:00Z')]);
+  assert.equal(r.length, 1);
+  assert.deepEqual([r[0].rows, r[0].oldest, r[0].newest], ['3', FUTURE, new Date(FUTURE.getTime() + 2 * HOUR)]);
+  assert.ok(r[0].intervals_away > 0 && r[0].status.startsWith('later than maintain() makes partitions for'), JSON.stringify(r));
+});
+
+test('activity.partition_stats: SELECT with a Date parameter, as the owner; sizes are bigint strings, the estimate follows ANALYZE', async () => {
+  const feb = new Date('2002-02-01T00:00:00Z');
+  const { part } = await one(owner, 'SELECT partition::text AS part FROM activity.partitions() WHERE lower = $1', [feb]);
+  await owner.query(`ANALYZE ${part}`);
+  const r = await one(owner, 'SELECT partition, upper, is_default, row_estimate, heap_bytes, index_bytes, toast_bytes, total_bytes '
+    + 'FROM activity.partition_stats WHERE lower = $1', [feb]);
+  assert.deepEqual([r.partition, r.upper, r.is_default, r.row_estimate],
+    [part, new Date('2002-03-01T00:00:00Z'), false, '1']);   // the event of 2002-02-03
+  const bytes = [r.heap_bytes, r.index_bytes, r.toast_bytes, r.total_bytes];
+  assert.ok(bytes.every((b) => /^\d+$/.test(b)) && BigInt(r.total_bytes) >= BigInt(r.heap_bytes) + BigInt(r.index_bytes),
+    JSON.stringify(r));
+  // one row a partition, the default one included
+  const n = await one(owner, 'SELECT count(*)::int AS n, count(*) FILTER (WHERE is_default)::int AS d FROM activity.partition_stats');
+  assert.deepEqual(n, { n: (await one(owner, 'SELECT count(*)::int AS n FROM activity.partitions()')).n, d: 1 });
+});
+
+test('activity.add_retention: keep an interval string, types an array (text[]), workspace a string; named notation with the keep read back changes the same rule', async () => {
+  const r = await one(owner, 'SELECT rule_id, keep, types, workspace_id, created_by FROM activity.add_retention($1, $2, $3)',
+    ['30 days', [TYPE_O], OPS_W]);
+  assert.deepEqual([r.keep.toPostgres(), r.types, r.workspace_id, r.created_by], ['30 days', [TYPE_O], OPS_W, OWNER]);
+  ops.typedRule = r.rule_id;
+  // the interval read back (a postgres-interval object) is sent back as its toPostgres()
+  const again = await one(owner, 'SELECT rule_id, keep FROM activity.add_retention(keep => $1, types => $2, workspace_id => $3)',
+    [r.keep, [TYPE_O], OPS_W]);
+  assert.deepEqual([again.rule_id, again.keep.toPostgres()], [r.rule_id, '30 days']);
+  const longer = await one(owner, 'SELECT rule_id, keep::text FROM activity.add_retention($1, types => $2, workspace_id => $3)',
+    ['90 days', [TYPE_O], OPS_W]);
+  assert.deepEqual(longer, { rule_id: r.rule_id, keep: '90 days' });
+});
+
+test('activity.add_retention: as the application role, refused (42501); neither types nor workspace (null, null) refused (22023)', async () => {
+  await assert.rejects(one(app, 'SELECT activity.add_retention($1, $2, $3)', ['1 day', null, OPS_W]), { code: '42501' });
+  await assert.rejects(one(owner, 'SELECT activity.add_retention($1, $2, $3)', ['1 day', null, null]), { code: '22023' });
+});
+
+test('activity.add_retention: types an empty array ([], as page() takes it: no type) never makes a rule for every type', async () => {
+  // refused (22023), or a rule that removes nothing; not types null, which is
+  // every type of the workspace
+  let r;
+  try {
+    r = await one(owner, 'SELECT rule_id, types FROM activity.add_retention($1, $2, $3)', ['1 day', [], `${OPS_W}-empty`]);
+  } catch (e) {
+    assert.equal(e.code, '22023', e.message);
+    return;
+  }
+  await one(owner, 'SELECT activity.remove_retention($1)', [r.rule_id]);
+  assert.deepEqual(r.types, []);
+});
+
+test('activity.retention_preview: no argument; a rule\'s rows (keep \'0\': all of its workspace) are the ones recorded', async () => {
+  ops.wsRule = (await one(owner, 'SELECT rule_id FROM activity.add_retention($1, workspace_id => $2)', ['0', OPS_W])).rule_id;
+  const r = await rows(owner, 'SELECT rule_id, keep::text, types, workspace_id, cutoff, rows, estimated, oldest, newest, partitions '
+    + 'FROM activity.retention_preview() WHERE rule_id = ANY($1) ORDER BY rule_id', [[ops.typedRule, ops.wsRule]]);
+  const [typed, ws] = r;
+  // keep 0: every activity of the rule, the cutoff null
+  assert.deepEqual(ws, { rule_id: ops.wsRule, keep: '00:00:00', types: null, workspace_id: OPS_W, cutoff: null, rows: '3',
+    estimated: false, oldest: FUTURE, newest: new Date(FUTURE.getTime() + 2 * HOUR), partitions: null });
+  // the typed rule keeps 90 days: none of its rows (dated 2102) goes
+  assert.deepEqual([typed.rule_id, typed.keep, typed.types, typed.rows, typed.estimated], [ops.typedRule, '90 days', [TYPE_O], '0', false]);
+  assert.ok(Math.abs(typed.cutoff - (Date.now() - 90 * DAY)) < MINUTE, typed.cutoff);
+});
+
+test('activity.maintenance_due: no argument: the last run, the next partition, the retention rule due now', async () => {
+  const r = await rows(owner, 'SELECT due_at, what, detail FROM activity.maintenance_due()');
+  assert.equal(r[0].what, 'last run');
+  assert.ok(r[0].detail.startsWith('run '), JSON.stringify(r[0]));
+  assert.ok(r.some((x) => x.what === 'create partition' && x.due_at instanceof Date), JSON.stringify(r));
+  const due = r.filter((x) => x.what === 'retention' && x.detail.startsWith(`rule ${ops.wsRule} (keep `));
+  assert.equal(due.length, 1, JSON.stringify(r));
+  assert.ok(due[0].due_at <= new Date(Date.now() + 5e3), JSON.stringify(due));
+});
+
+test('activity.maintain: applies the retention rule (action \'deleted\', its rows) and records the run in activity.maintenance_runs', async () => {
+  const r = await rows(owner, 'SELECT action, partition, rows, detail FROM activity.maintain()');
+  assert.deepEqual(r.filter((x) => x.action === 'deleted' && x.detail.startsWith(`retention rule ${ops.wsRule} (`)).map((x) => x.rows),
+    ['3']);
+  assert.equal((await one(owner, 'SELECT count(*)::int AS n FROM activity.activities WHERE workspace_id = $1', [OPS_W])).n, 0);
+  const run = await one(owner, 'SELECT run_by, deleted, error, steps FROM activity.maintenance_runs ORDER BY run_id DESC LIMIT 1');
+  assert.deepEqual([run.run_by, run.deleted, run.error, run.steps.length], [OWNER, '3', null, r.length]);
+});
+
+test('activity.remove_retention: a number, positional and named (as a string); a rule removed already gives false', async () => {
+  assert.equal((await one(owner, 'SELECT activity.remove_retention($1) AS r', [ops.typedRule])).r, true);
+  assert.equal((await one(owner, 'SELECT activity.remove_retention(rule_id => $1) AS r', [String(ops.wsRule)])).r, true);
+  assert.equal((await one(owner, 'SELECT activity.remove_retention($1) AS r', [ops.wsRule])).r, false);
+  assert.deepEqual(await rows(owner, 'SELECT rule_id FROM activity.retention_rules WHERE workspace_id = $1', [OPS_W]), []);
+});
+
+test('activity.configure: hash_chain => true (a boolean, named) turns the hash chain on', async () => {
+  const r = await one(owner, 'SELECT hash_chain, retention FROM activity.configure(hash_chain => $1)', [true]);
+  assert.deepEqual(r, { hash_chain: true, retention: null });
+});
+
+test('activity.maintain: extends the hash chain (action \'chained\'): every activity is chained; the run counts them', async () => {
+  const { id } = await one(app, 'SELECT activity.record($1, $2, $3) AS id', [CHAIN_W, TYPE_O, 'node-ops']);
+  const r = await rows(owner, 'SELECT action, rows FROM activity.maintain()');
+  const chained = r.filter((x) => x.action === 'chained').reduce((s, x) => s + Number(x.rows), 0);
+  assert.ok(chained >= 1, JSON.stringify(r));
+  assert.deepEqual(await one(owner, 'SELECT workspace_id, seq FROM activity.hash_chain WHERE id = $1', [id]),
+    { workspace_id: CHAIN_W, seq: '1' });
+  assert.equal((await one(owner, 'SELECT count(*)::int AS n FROM activity.activities a '
+    + 'WHERE NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.id = a.id)')).n, 0);
+  assert.equal((await one(owner, 'SELECT chained FROM activity.maintenance_runs ORDER BY run_id DESC LIMIT 1')).chained, String(chained));
+});
+
+test('activity.chain_digest: no argument, and a workspace (a string, named): each workspace\'s last link, 64 hex digits', async () => {
+  const r = await rows(owner, 'SELECT workspace, seq, chain, chained_at FROM activity.chain_digest()');
+  assert.ok(r.length >= 1 && r.every((x) => /^[0-9a-f]{64}$/.test(x.chain) && x.chained_at instanceof Date), JSON.stringify(r));
+  const mine = r.filter((x) => x.workspace === W);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].seq, (await one(owner, 'SELECT count(*) AS n FROM activity.activities WHERE workspace_id = $1', [W])).n);
+  assert.deepEqual(await rows(owner, 'SELECT workspace, seq, chain, chained_at FROM activity.chain_digest(workspace_id => $1)', [W]), mine);
+});
+
+test('activity.verify: no argument: [] after configure(hash_chain => true) and maintain()', async () => {
+  assert.deepEqual(await rows(owner, 'SELECT workspace, seq, event_id, problem, detail FROM activity.verify()'), []);
+});
+
+test('activity.verify: chain_digest()\'s rows kept (jsonb read as an array) and passed back as JSON.stringify(array), named; an altered one is a \'digest mismatch\'', async () => {
+  // (pg sends a JavaScript array as a PostgreSQL array literal: a JSON array
+  // goes as a string)
+  const { kept } = await one(owner, 'SELECT jsonb_agg(d) AS kept FROM activity.chain_digest() d');
+  assert.ok(Array.isArray(kept) && kept.some((d) => d.workspace === W), JSON.stringify(kept));
+  assert.deepEqual(await rows(owner, 'SELECT problem FROM activity.verify(digests => $1)', [JSON.stringify(kept)]), []);
+  assert.deepEqual(await rows(owner, 'SELECT problem FROM activity.verify(workspace_id => $1, digests => $2)', [W, JSON.stringify(kept)]), []);
+  const altered = kept.map((d) => (d.workspace === W ? { ...d, chain: '0'.repeat(64) } : d));
+  const r = await rows(owner, 'SELECT workspace, seq, problem FROM activity.verify($1, $2)', [null, JSON.stringify(altered)]);
+  assert.deepEqual(r, [{ workspace: W, seq: String(kept.find((d) => d.workspace === W).seq), problem: 'digest mismatch' }]);
+});
+
+// activities naming a member: initiator, recipient, in another's metadata
+// (value and key); one not naming it
+const eraseFixture = async (workspace, member) => {
+  const record = 'SELECT activity.record($1, $2, $3, $4, recipient_id => $5) AS id';
+  const made = [];
+  for (const [initiator, metadata, recipient] of [[member, { n: 1, note: 'mine' }, null], ['node-bob', { n: 2 }, member],
+    ['node-bob', { n: 3, about: member, [member]: true }, null], ['node-bob', { n: 4 }, null]]) {
+    made.push((await one(app, record, [workspace, TYPE_O, initiator, metadata, recipient])).id);
+  }
+  return made;
+};
+
+test('activity.redact: positional strings (workspace, member, reason) return the events changed (a bigint string); the member becomes a pseudonym', async () => {
+  const made = await eraseFixture(ERASE_W, 'node-zoe');
+  await rows(owner, 'SELECT * FROM activity.maintain()');   // chained before the erasure
+  assert.equal((await one(owner, 'SELECT activity.redact($1, $2, $3) AS n', [ERASE_W, 'node-zoe', 'ticket NODE-1'])).n, '3');
+  const red = await one(owner, 'SELECT pseudonym, events, partitions FROM activity.redactions WHERE reason = $1', ['ticket NODE-1']);
+  assert.ok(/^redacted:[0-9a-f]{20}$/.test(red.pseudonym) && red.events === '3' && red.partitions.length >= 1, JSON.stringify(red));
+  const p = red.pseudonym;
+  const got = new Map((await rows(app, 'SELECT id, initiator_id, recipient_id, metadata FROM activity.activities WHERE workspace_id = $1',
+    [ERASE_W])).map((x) => [x.id, [x.initiator_id, x.recipient_id, x.metadata]]));
+  assert.deepEqual(made.map((id) => got.get(id)), [
+    [p, null, {}],                      // a party: no schema, no metadata left
+    ['node-bob', p, {}],
+    ['node-bob', null, { n: 3, about: p, [p]: true }],
+    ['node-bob', null, { n: 4 }],
+  ]);
+  ops.eraseIds = made;
+});
+
+test('activity.redact: named notation, workspace_id null: every workspace', async () => {
+  await eraseFixture(ERASE_W, 'node-kim');
+  await eraseFixture(ERASE_W2, 'node-kim');
+  assert.equal((await one(owner, 'SELECT activity.redact(workspace_id => $1, member_id => $2, reason => $3) AS n',
+    [null, 'node-kim', 'ticket NODE-2'])).n, '6');
+  assert.deepEqual(await one(owner, 'SELECT workspace_id, events FROM activity.redactions WHERE reason = $1', ['ticket NODE-2']),
+    { workspace_id: null, events: '6' });
+});
+
+test('activity.redact: as the application role, refused (42501); a reason naming the member (22023) and none (22004) refused', async () => {
+  await assert.rejects(one(app, 'SELECT activity.redact($1, $2, $3)', [ERASE_W, 'node-zoe', 'ticket NODE-3']), { code: '42501' });
+  await assert.rejects(one(owner, 'SELECT activity.redact($1, $2, $3)', [ERASE_W, 'node-zoe', 'request of node-zoe']), { code: '22023' });
+  await assert.rejects(one(owner, 'SELECT activity.redact($1, $2, $3)', [ERASE_W, 'node-zoe', null]), { code: '22004' });
+});
+
+test('activity.redact: an erased initiator\'s metadata loses the properties its schema marks "x-personal": true (nested too), keeps the rest', async () => {
+  await one(owner, 'SELECT activity.register_type($1, $2)', [TYPE_X, 'A profile changed (node-postgres operations).']);
+  await one(owner, 'SELECT activity.register_schema($1, $2)', [TYPE_X, {
+    type: 'object',
+    properties: {
+      n: { type: 'integer' },
+      email: { type: 'string', 'x-personal': true },
+      address: { type: 'object', properties: { street: { type: 'string', 'x-personal': true }, city: { type: 'string' } } },
+    },
+  }]);
+  const { id } = await one(app, 'SELECT activity.record($1, $2, $3, $4) AS id',
+    [ERASE_W, TYPE_X, 'node-lou', { n: 1, email: 'lou@example.com', address: { street: '1 Main St', city: 'Lyon' } }]);
+  assert.equal((await one(owner, 'SELECT activity.redact($1, $2, $3) AS n', [ERASE_W, 'node-lou', 'ticket NODE-4'])).n, '1');
+  assert.deepEqual((await one(app, 'SELECT metadata FROM activity.activities WHERE id = $1', [id])).metadata,
+    { n: 1, address: { city: 'Lyon' } });
+});
+
+test('activity.verify: a workspace (a string), after redact(): [] (the chain keeps the redacted digests)', async () => {
+  assert.deepEqual(await rows(owner, 'SELECT workspace, seq, event_id, problem FROM activity.verify($1)', [ERASE_W]), []);
+  assert.equal((await one(owner, 'SELECT count(*)::int AS n FROM activity.hash_chain WHERE id = ANY($1) AND redaction IS NOT NULL',
+    [ops.eraseIds])).n, 3);
+  await rows(owner, 'SELECT * FROM activity.maintain()');
+  assert.deepEqual(await rows(owner, 'SELECT workspace, seq, event_id, problem FROM activity.verify()'), []);
+});

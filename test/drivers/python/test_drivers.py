@@ -32,6 +32,7 @@ examples/catalogue.sql. Prints TAP, one line per call, each named
 import datetime
 import json
 import os
+import re
 import sys
 import traceback
 import uuid
@@ -921,6 +922,236 @@ def _():
 def _():
     r = rows(owner, "SELECT change, schema_version FROM activity.type_history WHERE type = %s ORDER BY at", [TYPE_R])
     assert [c for c, _ in r].count("schema retired") == 2, r
+
+
+# --- operations: retention rules, erasure, the hash chain (the owner) -----------------------
+# Maintenance runs as the owner: these functions refuse other roles (42501).
+# Their own workspaces, so that retention and erasure touch nothing else.
+
+OPS_W = "py-ops"                   # rows dated 2101 (the default partition), removed by a retention rule
+CHAIN_W = "py-chain"               # an activity the hash chain takes in
+ERASE_W = "py-erase"               # a member erased
+ERASE_W2 = "py-erase-2"            # the same member elsewhere: an erasure in every workspace
+TYPE_O = "py.ops.noted"            # no schema: an erased party's metadata becomes {}
+TYPE_X = "py.ops.profile"          # a schema marking properties "x-personal"
+FUTURE = datetime.datetime(2101, 1, 5, tzinfo=UTC)   # later than maintain() makes partitions for
+ops = {}
+
+
+@check("activity.default_partition_rows: rows dated 2101 wait in the default partition, later than maintain() makes partitions for")
+def _():
+    one(owner, "SELECT activity.register_type(%s, %s)", [TYPE_O, "A note (psycopg operations)."])
+    for i in range(3):
+        one(app, "SELECT activity.record(%s, %s, %s, %s, occurred_at => %s)",
+            [OPS_W, TYPE_O, "py-ops", Jsonb({"i": i}), FUTURE + datetime.timedelta(hours=i)])
+    r = rows(owner, "SELECT rows, oldest, newest, intervals_away, status FROM activity.default_partition_rows() "
+                    "WHERE lower = %s", [datetime.datetime(2101, 1, 1, tzinfo=UTC)])
+    eq(len(r), 1)
+    n, oldest, newest, away, status = r[0]
+    eq((n, oldest, newest), (3, FUTURE, FUTURE + datetime.timedelta(hours=2)))
+    assert away > 0 and status.startswith("later than maintain() makes partitions for"), r
+
+
+@check("activity.partition_stats: SELECT with a datetime parameter, as the owner; sizes are ints, the estimate follows ANALYZE")
+def _():
+    feb = datetime.datetime(2001, 2, 1, tzinfo=UTC)
+    part = one(owner, "SELECT partition::text FROM activity.partitions() WHERE lower = %s", [feb])[0]
+    owner.execute(f"ANALYZE {part}")
+    r = one(owner, "SELECT partition, upper, is_default, row_estimate, heap_bytes, index_bytes, toast_bytes, total_bytes "
+                   "FROM activity.partition_stats WHERE lower = %s", [feb])
+    eq(r[:4], (part, datetime.datetime(2001, 3, 1, tzinfo=UTC), False, 1))   # the event of 2001-02-03
+    assert all(isinstance(x, int) for x in r[4:]) and r[7] >= r[4] + r[5], r
+    # one row a partition, the default one included
+    eq(one(owner, "SELECT count(*), count(*) FILTER (WHERE is_default) FROM activity.partition_stats"),
+       (one(owner, "SELECT count(*) FROM activity.partitions()")[0], 1))
+
+
+@check("activity.add_retention: keep a timedelta (interval), types a list (text[]), workspace a str; named notation with keep a str changes the same rule")
+def _():
+    r = one(owner, "SELECT rule_id, keep, types, workspace_id, created_by FROM activity.add_retention(%s, %s, %s)",
+            [datetime.timedelta(days=30), [TYPE_O], OPS_W])
+    eq(r[1:], (datetime.timedelta(days=30), [TYPE_O], OPS_W, OWNER))
+    ops["typed_rule"] = r[0]
+    r = one(owner, "SELECT rule_id, keep FROM activity.add_retention(keep => %s, types => %s, workspace_id => %s)",
+            ["90 days", [TYPE_O], OPS_W])
+    eq(r, (ops["typed_rule"], datetime.timedelta(days=90)))
+
+
+@check("activity.add_retention: as the application role, refused (42501); neither types nor workspace (None, None) refused (22023)")
+def _():
+    refused("42501", app, "SELECT activity.add_retention(%s, %s, %s)", [datetime.timedelta(days=1), None, OPS_W])
+    refused("22023", owner, "SELECT activity.add_retention(%s, %s, %s)", [datetime.timedelta(days=1), None, None])
+
+
+@check("activity.add_retention: types an empty list ([], as page() takes it: no type) never makes a rule for every type")
+def _():
+    # refused (22023), or a rule that removes nothing; not types NULL, which
+    # is every type of the workspace
+    try:
+        r = one(owner, "SELECT rule_id, types FROM activity.add_retention(%s, %s, %s)",
+                [datetime.timedelta(days=1), [], OPS_W + "-empty"])
+    except psycopg.Error as e:
+        assert e.sqlstate == "22023", f"got {e.sqlstate}: {e}, expected 22023"
+        return
+    one(owner, "SELECT activity.remove_retention(%s)", [r[0]])
+    eq(r[1], [])
+
+
+@check("activity.retention_preview: no argument; a rule's rows (keep timedelta(0): all of its workspace) are the ones recorded")
+def _():
+    ops["ws_rule"] = one(owner, "SELECT rule_id FROM activity.add_retention(%s, workspace_id => %s)",
+                         [datetime.timedelta(0), OPS_W])[0]
+    # (keep 0: every activity of the rule, the cutoff None)
+    r = {x[0]: x[1:] for x in rows(owner, "SELECT rule_id, keep, types, workspace_id, cutoff IS NULL, rows, estimated, "
+                                          "oldest, newest, partitions FROM activity.retention_preview() "
+                                          "WHERE rule_id = ANY(%s)", [[ops["ws_rule"], ops["typed_rule"]]])}
+    eq(r[ops["ws_rule"]], (datetime.timedelta(0), None, OPS_W, True, 3, False, FUTURE,
+                           FUTURE + datetime.timedelta(hours=2), None))
+    # the typed rule keeps 90 days: none of its rows (dated 2101) goes
+    eq(r[ops["typed_rule"]][:6], (datetime.timedelta(days=90), [TYPE_O], OPS_W, False, 0, False))
+    cutoff = one(owner, "SELECT cutoff FROM activity.retention_preview() WHERE rule_id = %s", [ops["typed_rule"]])[0]
+    assert abs((cutoff - (datetime.datetime.now(UTC) - datetime.timedelta(days=90))).total_seconds()) < 60, cutoff
+
+
+@check("activity.maintenance_due: no argument: the last run, the next partition, the retention rule due now")
+def _():
+    r = rows(owner, "SELECT due_at, what, detail FROM activity.maintenance_due()")
+    eq(r[0][1], "last run")
+    assert r[0][2].startswith("run "), r[0]
+    assert any(w == "create partition" and isinstance(d, datetime.datetime) for d, w, _ in r), r
+    due = [d for d, w, x in r if w == "retention" and x.startswith(f"rule {ops['ws_rule']} (keep ")]
+    eq(len(due), 1)
+    assert due[0] <= datetime.datetime.now(UTC) + datetime.timedelta(seconds=5), due
+
+
+@check("activity.maintain: applies the retention rule (action 'deleted', its rows) and records the run in activity.maintenance_runs")
+def _():
+    r = rows(owner, "SELECT action, partition, rows, detail FROM activity.maintain()")
+    deleted = [n for a, _, n, d in r if a == "deleted" and d.startswith(f"retention rule {ops['ws_rule']} (")]
+    eq(deleted, [3])
+    eq(one(owner, "SELECT count(*) FROM activity.activities WHERE workspace_id = %s", [OPS_W])[0], 0)
+    run = one(owner, "SELECT run_by, deleted, error, jsonb_array_length(steps) FROM activity.maintenance_runs "
+                     "ORDER BY run_id DESC LIMIT 1")
+    eq(run, (OWNER, 3, None, len(r)))
+
+
+@check("activity.remove_retention: an int, positional and named; a rule removed already gives False")
+def _():
+    eq(one(owner, "SELECT activity.remove_retention(%s)", [ops["typed_rule"]])[0], True)
+    eq(one(owner, "SELECT activity.remove_retention(rule_id => %s)", [ops["ws_rule"]])[0], True)
+    eq(one(owner, "SELECT activity.remove_retention(%s)", [ops["ws_rule"]])[0], False)
+    eq(rows(owner, "SELECT rule_id FROM activity.retention_rules WHERE workspace_id = %s", [OPS_W]), [])
+
+
+@check("activity.configure: hash_chain => True (a bool, named) turns the hash chain on")
+def _():
+    eq(one(owner, "SELECT hash_chain, retention FROM activity.configure(hash_chain => %s)", [True]), (True, None))
+
+
+@check("activity.maintain: extends the hash chain (action 'chained'): every activity is chained; the run counts them")
+def _():
+    i = one(app, "SELECT activity.record(%s, %s, %s)", [CHAIN_W, TYPE_O, "py-ops"])[0]
+    r = rows(owner, "SELECT action, rows FROM activity.maintain()")
+    chained = sum(n for a, n in r if a == "chained")
+    assert chained >= 1, r
+    eq(one(owner, "SELECT workspace_id, seq FROM activity.hash_chain WHERE id = %s", [i]), (CHAIN_W, 1))
+    eq(one(owner, "SELECT count(*) FROM activity.activities a "
+                  "WHERE NOT EXISTS (SELECT 1 FROM activity.hash_chain h WHERE h.id = a.id)")[0], 0)
+    eq(one(owner, "SELECT chained FROM activity.maintenance_runs ORDER BY run_id DESC LIMIT 1")[0], chained)
+
+
+@check("activity.chain_digest: no argument, and a workspace (a str, named): each workspace's last link, 64 hex digits")
+def _():
+    r = rows(owner, "SELECT workspace, seq, chain, chained_at FROM activity.chain_digest()")
+    assert r and all(re.fullmatch(r"[0-9a-f]{64}", c) and isinstance(t, datetime.datetime) for _, _, c, t in r), r
+    mine = [x for x in r if x[0] == W]
+    eq(len(mine), 1)
+    eq(mine[0][1], one(owner, "SELECT count(*) FROM activity.activities WHERE workspace_id = %s", [W])[0])
+    eq(rows(owner, "SELECT workspace, seq, chain, chained_at FROM activity.chain_digest(workspace_id => %s)", [W]), mine)
+
+
+@check("activity.verify: no argument: [] after configure(hash_chain => True) and maintain()")
+def _():
+    eq(rows(owner, "SELECT workspace, seq, event_id, problem, detail FROM activity.verify()"), [])
+
+
+@check("activity.verify: chain_digest()'s rows kept (jsonb read as a list) and passed back as Jsonb(list), named; an altered one is a 'digest mismatch'")
+def _():
+    kept = one(owner, "SELECT jsonb_agg(d) FROM activity.chain_digest() d")[0]
+    assert isinstance(kept, list) and {d["workspace"] for d in kept} >= {W}, kept
+    eq(rows(owner, "SELECT problem FROM activity.verify(digests => %s)", [Jsonb(kept)]), [])
+    eq(rows(owner, "SELECT problem FROM activity.verify(workspace_id => %s, digests => %s)", [W, Jsonb(kept)]), [])
+    altered = [dict(d, chain="0" * 64) if d["workspace"] == W else d for d in kept]
+    r = rows(owner, "SELECT workspace, seq, problem FROM activity.verify(%s, %s)", [None, Jsonb(altered)])
+    eq(r, [(W, next(d["seq"] for d in kept if d["workspace"] == W), "digest mismatch")])
+
+
+def erase_fixture(workspace, member):
+    """Activities naming `member`: initiator, recipient, in another's metadata (value and key); one not naming it."""
+    record = "SELECT activity.record(%s, %s, %s, %s, recipient_id => %s)"
+    return [one(app, record, [workspace, TYPE_O, member, Jsonb({"n": 1, "note": "mine"}), None])[0],
+            one(app, record, [workspace, TYPE_O, "py-bob", Jsonb({"n": 2}), member])[0],
+            one(app, record, [workspace, TYPE_O, "py-bob", Jsonb({"n": 3, "about": member, member: True}), None])[0],
+            one(app, record, [workspace, TYPE_O, "py-bob", Jsonb({"n": 4}), None])[0]]
+
+
+@check("activity.redact: positional str (workspace, member, reason) returns the events changed (an int); the member becomes a pseudonym")
+def _():
+    ids_ = erase_fixture(ERASE_W, "py-zoe")
+    rows(owner, "SELECT * FROM activity.maintain()")            # chained before the erasure
+    eq(one(owner, "SELECT activity.redact(%s, %s, %s)", [ERASE_W, "py-zoe", "ticket PY-1"])[0], 3)
+    pseudonym, events, partitions = one(owner, "SELECT pseudonym, events, partitions FROM activity.redactions "
+                                               "WHERE reason = %s", ["ticket PY-1"])
+    assert re.fullmatch(r"redacted:[0-9a-f]{20}", pseudonym) and events == 3 and partitions, (pseudonym, partitions)
+    got = {i: (a, b, m) for i, a, b, m in rows(app, "SELECT id, initiator_id, recipient_id, metadata FROM activity.activities "
+                                                    "WHERE workspace_id = %s", [ERASE_W])}
+    eq([got[i] for i in ids_], [(pseudonym, None, {}),                  # a party: no schema, no metadata left
+                                ("py-bob", pseudonym, {}),
+                                ("py-bob", None, {"n": 3, "about": pseudonym, pseudonym: True}),
+                                ("py-bob", None, {"n": 4})])
+    ops["erase_ids"] = ids_
+
+
+@check("activity.redact: named notation, workspace_id None: every workspace")
+def _():
+    erase_fixture(ERASE_W, "py-kim")
+    erase_fixture(ERASE_W2, "py-kim")
+    eq(one(owner, "SELECT activity.redact(workspace_id => %s, member_id => %s, reason => %s)",
+           [None, "py-kim", "ticket PY-2"])[0], 6)
+    eq(one(owner, "SELECT workspace_id, events FROM activity.redactions WHERE reason = %s", ["ticket PY-2"]), (None, 6))
+
+
+@check("activity.redact: as the application role, refused (42501); a reason naming the member (22023) and none (22004) refused")
+def _():
+    refused("42501", app, "SELECT activity.redact(%s, %s, %s)", [ERASE_W, "py-zoe", "ticket PY-3"])
+    refused("22023", owner, "SELECT activity.redact(%s, %s, %s)", [ERASE_W, "py-zoe", "request of py-zoe"])
+    refused("22004", owner, "SELECT activity.redact(%s, %s, %s)", [ERASE_W, "py-zoe", None])
+
+
+@check("activity.redact: an erased initiator's metadata loses the properties its schema marks \"x-personal\": true (nested too), keeps the rest")
+def _():
+    one(owner, "SELECT activity.register_type(%s, %s)", [TYPE_X, "A profile changed (psycopg operations)."])
+    one(owner, "SELECT activity.register_schema(%s, %s)", [TYPE_X, Jsonb(
+        {"type": "object",
+         "properties": {"n": {"type": "integer"},
+                        "email": {"type": "string", "x-personal": True},
+                        "address": {"type": "object",
+                                    "properties": {"street": {"type": "string", "x-personal": True},
+                                                   "city": {"type": "string"}}}}})])
+    i = one(app, "SELECT activity.record(%s, %s, %s, %s)",
+            [ERASE_W, TYPE_X, "py-lou", Jsonb({"n": 1, "email": "lou@example.com",
+                                               "address": {"street": "1 Main St", "city": "Lyon"}})])[0]
+    eq(one(owner, "SELECT activity.redact(%s, %s, %s)", [ERASE_W, "py-lou", "ticket PY-4"])[0], 1)
+    eq(one(app, "SELECT metadata FROM activity.activities WHERE id = %s", [i])[0], {"n": 1, "address": {"city": "Lyon"}})
+
+
+@check("activity.verify: a workspace (a str), after redact(): [] (the chain keeps the redacted digests)")
+def _():
+    eq(rows(owner, "SELECT workspace, seq, event_id, problem FROM activity.verify(%s)", [ERASE_W]), [])
+    eq(one(owner, "SELECT count(*) FROM activity.hash_chain WHERE id = ANY(%s) AND redaction IS NOT NULL",
+           [ops["erase_ids"]])[0], 3)
+    rows(owner, "SELECT * FROM activity.maintain()")
+    eq(rows(owner, "SELECT workspace, seq, event_id, problem FROM activity.verify()"), [])
 
 
 print(f"1..{n_tests}")
