@@ -3983,7 +3983,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT strpos(doc::text, to_jsonb(member)::text) > 0
        AND (jsonb_path_exists(doc, 'strict $.** ? (@ == $m)', jsonb_build_object('m', member))
-            OR jsonb_path_exists(doc, 'strict $.**.keyvalue() ? (@.key == $m)', jsonb_build_object('m', member)))
+            OR jsonb_path_exists(doc, 'strict $.** ? (@.type() == "object").keyvalue() ? (@.key == $m)',
+                                 jsonb_build_object('m', member)))
 $$;
 COMMENT ON FUNCTION activity._mentions(jsonb, text) IS
     'Internal: whether a JSON document holds a string as a value or an object key';
@@ -4071,6 +4072,7 @@ AS $$
 DECLARE
     rec activity.redactions;
     p record;
+    part text;
     n bigint;
     total bigint := 0;
     parts text[] := '{}';
@@ -4105,8 +4107,18 @@ BEGIN
     END LOOP;
     UPDATE activity.redactions r SET events = total, partitions = parts WHERE r.redaction_id = rec.redaction_id;
     IF total > 0 THEN
+        -- the planner's statistics (pg_stats' most common values) may hold
+        -- the id too: taken again from the rows as they are now
+        -- and every VACUUM of them, autovacuum's too, cleans their indexes
+        -- (PostgreSQL skips that where few pages hold dead rows, which would
+        -- leave the id in index entries)
+        FOREACH part IN ARRAY parts LOOP
+            EXECUTE format('ANALYZE %s', part::regclass);
+            EXECUTE format('ALTER TABLE %s SET (vacuum_index_cleanup = on)', part::regclass);
+        END LOOP;
         RAISE NOTICE 'erased from % activities as %', total, rec.pseudonym
-            USING HINT = format('Run VACUUM on %s once this commits: until then their old versions, in the tables and their indexes, still hold the id; '
+            USING HINT = format('Run VACUUM %s once this commits: until then their old versions, in the tables '
+                                'and their indexes, still hold the id; '
                                 'VACUUM FULL rewrites the files, so that not even the space VACUUM frees holds its bytes.',
                                 array_to_string(parts, ', '));
     END IF;
