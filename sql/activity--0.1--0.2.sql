@@ -3752,6 +3752,8 @@ DECLARE
     caller_timeout text := current_setting('lock_timeout');
     batch constant int := 10000;
     max_rows constant bigint := coalesce(current_setting('activity.retention_max_rows', true), '1000000')::bigint;
+    pause constant float8 := extract(epoch FROM coalesce(nullif(current_setting('activity.retention_pause', true), ''),
+                                                         '50ms')::interval);
     budget bigint := max_rows;
     r activity.retention_rules;
     p record;
@@ -3772,6 +3774,7 @@ DECLARE
     through_at timestamptz;
     through_id uuid;
     part_cond text;
+    batches int := 0;
     more boolean;
 BEGIN
     SELECT string_agg(activity._retention_condition(x), ' OR ') INTO any_cond FROM activity.retention_rules x;
@@ -3891,9 +3894,15 @@ BEGIN
                 matching := n;
                 total := 0;
                 LOOP
+                    -- inserts' commits wait behind the WAL a batch writes: a
+                    -- pause between two batches leaves them most of their rate
+                    IF batches > 0 THEN
+                        PERFORM pg_sleep(pause);
+                    END IF;
                     n := activity._delete_expired(p.partition, hi, r.workspace_id, activity._type_prefixes(r.types),
                                                   batch, format('deleted by retention rule %s at %s', r.rule_id, now()), lo, since,
                                                   through_at, through_id);
+                    batches := batches + 1;
                     total := total + n;
                     EXIT WHEN n < batch;
                 END LOOP;

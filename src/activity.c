@@ -20,6 +20,7 @@ int			activity_lock_timeout = 500;
 int			activity_max_lock_hold = 1000;
 int			activity_retention_max_rows = 1000000;
 int			activity_chain_max_rows = 1000000;
+int			activity_retention_pause = 50;
 bool		activity_drop_events = false;
 bool		activity_direct_scans = true;
 
@@ -121,6 +122,15 @@ _PG_init(void)
 							&activity_retention_max_rows,
 							1000000, 1, INT_MAX,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("activity.retention_pause",
+							"Pause between two batches of rows activity.maintain() deletes for retention rules.",
+							"Deleting writes WAL that inserts' commits wait behind; pausing between batches "
+							"of 10,000 rows leaves ingestion most of its rate while a large deletion runs.",
+							&activity_retention_pause,
+							50, 0, 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("activity.chain_max_rows",
