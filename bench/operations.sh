@@ -436,16 +436,14 @@ SELECT action, coalesce(\"rows\", 0) FROM activity.maintain();"
     RET_DELETED=$(steps_rows deleted <<< "${C_OUT[retention]//|/ }")
     RET_STEPS=$(tr '\n' ';' <<< "${C_OUT[retention]//|/ }" | sed 's/;$//; s/;/; /g')
     LEFT=$(q -c "SELECT count(*) FROM activity.activities WHERE type = '$RET_TWIN'")
-    # the chain's record of the removal: entries of kind 'removed' appended
-    # (or, in the first cut of the chain, entries marked in their column removed)
-    if [ "$(q -c "SELECT count(*) FROM pg_attribute WHERE attrelid = 'activity.hash_chain'::regclass AND attname = 'kind' AND NOT attisdropped")" = 1 ]; then
-        REMOVED=$(q -c "SELECT count(*) FROM activity.hash_chain WHERE kind = 'removed'")
-        RET_OK="$RET_DELETED deleted, $LEFT left, $REMOVED entries of kind 'removed' appended to the chain"
-    else
-        REMOVED=$(q -c "SELECT count(*) FROM activity.hash_chain WHERE removed IS NOT NULL")
-        RET_OK="$RET_DELETED deleted, $LEFT left, $REMOVED chain entries marked removed"
-    fi
-    [ "$RET_DELETED" = "$RET_ROWS" ] && [ "$LEFT" = 0 ] && [ "$REMOVED" = "$RET_ROWS" ] || RET_OK="**$RET_OK**"
+    # the chain's record of the removal: entries of kind 'removed' appended,
+    # one per workspace and deletion step (a batch of up to 10,000 rows),
+    # each listing the chained activities it removed; every one of them once
+    read -r REMOVED_ENTRIES REMOVED_IDS REMOVED_DISTINCT < <(q -F ' ' -c "SELECT count(DISTINCT (h.workspace_id, h.seq)), count(u.id), count(DISTINCT u.id)
+        FROM activity.hash_chain h CROSS JOIN LATERAL unnest(h.ids) u(id) WHERE h.kind = 'removed'")
+    RET_OK="$RET_DELETED deleted, $LEFT left, $REMOVED_IDS activities listed in $REMOVED_ENTRIES entries of kind 'removed' appended to the chain"
+    [ "$RET_DELETED" = "$RET_ROWS" ] && [ "$LEFT" = 0 ] && [ "$REMOVED_IDS" = "$RET_ROWS" ] \
+        && [ "$REMOVED_DISTINCT" = "$RET_ROWS" ] || RET_OK="**$RET_OK**"
     log "  maintain(): $RET_OK"
     q -c "SELECT activity.remove_retention($RULE)" >/dev/null
     # The baseline: the same rows again (same generator, new ids), deleted by
