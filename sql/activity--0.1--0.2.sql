@@ -4125,6 +4125,11 @@ BEGIN
             EXECUTE format('ANALYZE %s', part::regclass);
             EXECUTE format('ALTER TABLE %s SET (vacuum_index_cleanup = on)', part::regclass);
         END LOOP;
+        -- (and the log's own, where it was analyzed as a whole: every
+        -- partition is sampled again)
+        IF EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = 'activity' AND s.tablename = 'activities') THEN
+            ANALYZE activity.activities;
+        END IF;
         RAISE NOTICE 'erased from % activities as %', total, rec.pseudonym
             USING HINT = format('Run VACUUM %s once this commits: until then their old versions, in the tables '
                                 'and their indexes, still hold the id; '

@@ -242,8 +242,9 @@ WHERE action NOT IN ('created', 'chained') OR (action = 'created' AND pg_temp.la
 CREATE TEMP VIEW chain_events AS
 SELECT h.workspace_id, h.id, r.reason AS removed
 FROM activity.hash_chain h
-LEFT JOIN LATERAL (SELECT m.reason FROM activity.hash_chain m
-                   WHERE m.kind = 'removed' AND m.workspace_id = h.workspace_id AND h.id = ANY (m.ids) LIMIT 1) r ON true
+LEFT JOIN (SELECT DISTINCT ON (u.id) u.id, m.reason
+           FROM activity.hash_chain m CROSS JOIN LATERAL unnest(m.ids) u(id)
+           WHERE m.kind = 'removed' ORDER BY u.id, m.seq) r ON r.id = h.id
 WHERE h.kind = 'event';
 SELECT count(*) = :log_rows AS chain_entries, count(*) FILTER (WHERE removed IS NOT NULL) AS removed
 FROM pg_temp.chain_events;
