@@ -2,9 +2,10 @@
 -- chain every activity, per workspace, in the change feed's order;
 -- verify() finds each kind of tampering a superuser can do (a row edited,
 -- deleted, inserted with an old transaction id, reordered; the chain table
--- edited or cut; the whole chain rewritten consistently, caught by the
--- digests kept outside), and nothing after an erasure, retention, rows
--- moved between partitions, or rows not chained yet.
+-- edited or cut; a deletion or edit passed off as retention's or an
+-- erasure's; the whole chain rewritten consistently, caught by the digests
+-- kept outside), and nothing after an erasure, retention, rows moved
+-- between partitions, or rows not chained yet.
 SET TIME ZONE 'UTC';
 SET datestyle = 'ISO, YMD';
 \set VERBOSITY terse
