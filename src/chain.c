@@ -30,6 +30,7 @@
 #include "utils/hsearch.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -312,6 +313,9 @@ activity_chain_links(PG_FUNCTION_ARGS)
 	bool		result_null[2] = {false, false};
 	int			dims[1];
 	int			lbs[1] = {1};
+	int16		int8len;
+	bool		int8byval;
+	char		int8align;
 
 	for (i = 0; i < 5; i++)
 		if (PG_ARGISNULL(i))
@@ -325,7 +329,8 @@ activity_chain_links(PG_FUNCTION_ARGS)
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &ws, &wsn, &n);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), BYTEAOID, -1, false, TYPALIGN_INT, &dg, &dgn, &ndg);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &hws, &hwsn, &nh);
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &hseq, &hseqn, &nhs);
+	get_typlenbyvalalign(INT8OID, &int8len, &int8byval, &int8align);
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), INT8OID, int8len, int8byval, int8align, &hseq, &hseqn, &nhs);
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), BYTEAOID, -1, false, TYPALIGN_INT, &hch, &hchn, &nhc);
 	if (n != ndg || nh != nhs || nh != nhc)
 		ereport(ERROR,
@@ -387,7 +392,7 @@ activity_chain_links(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		result[0] = PointerGetDatum(construct_md_array(seqs, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		result[0] = PointerGetDatum(construct_md_array(seqs, NULL, 1, dims, lbs, INT8OID, int8len, int8byval, int8align));
 		result[1] = PointerGetDatum(construct_md_array(chains, NULL, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, result_null)));
