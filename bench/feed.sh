@@ -496,25 +496,7 @@ fi
 # --- 3. results ------------------------------------------------------------------------
 MACHINE=$(machine_description)
 REPO=$(cd "$HERE/.." && pwd)
-BUILD_END=$(build_id)
-EXT_NOTE="installed files: $BUILD_START"
-if [ "$BUILD_END" != "$BUILD_START" ]; then
-    EXT_NOTE="$EXT_NOTE; **a new build was installed during the run**: $BUILD_END"
-else
-    EXT_NOTE="$EXT_NOTE, the same at the end of the run"
-fi
-if git -C "$REPO" rev-parse --short HEAD >/dev/null 2>&1; then
-    EXT_NOTE="$EXT_NOTE; repository at commit $(git -C "$REPO" rev-parse --short HEAD)"
-    [ "$HEAD_START" = "$(git -C "$REPO" rev-parse --short HEAD)" ] || EXT_NOTE="$EXT_NOTE (at $HEAD_START when the run started)"
-    if [ -n "$(git -C "$REPO" status --porcelain -- sql src 2>/dev/null)" ]; then
-        EXT_NOTE="$EXT_NOTE, with uncommitted changes in sql/ or src/"
-    fi
-    if cmp -s "$SHAREDIR/activity--0.1--0.2.sql" "$REPO/sql/activity--0.1--0.2.sql"; then
-        EXT_NOTE="$EXT_NOTE; the installed SQL is the working tree's"
-    else
-        EXT_NOTE="$EXT_NOTE; the installed SQL is not the working tree's"
-    fi
-fi
+EXT_NOTE=$(build_note)
 SERVER=$(server_description shared_buffers max_wal_size synchronous_commit wal_level jit)
 med_rate() { median <<< "${RATE[$1]}" | xargs printf '%.0f'; }
 med_of() { median <<< "$1"; }

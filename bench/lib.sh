@@ -114,6 +114,32 @@ quiet_summary() { for k in "${QUIET_ORDER[@]}"; do printf '%s: %s; ' "$k" "${QUI
 # was created; the C library is loaded by each new session)
 SHAREDIR=$(pg_config --sharedir 2>/dev/null)/extension
 PKGLIBDIR=$(pg_config --pkglibdir 2>/dev/null)
+# The build a run measured, for its results: the installed files at its start
+# ($BUILD_START) and end, the repository's commit ($REPO, $HEAD_START) and
+# whether the installed SQL is the working tree's
+build_note() {
+    local note="installed files: $BUILD_START" end
+    end=$(build_id)
+    if [ "$end" != "$BUILD_START" ]; then
+        note="$note; **a new build was installed during the run**: $end"
+    else
+        note="$note, the same at the end of the run"
+    fi
+    if git -C "$REPO" rev-parse --short HEAD >/dev/null 2>&1; then
+        note="$note; repository at commit $(git -C "$REPO" rev-parse --short HEAD)"
+        [ "$HEAD_START" = "$(git -C "$REPO" rev-parse --short HEAD)" ] || note="$note (at $HEAD_START when the run started)"
+        if [ -n "$(git -C "$REPO" status --porcelain -- sql src 2>/dev/null)" ]; then
+            note="$note, with uncommitted changes in sql/ or src/"
+        fi
+        if cmp -s "$SHAREDIR/activity--0.1--0.2.sql" "$REPO/sql/activity--0.1--0.2.sql"; then
+            note="$note; the installed SQL is the working tree's"
+        else
+            note="$note; the installed SQL is not the working tree's"
+        fi
+    fi
+    echo "$note"
+}
+
 build_id() {
     echo "SQL $(md5sum < "$SHAREDIR/activity--0.1--0.2.sql" 2>/dev/null | cut -c1-8) of $(date -u -r "$SHAREDIR/activity--0.1--0.2.sql" '+%H:%M:%S' 2>/dev/null),"\
          "activity.so $(md5sum < "$PKGLIBDIR/activity.so" 2>/dev/null | cut -c1-8) of $(date -u -r "$PKGLIBDIR/activity.so" '+%H:%M:%S' 2>/dev/null) UTC"
