@@ -4510,10 +4510,12 @@ BEGIN
     pos := activity._position(st.position);
     RETURN QUERY
     WITH chain AS (
-        SELECT h.*, lag(h.chain) OVER w AS prev_chain, lag(h.seq) OVER w AS prev_seq
-        FROM activity.hash_chain h
-        WHERE ws IS NULL OR h.workspace_id = ws
-        WINDOW w AS (PARTITION BY h.workspace_id ORDER BY h.seq)
+        -- each entry, with the link it should have after the one before
+        SELECT c.*, activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest) AS expected
+        FROM (SELECT h.*, lag(h.chain) OVER w AS prev_chain, lag(h.seq) OVER w AS prev_seq
+              FROM activity.hash_chain h
+              WHERE ws IS NULL OR h.workspace_id = ws
+              WINDOW w AS (PARTITION BY h.workspace_id ORDER BY h.seq)) c
     ), marks AS (
         -- the last entry retention or an erasure appended for each activity
         SELECT DISTINCT ON (m.id) m.*
@@ -4535,12 +4537,12 @@ BEGIN
         SELECT c.workspace_id, c.seq, c.id AS event_id, 'chain broken'::text AS problem,
                CASE WHEN c.seq <> coalesce(c.prev_seq, 0) + 1
                     THEN format('entry %s follows entry %s: entries of the chain were deleted', c.seq, coalesce(c.prev_seq, 0))
-                    WHEN c.chain <> activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest)
+                    WHEN c.chain <> c.expected
                     THEN format('entry %s does not link to entry %s: the chain was edited', c.seq, c.prev_seq)
                     ELSE format('entry %s (%s) does not match its digest: the chain was edited', c.seq, c.kind) END AS detail
         FROM chain c
         WHERE c.seq <> coalesce(c.prev_seq, 0) + 1
-           OR c.chain <> activity._chain_step(coalesce(c.prev_chain, activity._chain_genesis(c.workspace_id)), c.digest)
+           OR c.chain <> c.expected
            OR (c.kind <> 'event' AND c.digest <> activity._mark_digest(k, c.kind, c.id, c.ids, c.reason, c.redaction, c.redacted_digest))
         UNION ALL
         -- each chained activity against the log, as retention or an erasure
