@@ -120,6 +120,9 @@ for p in $PARTS; do
     case $p in counts|bursts|search|gin|pairs) ;; *) echo "unknown part $p (counts bursts search gin pairs)" >&2; exit 1 ;; esac
 done
 has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+for v in PAIRS ASYNC_PAIRS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be at least 1, not '${!v}'" >&2; exit 1; }
+done
 command -v perl >/dev/null || { echo "perl is required" >&2; exit 1; }
 
 # inline TEXT VARS: TEXT with every :name replaced by the quoted value of name

@@ -20,13 +20,17 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
+#include "access/tableam.h"
 #include "access/table.h"
 #include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -37,7 +41,9 @@
 #include "utils/memutils.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/portal.h"
+#include "utils/rls.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -56,6 +62,9 @@ PG_FUNCTION_INFO_V1(activity_record);
 PG_FUNCTION_INFO_V1(activity_through_log);
 
 static void check_xact_id(FullTransactionId xact_id);
+static void check_row(Datum *values, bool *nulls);
+static void check_cause_of_row(Datum *values, bool *nulls);
+static void mark_through_log(Relation log);
 
 /* Longest identifier (workspace, initiator, ...) an activity may carry */
 #define MAX_ID_BYTES	1024
@@ -1163,7 +1172,6 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	Datum		values[AC_NUM] = {0};
 	bool		nulls[AC_NUM];
 	int			i;
-	EventType  *et;
 
 	/* (the last argument, xact_id, is no column of the row check) */
 	if (PG_NARGS() != AC_NUM + 1)
@@ -1182,13 +1190,25 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 		if (!nulls[i])
 			values[i] = PG_GETARG_DATUM(i);
 	}
-	et = validate_row(values, nulls);
+	check_row(values, nulls);
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * What the validation constraint does with a row it judges (after the
+ * checks of a restore and of xact_id): validate it, register its id,
+ * remember it as a possible cause.
+ */
+static void
+check_row(Datum *values, bool *nulls)
+{
+	EventType  *et = validate_row(values, nulls);
+
 	check_not_null(nulls[AC_ID], "id");
 	check_may_insert();
 	activity_register_id(values[AC_ID], values[AC_OCCURRED_AT]);
 	if (et->may_cause)
 		remember_cause(values[AC_ID], values[AC_WORKSPACE], et);
-	PG_RETURN_BOOL(true);
 }
 
 /*
@@ -1248,8 +1268,16 @@ activity_check_caused_by(PG_FUNCTION_ARGS)
 
 	check_trigger_call(fcinfo, "activity_check_caused_by", false);
 	trigger_row(trigdata, values, nulls);
+	check_cause_of_row(values, nulls);
+	PG_RETURN_POINTER(NULL);
+}
+
+/* The cause check of a row written (the AFTER trigger's) */
+static void
+check_cause_of_row(Datum *values, bool *nulls)
+{
 	if (nulls[AC_CAUSED_BY] || row_taken_as_written())
-		PG_RETURN_POINTER(NULL);
+		return;
 	if (!nulls[AC_ID] &&
 		memcmp(DatumGetUUIDP(values[AC_ID]), DatumGetUUIDP(values[AC_CAUSED_BY]), UUID_LEN) == 0)
 		ereport(ERROR,
@@ -1257,7 +1285,6 @@ activity_check_caused_by(PG_FUNCTION_ARGS)
 				 errmsg("activity %s cannot be caused by itself",
 						DatumGetCString(DirectFunctionCall1(uuid_out, values[AC_ID])))));
 	check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE], values[AC_TYPE]);
-	PG_RETURN_POINTER(NULL);
 }
 
 /*
@@ -1273,11 +1300,18 @@ activity_through_log(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 		elog(ERROR, "activity_through_log must be a BEFORE ... FOR EACH STATEMENT trigger");
+	mark_through_log(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
+}
+
+/* This transaction writes through the log (the statement trigger's work) */
+static void
+mark_through_log(Relation log)
+{
 	wrote_through_log = true;
 	/* (a restore through the log comes before the partitions' constraints) */
 	if (!(activity_restoring && owners_own_session()))
-		activity_check_partitions_validated(trigdata->tg_relation);
-	PG_RETURN_POINTER(NULL);
+		activity_check_partitions_validated(log);
 }
 
 /*
@@ -1396,6 +1430,207 @@ recorded_already(Datum id, text *workspace, text *type)
 }
 
 /*
+ * record()'s own insert. An INSERT through the log, run by the executor,
+ * builds the statement's state anew at every execution: routing to the
+ * partition, its indexes opened, and the validation constraint (a call with
+ * every column as an argument) and the triggers' WHEN conditions read back
+ * from their node strings. For one row that is most of what record() costs
+ * beyond the row itself (bench/analytics.sh, README: Design notes). So when
+ * the log is as the extension made it, record() does what that INSERT would
+ * do, in the same order of effects, itself:
+ *
+ *   the statement trigger's mark (this transaction writes through the log);
+ *   the partition the row's occurred_at falls in, else the default one;
+ *   the validation constraint's work (check_row: validate, register the id,
+ *   remember a possible cause); the heap tuple and an entry in each index
+ *   (partial ones by their predicate); the AFTER trigger's cause check.
+ *
+ * The completion trigger would not fire (every column it fills is given).
+ * Anything the extension did not make, or that changes what an INSERT does,
+ * sends record() down the executor's path instead: another trigger, a
+ * disabled one or session_replication_role not origin, another CHECK
+ * constraint, a generated or another column, a NULL the executor would
+ * refuse, row-level security on the log, an INSERT privilege held only on
+ * columns, a partition that is not a plain table or has no room for the
+ * row, an exclusion or deferrable unique index.
+ */
+static const char *const own_triggers[] = {
+	"activities_through_log", "activities_no_truncate", "activities_complete",
+	"activities_caused_by", "activities_append_only"
+};
+
+/* only the extension's triggers, each enabled as it made it */
+static bool
+own_triggers_only(Relation rel, Oid schema)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+	int			j;
+
+	for (i = 0; td != NULL && i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		bool		known = false;
+
+		for (j = 0; j < (int) lengthof(own_triggers) && !known; j++)
+			known = strcmp(t->tgname, own_triggers[j]) == 0;
+		if (!known || t->tgenabled != TRIGGER_FIRES_ON_ORIGIN ||
+			get_func_namespace(t->tgfoid) != schema)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Inserts the row and returns true, or returns false having done nothing
+ * (the executor's path is to be taken). values/nulls: the activity's
+ * columns, every one given but function_type possibly NULL.
+ */
+static bool
+record_directly(Datum *values, bool *nulls)
+{
+	Oid			schema = get_namespace_oid(ACTIVITY_SCHEMA, true);
+	Oid			logid = activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, true);
+	Relation	log;
+	Relation	part;
+	ActivityPartitionList *parts;
+	ActivityPartition *p;
+	Oid			relid;
+	TupleDesc	desc;
+	TupleConstr *constr;
+	AttrNumber	xact_att;
+	List	   *index_oids;
+	ListCell   *lc;
+	int			nindexes;
+	Relation   *indexes;
+	IndexInfo **infos;
+	int			i;
+	int			natts = 0;
+	bool		ok;
+	TupleTableSlot *slot;
+	EState	   *estate;
+	ExprContext *econtext;
+
+	if (!OidIsValid(schema) || !OidIsValid(logid) ||
+		SessionReplicationRole != SESSION_REPLICATION_ROLE_ORIGIN ||
+		!activity_ids_available() || activity_redacting())
+		return false;
+	for (i = 0; i < AC_NUM; i++)
+		if (nulls[i] && i != AC_FUNCTION_TYPE && i != AC_INITIATOR && i != AC_RECIPIENT &&
+			i != AC_PLATFORM && i != AC_SUBJECT_TYPE && i != AC_SUBJECT_ID && i != AC_CAUSED_BY)
+			return false;		/* the completion trigger or the executor's error */
+
+	log = table_open(logid, RowExclusiveLock);
+	if (pg_class_aclcheck(logid, GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
+		check_enable_rls(logid, InvalidOid, true) == RLS_ENABLED ||
+		!own_triggers_only(log, schema))
+	{
+		table_close(log, NoLock);
+		return false;
+	}
+	parts = activity_partition_list(log);
+	p = activity_partition_for(parts, DatumGetTimestampTz(values[AC_OCCURRED_AT]));
+	relid = p ? p->relid : parts->default_relid;
+	if (!OidIsValid(relid))
+	{
+		table_close(log, NoLock);
+		return false;			/* the executor's "no partition" error */
+	}
+	part = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(part);
+	constr = desc->constr;
+	xact_att = SPI_fnumber(desc, "xact_id");
+	ok = part->rd_rel->relkind == RELKIND_RELATION && own_triggers_only(part, schema) &&
+		constr != NULL && !constr->has_generated_stored && constr->num_check == 1 &&
+		strcmp(constr->check[0].ccname, "activities_valid") == 0 && xact_att > 0;
+	if (ok)
+	{
+		resolve_attnums(part);
+		for (i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				natts++;
+		ok = natts == AC_NUM + 1 && attnums[AC_FUNCTION_TYPE] > 0;
+		for (i = 0; i < AC_NUM && ok; i++)
+			ok = !(nulls[i] && TupleDescAttr(desc, attnums[i] - 1)->attnotnull);
+	}
+
+	/* its indexes: none that checks at the end of the statement or later */
+	index_oids = ok ? RelationGetIndexList(part) : NIL;
+	nindexes = list_length(index_oids);
+	indexes = palloc(sizeof(Relation) * Max(nindexes, 1));
+	infos = palloc(sizeof(IndexInfo *) * Max(nindexes, 1));
+	i = 0;
+	foreach(lc, index_oids)
+	{
+		indexes[i] = index_open(lfirst_oid(lc), RowExclusiveLock);
+		infos[i] = BuildIndexInfo(indexes[i]);
+		if (infos[i]->ii_ExclusionOps != NULL ||
+			(indexes[i]->rd_index->indisunique && !indexes[i]->rd_index->indimmediate) ||
+			!indexes[i]->rd_index->indisready)
+			ok = false;
+		i++;
+	}
+	if (!ok)
+	{
+		for (i = 0; i < nindexes; i++)
+			index_close(indexes[i], NoLock);
+		table_close(part, NoLock);
+		table_close(log, NoLock);
+		return false;
+	}
+
+	/* the statement trigger, the validation constraint */
+	mark_through_log(log);
+	if (!row_taken_as_written())
+		check_row(values, nulls);
+
+	/* the row */
+	slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(part));
+	ExecClearTuple(slot);
+	for (i = 0; i < desc->natts; i++)
+		slot->tts_isnull[i] = true;
+	for (i = 0; i < AC_NUM; i++)
+	{
+		slot->tts_values[attnums[i] - 1] = values[i];
+		slot->tts_isnull[attnums[i] - 1] = nulls[i];
+	}
+	slot->tts_values[xact_att - 1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	slot->tts_isnull[xact_att - 1] = false;
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(part, slot, GetCurrentCommandId(true), 0, NULL);
+
+	/* its index entries */
+	estate = CreateExecutorState();
+	econtext = GetPerTupleExprContext(estate);
+	econtext->ecxt_scantuple = slot;
+	for (i = 0; i < nindexes; i++)
+	{
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+
+		if (infos[i]->ii_Predicate != NIL &&
+			!ExecQual(ExecPrepareQual(infos[i]->ii_Predicate, estate), econtext))
+			continue;
+		FormIndexDatum(infos[i], slot, estate, ivalues, inulls);
+		index_insert(indexes[i], ivalues, inulls, &slot->tts_tid, part,
+					 indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, infos[i]);
+	}
+	for (i = 0; i < nindexes; i++)
+		index_close(indexes[i], NoLock);
+	FreeExecutorState(estate);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(part, NoLock);
+	table_close(log, NoLock);
+
+	/* the AFTER trigger */
+	check_cause_of_row(values, nulls);
+	/* later commands see the row, as after the executor's INSERT */
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
  * activity.record(...) returns uuid: insert one activity. Validation happens
  * in the trigger, exactly as for a plain INSERT.
  */
@@ -1485,6 +1720,30 @@ activity_record(PG_FUNCTION_ARGS)
 	{
 		args[A_METADATA + 1] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 		nulls[A_METADATA + 1] = ' ';
+	}
+
+	if (with_function)
+	{
+		Datum		values[AC_NUM];
+		bool		vnulls[AC_NUM];
+		/* the INSERT's column of each argument, in args order */
+		static const ActivityColumn cols[NUM_ARGS + 2] = {
+			AC_ID, AC_WORKSPACE, AC_TYPE, AC_INITIATOR, AC_METADATA, AC_RECIPIENT,
+			AC_ACTOR_TYPE, AC_VERSION, AC_OCCURRED_AT, AC_PLATFORM, AC_SUBJECT_TYPE,
+			AC_SUBJECT_ID, AC_CAUSED_BY, AC_FUNCTION_TYPE
+		};
+
+		for (i = 0; i < NUM_ARGS + 2; i++)
+		{
+			values[cols[i]] = args[i];
+			vnulls[cols[i]] = nulls[i] == 'n';
+		}
+		if (!vnulls[AC_VERSION])
+			values[AC_VERSION] = Int16GetDatum((int16) DatumGetInt32(values[AC_VERSION]));
+		values[AC_RECORDED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		vnulls[AC_RECORDED_AT] = false;
+		if (record_directly(values, vnulls))
+			PG_RETURN_UUID_P(id);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
