@@ -959,7 +959,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'activity_complete'
 LANGUAGE C;
 COMMENT ON FUNCTION activity._complete() IS
-    'Internal: BEFORE INSERT trigger that fills in an omitted version, metadata, id or recorded_at';
+    'Internal: BEFORE INSERT trigger that fills in an omitted version, metadata, id or recorded_at, and gives a restored row the restoring transaction''s xact_id';
 
 CREATE FUNCTION activity._check_caused_by()
 RETURNS trigger
@@ -1904,6 +1904,19 @@ ALTER TABLE activity.activities ADD COLUMN xact_id xid8;
 ALTER TABLE activity.activities ALTER COLUMN xact_id SET DEFAULT pg_catalog.pg_current_xact_id();
 COMMENT ON COLUMN activity.activities.xact_id IS
     'The transaction that wrote the row (pg_current_xact_id(), set by the log): the change feed''s order; NULL for rows written by 0.1';
+-- A row restored (or copied from a 0.1 log) carries another transaction's
+-- xact_id, of its own cluster or none: the completion trigger makes it the
+-- restoring transaction's, so that a consumer gets it once, when the restore
+-- commits (a source cluster's xact_id could otherwise be read as a later
+-- transaction of this one, or as one read already)
+DROP TRIGGER activities_complete ON activity.activities;
+CREATE TRIGGER activities_complete
+    BEFORE INSERT ON activity.activities
+    FOR EACH ROW
+    WHEN (NEW.version IS NULL OR NEW.metadata IS NULL OR NEW.id IS NULL OR NEW.recorded_at IS NULL
+          OR NEW.workspace_id IS NULL OR NEW.type IS NULL OR NEW.actor_type IS NULL OR NEW.occurred_at IS NULL
+          OR NEW.xact_id IS DISTINCT FROM pg_catalog.pg_current_xact_id())
+    EXECUTE FUNCTION activity._complete();
 
 CREATE FUNCTION activity._incarnation()
 RETURNS text

@@ -1099,14 +1099,15 @@ trigger_row(TriggerData *trigdata, Datum *values, bool *nulls)
  */
 static HeapTuple
 completed_tuple(TriggerData *trigdata, TupleTableSlot *slot,
-				const Datum *values, const bool *nulls, const int *changed, int nchanged)
+				const Datum *values, const bool *nulls, const int *changed, int nchanged,
+				AttrNumber xact_att, Datum xact_id)
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
 	Datum	   *all_values;
 	bool	   *all_nulls;
 	int			i;
 
-	if (nchanged == 0)
+	if (nchanged == 0 && xact_att == 0)
 		return heap_copytuple(trigdata->tg_trigtuple);
 	all_values = palloc(sizeof(Datum) * desc->natts);
 	all_nulls = palloc(sizeof(bool) * desc->natts);
@@ -1116,6 +1117,11 @@ completed_tuple(TriggerData *trigdata, TupleTableSlot *slot,
 	{
 		all_values[attnums[changed[i]] - 1] = values[changed[i]];
 		all_nulls[attnums[changed[i]] - 1] = nulls[changed[i]];
+	}
+	if (xact_att > 0)
+	{
+		all_values[xact_att - 1] = xact_id;
+		all_nulls[xact_att - 1] = false;
 	}
 	return heap_form_tuple(desc, all_values, all_nulls);
 }
@@ -1247,10 +1253,29 @@ activity_complete(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	int			n;
 
+	AttrNumber	xact_att;
+	FullTransactionId me;
+
 	check_trigger_call(fcinfo, "activity_complete", true);
 	slot = trigger_row(trigdata, values, nulls);
 	n = complete_row(values, nulls, changed);
-	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
+
+	/*
+	 * A row restored, or written by 0.1, carries another transaction's
+	 * xact_id (its own cluster's, or none): it is this transaction's now, as
+	 * for every row it writes, so that each change feed consumer gets it
+	 * once, when this transaction commits, and a consumer started from
+	 * the beginning gets it with the rest of the log. (Any other row with
+	 * another xact_id is refused by the validation constraint.)
+	 */
+	xact_att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "xact_id");
+	me = GetTopFullTransactionId();
+	if (xact_att > 0 && row_taken_as_written() &&
+		(slot->tts_isnull[xact_att - 1] ||
+		 !FullTransactionIdEquals(DatumGetFullTransactionId(slot->tts_values[xact_att - 1]), me)))
+		return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n,
+											   xact_att, FullTransactionIdGetDatum(me)));
+	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n, 0, (Datum) 0));
 }
 
 /*
@@ -1335,7 +1360,7 @@ activity_validate(PG_FUNCTION_ARGS)
 	validate_row(values, nulls);
 	if (!nulls[AC_CAUSED_BY])
 		check_caused_by(values[AC_CAUSED_BY], values[AC_WORKSPACE], values[AC_TYPE]);
-	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n));
+	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n, 0, (Datum) 0));
 }
 
 /*

@@ -173,7 +173,7 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'activity_partiti
                   AND conname = 'activities_valid' AND conislocal AND NOT convalidated),
           'the default partition carries its own validation constraint, NOT VALID');
 SELECT is(pg_get_triggerdef(oid),
-          'CREATE TRIGGER activities_complete BEFORE INSERT ON activity.activities FOR EACH ROW WHEN (((new.version IS NULL) OR (new.metadata IS NULL) OR (new.id IS NULL) OR (new.recorded_at IS NULL) OR (new.workspace_id IS NULL) OR (new.type IS NULL) OR (new.actor_type IS NULL) OR (new.occurred_at IS NULL))) EXECUTE FUNCTION activity._complete()',
+          'CREATE TRIGGER activities_complete BEFORE INSERT ON activity.activities FOR EACH ROW WHEN (((new.version IS NULL) OR (new.metadata IS NULL) OR (new.id IS NULL) OR (new.recorded_at IS NULL) OR (new.workspace_id IS NULL) OR (new.type IS NULL) OR (new.actor_type IS NULL) OR (new.occurred_at IS NULL) OR (new.xact_id IS DISTINCT FROM pg_current_xact_id()))) EXECUTE FUNCTION activity._complete()',
           'completion is a BEFORE INSERT row trigger fired only for rows with a NULL to complete or refuse')
 FROM pg_trigger WHERE tgrelid = 'activity.activities'::regclass AND tgname = 'activities_complete';
 SELECT is(pg_get_triggerdef(oid),
