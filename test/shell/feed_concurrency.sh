@@ -701,6 +701,9 @@ q "SELECT activity.create_consumer('c_wait')" >/dev/null
       >"$work/long.out" 2>&1 ) &
 lp=$!; bg_pids="$bg_pids $lp"
 long_open=$(wait_for "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'feed_long' AND backend_xid IS NOT NULL" 1)
+# a later transaction completes: a snapshot's running list holds only the
+# transactions below its xmax, one past the latest completed
+q "SELECT pg_current_xact_id()" >/dev/null
 read_before=$(q "SELECT count(*) FROM activity.changes('c_wait')")
 waiting=$(q "SELECT EXISTS (SELECT 1 FROM activity.consumers c JOIN pg_stat_activity a ON a.pid = ANY (c.waiting_for_pids)
                             WHERE c.name = 'c_wait' AND a.application_name = 'feed_long')")
