@@ -39,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -677,6 +678,22 @@ activity_bucket_bursts(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Whether every partition has the index _bucket_counts() reads, as last
+ * found: valid for that list of partitions until any relation's relcache
+ * entry is invalidated (an index made or dropped among them)
+ */
+static bool possible_valid = false;
+static bool possible_callback = false;
+static uint64 possible_generation = 0;
+static Oid	possible_parent = InvalidOid;
+
+static void
+possible_inval_callback(Datum arg, Oid relid)
+{
+	possible_valid = false;
+}
+
+/*
  * activity._index_counts_possible() returns boolean: can the functions above
  * count for the caller (no row-level security applies to it, every
  * partition has its workspace feed index)? Raises the error of a SELECT
@@ -690,9 +707,20 @@ activity_index_counts_possible(PG_FUNCTION_ARGS)
 	bool		ok;
 	int			i;
 
+	if (!possible_callback)
+	{
+		CacheRegisterRelcacheCallback(possible_inval_callback, (Datum) 0);
+		possible_callback = true;
+	}
 	parent = table_open(activity_relid(ACTIVITY_SCHEMA, ACTIVITY_TABLE, false), AccessShareLock);
 	ok = !activity_check_read_access(parent);
 	parts = ok ? activity_partition_list(parent) : NULL;
+	/* every partition has the index: known since the list and the relcache last changed */
+	if (ok && possible_valid && possible_generation == parts->generation && possible_parent == parts->parent)
+	{
+		table_close(parent, NoLock);
+		PG_RETURN_BOOL(true);
+	}
 	for (i = -1; ok && i < parts->nparts; i++)
 	{
 		Oid			relid = i < 0 ? parts->default_relid : parts->parts[i].relid;
@@ -708,6 +736,12 @@ activity_index_counts_possible(PG_FUNCTION_ARGS)
 		if (index)
 			index_close(index, NoLock);
 		table_close(rel, NoLock);
+	}
+	if (ok)
+	{
+		possible_valid = true;
+		possible_generation = parts->generation;
+		possible_parent = parts->parent;
 	}
 	table_close(parent, NoLock);
 	PG_RETURN_BOOL(ok);

@@ -9,7 +9,7 @@
 -- rows on the next page, or return 1 of 5 rows, and page_plans() showed
 -- direct scans.
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 SET LOCAL TIME ZONE 'UTC';
 
 SELECT activity.register_type('fs.event', recipient => 'optional') IS NOT NULL AS registered \g /dev/null
@@ -95,8 +95,15 @@ SELECT ok(pg_temp.through_plan(NULL), '... read through the plan');
 
 -- indexes of the expected shapes (what create_partitions() builds) are read directly
 DROP INDEX activity_partitions.activities_p20460101_feed_idx, activity_partitions.activities_p20460101_initiator_idx;
+SELECT ok(NOT activity._index_counts_possible(), 'a partition without its workspace feed index: counts() takes the SQL');
 CREATE UNIQUE INDEX activities_p20460101_feed_idx
     ON activity_partitions.activities_p20460101 (workspace_id, occurred_at DESC, id DESC) INCLUDE (type);
+SELECT ok(activity._index_counts_possible(), '... the feed indexes once every partition has its own');
+-- what the last call found is forgotten when an index goes
+SAVEPOINT gone;
+DROP INDEX activity_partitions.activities_p20460101_feed_idx;
+SELECT ok(NOT activity._index_counts_possible(), '... the SQL again once one is dropped (the answer kept is forgotten)');
+ROLLBACK TO SAVEPOINT gone;
 CREATE INDEX activities_p20460101_initiator_idx
     ON activity_partitions.activities_p20460101 (workspace_id, initiator_id, occurred_at DESC, id DESC)
     WHERE initiator_id IS NOT NULL;
