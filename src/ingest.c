@@ -1656,8 +1656,10 @@ record_directly(Datum *values, bool *nulls)
 }
 
 /*
- * activity.record(...) returns uuid: insert one activity. Validation happens
- * in the trigger, exactly as for a plain INSERT.
+ * activity.record(...) returns uuid: insert one activity, judged by the same
+ * code as a plain INSERT (the validation constraint's): written by
+ * record_directly(), or by that INSERT where the log is not as the extension
+ * made it.
  */
 Datum
 activity_record(PG_FUNCTION_ARGS)
