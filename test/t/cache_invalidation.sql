@@ -12,7 +12,7 @@ SELECT 'r' || substr(md5(random()::text || clock_timestamp()::text), 1, 10) AS t
        2200 + floor(random() * 700)::int AS year \gset
 SELECT set_config('activity_test.workspace', 'cache-' || :'tag', false) \g /dev/null
 BEGIN;
-SELECT plan(48);
+SELECT plan(53);
 
 \o /dev/null
 SELECT pg_temp.connect('admin');
@@ -174,6 +174,43 @@ SELECT is(pg_temp.q('app', format($$SELECT string_agg(to_char(occurred_at, 'MM')
                                     FROM activity.page(%L, NULL, 200) WITH ORDINALITY WHERE occurred_at >= %L$$, 'cache-' || :'tag', make_timestamptz(:year, 1, 1, 0, 0, 0, 'UTC'))),
           '06,05,04,03,02,01',
           'app''s page() sees the new partitions (rows moved out of the default partition) and not the dropped one');
+
+-- record() writes its row itself while the log is as the extension made it;
+-- a trigger another session adds to the log applies to app's very next
+-- record(), and stops applying once dropped
+\o /dev/null
+SELECT pg_temp.rec('cache_' || :'tag' || '.known');
+SELECT dblink_exec('admin', format($f$CREATE FUNCTION public.cache_%s_mark() RETURNS trigger LANGUAGE plpgsql AS
+    $b$ BEGIN NEW.metadata := NEW.metadata || '{"marked": true}'; RETURN NEW; END $b$$f$, :'tag'));
+SELECT dblink_exec('admin', format('CREATE TRIGGER cache_%s_mark BEFORE INSERT ON activity.activities FOR EACH ROW EXECUTE FUNCTION public.cache_%s_mark()', :'tag', :'tag'));
+\o
+SELECT pg_temp.rec('cache_' || :'tag' || '.known') AS marked_id \gset
+\o /dev/null
+SELECT dblink_exec('admin', format('DROP TRIGGER cache_%s_mark ON activity.activities', :'tag'));
+SELECT dblink_exec('admin', format('DROP FUNCTION public.cache_%s_mark()', :'tag'));
+\o
+SELECT pg_temp.rec('cache_' || :'tag' || '.known') AS unmarked_id \gset
+SELECT is(pg_temp.q('admin', format($$SELECT string_agg(coalesce(metadata->>'marked', 'no'), ',' ORDER BY id)
+                                     FROM activity.activities WHERE id IN (%L, %L)$$, :'marked_id', :'unmarked_id')),
+          'true,no', 'a trigger another session adds to the log fires for app''s next record(), and not once dropped');
+SELECT is(pg_temp.q('admin', format($$SELECT count(*)::text FROM activity.activities WHERE id IN (%L, %L)$$, :'marked_id', :'unmarked_id')),
+          '2', '... each of those record()s stored its event once');
+
+-- counts() reads the feed indexes while every partition has one: an index
+-- another session drops sends app's next counts() to the SQL
+SELECT is(pg_temp.q('app', 'SELECT activity._index_counts_possible()::text'), 'true',
+          'app''s counts() reads the feed indexes');
+\o /dev/null
+SELECT dblink_exec('admin', format('DROP INDEX activity_partitions.activities_p%s0201_feed_idx', :year));
+\o
+SELECT is(pg_temp.q('app', 'SELECT activity._index_counts_possible()::text'), 'false',
+          'a feed index dropped by another session: app''s next counts() takes the SQL');
+\o /dev/null
+SELECT dblink_exec('admin', format(d.definition, '')) FROM activity._index_definitions(format('activity_partitions.activities_p%s0201', :year)::regclass) d
+WHERE d.name LIKE '%\_feed\_idx';
+\o
+SELECT is(pg_temp.q('app', 'SELECT activity._index_counts_possible()::text'), 'true',
+          '... and the indexes again once that session has built it anew');
 
 -- clean up the registry
 \o /dev/null
