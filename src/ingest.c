@@ -1253,9 +1253,6 @@ activity_complete(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	int			n;
 
-	AttrNumber	xact_att;
-	FullTransactionId me;
-
 	check_trigger_call(fcinfo, "activity_complete", true);
 	slot = trigger_row(trigdata, values, nulls);
 	n = complete_row(values, nulls, changed);
@@ -1268,13 +1265,17 @@ activity_complete(PG_FUNCTION_ARGS)
 	 * the beginning gets it with the rest of the log. (Any other row with
 	 * another xact_id is refused by the validation constraint.)
 	 */
-	xact_att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "xact_id");
-	me = GetTopFullTransactionId();
-	if (xact_att > 0 && row_taken_as_written() &&
-		(slot->tts_isnull[xact_att - 1] ||
-		 !FullTransactionIdEquals(DatumGetFullTransactionId(slot->tts_values[xact_att - 1]), me)))
-		return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n,
-											   xact_att, FullTransactionIdGetDatum(me)));
+	if (row_taken_as_written())
+	{
+		AttrNumber	xact_att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "xact_id");
+		FullTransactionId me = GetTopFullTransactionId();
+
+		if (xact_att > 0 &&
+			(slot->tts_isnull[xact_att - 1] ||
+			 !FullTransactionIdEquals(DatumGetFullTransactionId(slot->tts_values[xact_att - 1]), me)))
+			return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n,
+												   xact_att, FullTransactionIdGetDatum(me)));
+	}
 	return PointerGetDatum(completed_tuple(trigdata, slot, values, nulls, changed, n, 0, (Datum) 0));
 }
 
