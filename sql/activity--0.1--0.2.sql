@@ -971,12 +971,7 @@ COMMENT ON FUNCTION activity._check_caused_by() IS
 DROP TRIGGER activities_validate ON activity.activities;
 DROP FUNCTION activity._validate();
 
-CREATE TRIGGER activities_complete
-    BEFORE INSERT ON activity.activities
-    FOR EACH ROW
-    WHEN (NEW.version IS NULL OR NEW.metadata IS NULL OR NEW.id IS NULL OR NEW.recorded_at IS NULL
-          OR NEW.workspace_id IS NULL OR NEW.type IS NULL OR NEW.actor_type IS NULL OR NEW.occurred_at IS NULL)
-    EXECUTE FUNCTION activity._complete();
+-- (activities_complete is created with the change feed's xact_id, below)
 CREATE TRIGGER activities_caused_by
     AFTER INSERT ON activity.activities
     FOR EACH ROW
@@ -1909,7 +1904,6 @@ COMMENT ON COLUMN activity.activities.xact_id IS
 -- restoring transaction's, so that a consumer gets it once, when the restore
 -- commits (a source cluster's xact_id could otherwise be read as a later
 -- transaction of this one, or as one read already)
-DROP TRIGGER activities_complete ON activity.activities;
 CREATE TRIGGER activities_complete
     BEFORE INSERT ON activity.activities
     FOR EACH ROW
