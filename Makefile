@@ -14,6 +14,7 @@ OBJS = \
 	src/formats.o \
 	src/ids.o \
 	src/ingest.o \
+	src/feed.o \
 	src/jsonschema.o \
 	src/maintenance.o \
 	src/page.o \

@@ -1725,12 +1725,9 @@ AS $$
     SELECT c.relname || d.suffix,
            format('CREATE %sINDEX%%s %s ON %s %s', d.kind, quote_ident(c.relname || d.suffix), part, d.body)
     FROM pg_class c,
-         -- the feed indexes, as the C code describes them (src/columns.c),
-         -- and the change feed's order
+         -- the feed indexes, as the C code describes them (src/columns.c)
          (SELECT f.suffix, CASE WHEN f."unique" THEN 'UNIQUE ' ELSE '' END, f.body
           FROM activity._feed_indexes() f
-          UNION ALL
-          VALUES ('_xact_idx', '', '(xact_id, id)')
           UNION ALL
           -- metadata search, where the log has opted in
           SELECT '_metadata_idx', '', 'USING gin (metadata jsonb_path_ops)'
@@ -1926,8 +1923,9 @@ CREATE TYPE activity._feed_position AS (
     from_at timestamptz,        -- when it was taken
     to_snap pg_snapshot,        -- the batch being read: visible in it, not in from_snap
     to_at timestamptz,
-    after_xact xid8,            -- the batch read up to (after_xact, after_id)
-    after_id uuid,
+    after_xact xid8,            -- the batch read up to pointer after_n of
+    after_batch int,            -- batch after_batch of transaction after_xact
+    after_n int,
     boot boolean,               -- reading the log as it was at from_snap first
     boot_occurred_at timestamptz,  -- ... read up to (boot_occurred_at, boot_id)
     boot_id uuid,
@@ -1954,14 +1952,35 @@ SELECT pg_catalog.pg_extension_config_dump('activity.feed_removals', '');
 SELECT pg_catalog.pg_extension_config_dump('activity.feed_removals_removal_seq', '');
 REVOKE ALL ON activity.feed_removals FROM PUBLIC;
 
+-- The rows each transaction wrote, as pointers (occurred_at, id), written by
+-- the validation constraint's C function some 64 at a time and at commit
+-- (src/feed.c): one heap row and one key per 64 activities instead of an
+-- index entry per activity. Not dumped: a restore's rows get the restoring
+-- transaction's xact_id and their own pointers.
+CREATE TABLE activity.feed_batches (
+    xact_id xid8 NOT NULL,
+    batch int NOT NULL,
+    occurred_at timestamptz[] NOT NULL,
+    ids uuid[] NOT NULL,
+    PRIMARY KEY (xact_id, batch)
+);
+COMMENT ON TABLE activity.feed_batches IS
+    'The change feed''s pointers: the activities each transaction wrote, some 64 to a row (written by the log, read by changes())';
+COMMENT ON COLUMN activity.feed_batches.xact_id IS 'The transaction that wrote them (their xact_id)';
+COMMENT ON COLUMN activity.feed_batches.batch IS 'Number of the batch within the transaction';
+COMMENT ON COLUMN activity.feed_batches.occurred_at IS 'Their occurred_at, in the order of ids';
+COMMENT ON COLUMN activity.feed_batches.ids IS 'Their ids';
+REVOKE ALL ON activity.feed_batches FROM PUBLIC;
+
 CREATE FUNCTION activity._position_text(p activity._feed_position)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET datestyle = 'ISO, YMD'
 SET timezone = 'UTC'
 AS $$
-    SELECT concat_ws(';', 'a1', p.incarnation, p.from_snap, p.from_at, coalesce(p.to_snap::text, ''),
-                     coalesce(p.to_at::text, ''), coalesce(p.after_xact::text, ''), coalesce(p.after_id::text, ''),
+    SELECT concat_ws(';', 'a2', p.incarnation, p.from_snap, p.from_at, coalesce(p.to_snap::text, ''),
+                     coalesce(p.to_at::text, ''), coalesce(p.after_xact::text, ''),
+                     coalesce(p.after_batch || '.' || p.after_n, ''),
                      CASE WHEN p.boot THEN 'b' ELSE '' END, coalesce(p.boot_occurred_at::text, ''),
                      coalesce(p.boot_id::text, ''), p.removals)
 $$;
@@ -1983,20 +2002,21 @@ BEGIN
         RAISE EXCEPTION 'position must not be null' USING ERRCODE = '22004',
             HINT = 'Start with activity.feed_position() (from now) or activity.feed_position(''beginning'').';
     END IF;
-    IF cardinality(f) <> 12 OR f[1] <> 'a1' OR f[9] NOT IN ('', 'b')
-       OR f[2] !~ '^[0-9]+/[0-9]+$' OR f[12] !~ '^[0-9]{1,18}$' THEN
+    IF cardinality(f) <> 12 OR f[1] <> 'a2' OR f[9] NOT IN ('', 'b')
+       OR f[2] !~ '^[0-9]+/[0-9]+$' OR f[8] !~ '^([0-9]{1,9}[.][0-9]{1,9})?$' OR f[12] !~ '^[0-9]{1,18}$' THEN
         RAISE EXCEPTION 'invalid change feed position "%"', left(token, 200) USING ERRCODE = '22P02',
             DETAIL = 'A position is the text activity.feed_position() or activity.changes_since() returned.';
     END IF;
     BEGIN
         p := ROW(f[2], f[3]::pg_snapshot, f[4]::timestamptz, nullif(f[5], '')::pg_snapshot, nullif(f[6], '')::timestamptz,
-                 nullif(f[7], '')::xid8, nullif(f[8], '')::uuid, f[9] = 'b', nullif(f[10], '')::timestamptz,
+                 nullif(f[7], '')::xid8, nullif(split_part(f[8], '.', 1), '')::int, nullif(split_part(f[8], '.', 2), '')::int,
+                 f[9] = 'b', nullif(f[10], '')::timestamptz,
                  nullif(f[11], '')::uuid, f[12]::bigint);
     EXCEPTION WHEN data_exception THEN
         RAISE EXCEPTION 'invalid change feed position "%"', left(token, 200) USING ERRCODE = '22P02',
             DETAIL = SQLERRM;
     END;
-    IF (p.to_snap IS NULL) <> (p.to_at IS NULL) OR (p.after_xact IS NULL) <> (p.after_id IS NULL)
+    IF (p.to_snap IS NULL) <> (p.to_at IS NULL) OR (p.after_xact IS NULL) <> (p.after_batch IS NULL)
        OR (p.after_xact IS NOT NULL AND p.to_snap IS NULL)
        OR (p.boot_occurred_at IS NULL) <> (p.boot_id IS NULL) OR (p.boot_id IS NOT NULL AND NOT p.boot)
        OR (p.to_snap IS NOT NULL AND pg_snapshot_xmax(p.to_snap) < pg_snapshot_xmax(p.from_snap)) THEN
@@ -2054,7 +2074,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     RETURN activity._position_text(ROW(activity._incarnation(), activity._current_snapshot(), clock_timestamp(),
-                                       NULL, NULL, NULL, NULL, start = 'beginning', NULL, NULL,
+                                       NULL, NULL, NULL, NULL, NULL, start = 'beginning', NULL, NULL,
                                        coalesce((SELECT max(r.removal) FROM activity.feed_removals r), 0)));
 END;
 $$;
@@ -2105,6 +2125,78 @@ COMMENT ON FUNCTION activity._type_matches(text, text[]) IS
 CREATE TYPE activity.feed_change AS (event activity.activities, position text);
 COMMENT ON TYPE activity.feed_change IS 'A row of changes_since(): an activity, or (last) no activity and the position to read from next';
 
+-- The transaction after "after" (NULL: the first) whose activities a batch
+-- from from_snap to to_snap reads: committed at to_snap, not at from_snap
+-- (running at from_snap, or begun since), with pointers; NULL if none
+CREATE FUNCTION activity._next_xact(from_snap pg_snapshot, to_snap pg_snapshot, after xid8)
+RETURNS xid8
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT least(
+        (SELECT min(r.x) FROM pg_snapshot_xip(from_snap) r(x)
+         WHERE (after IS NULL OR r.x > after) AND pg_visible_in_snapshot(r.x, to_snap)
+           AND EXISTS (SELECT 1 FROM activity.feed_batches b WHERE b.xact_id = r.x)),
+        (SELECT min(b.xact_id) FROM activity.feed_batches b
+         WHERE b.xact_id >= pg_snapshot_xmax(from_snap) AND (after IS NULL OR b.xact_id > after)
+           AND b.xact_id < pg_snapshot_xmax(to_snap) AND pg_visible_in_snapshot(b.xact_id, to_snap)))
+$$;
+COMMENT ON FUNCTION activity._next_xact(pg_snapshot, pg_snapshot, xid8) IS
+    'Internal: the next transaction a change feed batch reads';
+
+-- Up to max_rows activities of one transaction, through its pointers, from
+-- after pointer from_n of batch from_batch (NULL: from the start), one
+-- batch of pointers at a time (a transaction of a million rows is never
+-- read whole); done when they are all read, else (last_batch, last_n) is the
+-- pointer of the last activity returned
+CREATE FUNCTION activity._xact_chunk(x xid8, from_batch int, from_n int, max_rows int, workspace text, prefixes text[],
+                                     OUT events activity.activities[], OUT last_batch int, OUT last_n int,
+                                     OUT done boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_sort = off
+SET jit = off
+-- planned once per session (a custom plan over every partition at each
+-- batch would cost more than the reading)
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    b record;
+    part activity.activities[];
+    ns bigint[];
+    k int;
+BEGIN
+    events := '{}';
+    last_batch := from_batch; last_n := from_n;
+    done := false;
+    FOR b IN SELECT f.batch, f.occurred_at, f.ids FROM activity.feed_batches f
+             WHERE f.xact_id = x AND f.batch >= coalesce(from_batch, 0)
+             ORDER BY f.xact_id, f.batch
+    LOOP
+        -- each pointer's row, through its partition's time index (rows
+        -- retention removed are gone; rows maintain() moved are found in
+        -- their new partition)
+        SELECT coalesce(array_agg(a ORDER BY u.n), '{}'), coalesce(array_agg(u.n ORDER BY u.n), '{}') INTO part, ns
+        FROM unnest(b.occurred_at, b.ids) WITH ORDINALITY u(o, i, n)
+        JOIN activity.activities a ON a.occurred_at = u.o AND a.id = u.i AND a.occurred_at > '-infinity'
+        WHERE (b.batch > coalesce(from_batch, -1) OR u.n > coalesce(from_n, 0))
+          AND (workspace IS NULL OR a.workspace_id = workspace)
+          AND (prefixes IS NULL OR a.type LIKE ANY (prefixes));
+        k := max_rows - cardinality(events);
+        IF cardinality(part) >= k THEN
+            events := events || part[1:k];
+            last_batch := b.batch; last_n := ns[k];
+            RETURN;
+        END IF;
+        events := events || part;
+        last_batch := b.batch; last_n := cardinality(b.ids);
+    END LOOP;
+    done := true;
+END;
+$$;
+COMMENT ON FUNCTION activity._xact_chunk(xid8, int, int, int, text, text[]) IS
+    'Internal: up to max_rows activities of one transaction, read through its change feed pointers';
+
 -- The core of the feed: up to max_rows activities after a position (few:
 -- they are gathered in an array, a set operation, not row by row), and the
 -- position after them.
@@ -2129,12 +2221,9 @@ SET timezone = 'UTC'
 AS $$
 DECLARE
     now_snap pg_snapshot := activity._current_snapshot();
-    part activity.activities[];
     x xid8;
-    lo xid8;
-    after_xact xid8;
-    after_id uuid;
-    zero_id constant uuid := '00000000-0000-0000-0000-000000000000';
+    x_done boolean := false;
+    chunk record;
 BEGIN
     -- Each ordered read continues from a cursor (k1, k2) in two steps: the
     -- rest of k1 (k1 = c1 AND k2 > c2), then k1 > c1. A row comparison
@@ -2188,57 +2277,38 @@ BEGIN
                 EXIT;   -- nothing committed since
             END IF;
             pos.to_snap := now_snap; pos.to_at := clock_timestamp();
-            pos.after_xact := NULL; pos.after_id := NULL;
+            pos.after_xact := NULL; pos.after_batch := NULL; pos.after_n := NULL;
         END IF;
-        after_xact := pos.after_xact;
-        after_id := pos.after_id;
-        -- the transactions running at from_snap, seen committed at to_snap,
-        -- one by one (with the rest of the one the cursor is in, if it
-        -- began since); then those begun since, a range of the index
-        FOR x IN SELECT r.x FROM pg_snapshot_xip(pos.from_snap) r(x)
-                 WHERE pg_visible_in_snapshot(r.x, pos.to_snap) AND (after_xact IS NULL OR r.x >= after_xact)
-                 UNION
-                 SELECT after_xact WHERE after_xact >= pg_snapshot_xmax(pos.from_snap)
-                 ORDER BY 1
+        -- the batch's transactions in xact_id order (those running at
+        -- from_snap seen committed at to_snap, then those begun since),
+        -- each read through its pointers, from where the position is
+        x := pos.after_xact;
         LOOP
             EXIT WHEN cardinality(events) >= max_rows;
-            SELECT coalesce(array_agg(s.a ORDER BY (s.a).id), '{}') INTO part
-            FROM (SELECT a FROM activity.activities a
-                  WHERE a.xact_id = x AND a.id > CASE WHEN x = after_xact THEN after_id ELSE zero_id END
-                    AND (workspace IS NULL OR a.workspace_id = workspace)
-                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
-                  ORDER BY a.xact_id, a.id
-                  LIMIT max_rows - cardinality(events)) s;
-            IF cardinality(part) > 0 THEN
-                events := events || part;
-                after_xact := x; after_id := part[cardinality(part)].id;
+            IF x IS NULL OR x_done THEN
+                x := activity._next_xact(pos.from_snap, pos.to_snap, x);
+                EXIT WHEN x IS NULL;
+                pos.after_xact := x; pos.after_batch := NULL; pos.after_n := NULL;
+                x_done := false;
             END IF;
+            chunk := activity._xact_chunk(x, pos.after_batch, pos.after_n, max_rows - cardinality(events),
+                                          workspace, prefixes);
+            events := events || chunk.events;
+            x_done := chunk.done;
+            pos.after_batch := chunk.last_batch; pos.after_n := chunk.last_n;
         END LOOP;
-        IF cardinality(events) < max_rows THEN
-            lo := pg_snapshot_xmax(pos.from_snap);
-            IF after_xact >= lo THEN
-                lo := (after_xact::text::numeric + 1)::text::xid8;   -- the transactions after it
+        IF x IS NOT NULL THEN
+            -- (a transaction read to its end: the next call starts after it)
+            IF x_done OR pos.after_batch IS NULL THEN
+                pos.after_batch := 2147483647; pos.after_n := 0;
             END IF;
-            SELECT coalesce(array_agg(s.a ORDER BY (s.a).xact_id, (s.a).id), '{}') INTO part
-            FROM (SELECT a FROM activity.activities a
-                  WHERE a.xact_id >= lo AND a.xact_id < pg_snapshot_xmax(pos.to_snap)
-                    AND pg_visible_in_snapshot(a.xact_id, pos.to_snap)
-                    AND (workspace IS NULL OR a.workspace_id = workspace)
-                    AND (prefixes IS NULL OR a.type LIKE ANY (prefixes))
-                  ORDER BY a.xact_id, a.id
-                  LIMIT max_rows - cardinality(events)) s;
-            IF cardinality(part) > 0 THEN
-                events := events || part;
-                after_xact := part[cardinality(part)].xact_id; after_id := part[cardinality(part)].id;
-            END IF;
-        END IF;
-        IF cardinality(events) >= max_rows THEN
-            pos.after_xact := after_xact; pos.after_id := after_id;
             EXIT;
         END IF;
         -- the batch is read: its snapshot is the new start
         pos.from_snap := pos.to_snap; pos.from_at := pos.to_at;
-        pos.to_snap := NULL; pos.to_at := NULL; pos.after_xact := NULL; pos.after_id := NULL;
+        pos.to_snap := NULL; pos.to_at := NULL;
+        pos.after_xact := NULL; pos.after_batch := NULL; pos.after_n := NULL;
+        x_done := false;
     END LOOP;
     next_pos := pos;
 END;
@@ -2479,15 +2549,23 @@ DECLARE
     n bigint;
 BEGIN
     EXECUTE format(
-        'SELECT count(*) FROM %s a WHERE (%s) AND ($7 IS NULL OR a.workspace_id = $7) AND activity._type_matches(a.type, $8) AND ('
-        -- read by the whole-log pass yet?
-        '($5 AND ($6 IS NULL OR (a.occurred_at, a.id) > ($6, $9)) AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, $1)))'
-        ' OR (a.xact_id >= pg_snapshot_xmin($1) AND NOT pg_visible_in_snapshot(a.xact_id, $1)'
-        '     AND NOT ($2 IS NOT NULL AND pg_visible_in_snapshot(a.xact_id, $2) AND (a.xact_id, a.id) <= ($3, $4))))',
+        -- not yet read by the whole-log pass (a read of the rows after it)
+        'SELECT (SELECT count(*) FROM %1$s a WHERE $5 AND (%2$s) AND ($7 IS NULL OR a.workspace_id = $7)'
+        '        AND activity._type_matches(a.type, $8) AND ($6 IS NULL OR (a.occurred_at, a.id) > ($6, $9))'
+        '        AND (a.xact_id IS NULL OR pg_visible_in_snapshot(a.xact_id, $1)))'
+        -- written by a transaction committed since from_snap, and not yet
+        -- read in the batch under way (a read of their pointers)
+        ' + (SELECT count(*) FROM activity.feed_batches b'
+        '    CROSS JOIN LATERAL unnest(b.occurred_at, b.ids) WITH ORDINALITY u(o, i, n)'
+        '    JOIN %1$s a ON a.occurred_at = u.o AND a.id = u.i AND a.occurred_at > ''-infinity'''
+        '    WHERE b.xact_id >= pg_snapshot_xmin($1) AND NOT pg_visible_in_snapshot(b.xact_id, $1)'
+        '      AND NOT coalesce($2 IS NOT NULL AND pg_visible_in_snapshot(b.xact_id, $2)'
+        '                       AND (b.xact_id < $3 OR (b.xact_id = $3 AND (b.batch < $4 OR (b.batch = $4 AND u.n <= $10)))), false)'
+        '      AND (%2$s) AND ($7 IS NULL OR a.workspace_id = $7) AND activity._type_matches(a.type, $8))',
         tab, cond)
     INTO n
-    USING pos.from_snap, pos.to_snap, pos.after_xact, pos.after_id, pos.boot, pos.boot_occurred_at,
-          workspace, prefixes, pos.boot_id;
+    USING pos.from_snap, pos.to_snap, pos.after_xact, pos.after_batch, pos.boot, pos.boot_occurred_at,
+          workspace, prefixes, pos.boot_id, pos.after_n;
     RETURN n;
 END;
 $$;
@@ -2497,7 +2575,8 @@ COMMENT ON FUNCTION activity._unread(activity._feed_position, regclass, text, te
 -- Called by retention before it removes activities: each consumer that has
 -- not read some of them is told (changes() then refuses until
 -- accept_gap()), and the removal is logged for stateless positions
-CREATE FUNCTION activity._note_removal(tab regclass, cond text, what text, estimate bigint)
+CREATE FUNCTION activity._note_removal(tab regclass, cond text, what text, estimate bigint, known_max xid8 DEFAULT NULL,
+                                     max_is_known boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -2507,8 +2586,12 @@ DECLARE
     n bigint;
     max_xact xid8;
 BEGIN
-    -- (an index seek; the rows are estimated, not counted)
-    EXECUTE format('SELECT max(a.xact_id) FROM %s a WHERE %s', tab, cond) INTO max_xact;
+    -- the latest transaction among them (a read of the rows, unless the
+    -- caller knows it; the rows are estimated, not counted)
+    max_xact := known_max;
+    IF NOT max_is_known THEN
+        EXECUTE format('SELECT max(a.xact_id) FROM %s a WHERE %s', tab, cond) INTO max_xact;
+    END IF;
     IF max_xact IS NOT NULL THEN
         INSERT INTO activity.feed_removals (what, "rows", max_xact_id) VALUES (what, greatest(estimate, 1), max_xact);
     END IF;
@@ -2523,7 +2606,7 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION activity._note_removal(regclass, text, text, bigint) IS
+COMMENT ON FUNCTION activity._note_removal(regclass, text, text, bigint, xid8, boolean) IS
     'Internal: records, before retention removes activities, the consumers that had not read them';
 
 -- Consumers, their lag, and what they wait for
@@ -3259,7 +3342,8 @@ BEGIN
     EXECUTE format('ALTER SCHEMA activity_partitions OWNER TO %s', owner);
     FOR t IN SELECT unnest(ARRAY['activity.activities', 'activity.event_types', 'activity.schemas',
                                  'activity.settings', 'activity.event_ids', 'activity.pending_ids',
-                                 'activity.feed_consumers', 'activity.feed_removals', 'activity.row_security',
+                                 'activity.feed_consumers', 'activity.feed_removals', 'activity.feed_batches',
+                                 'activity.row_security',
                                  'activity.platforms', 'activity.universal_types', 'activity.maintenance_runs',
                                  'activity.retention_rules', 'activity.redactions', 'activity.hash_chain',
                                  'activity.hash_chain_key', 'activity.hash_chain_state']::regclass[])
@@ -3277,7 +3361,7 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION activity._index_partition(regclass), activity._index_definitions(regclass), '
                    'activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(), '
                    'activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text), '
-                   'activity._note_removal(regclass, text, text, bigint), '
+                   'activity._note_removal(regclass, text, text, bigint, xid8, boolean), '
                    'activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz), '
                    'activity._create_partition(timestamptz, timestamptz), '
                    'activity._create_partitions(timestamptz, timestamptz, boolean), '
@@ -3770,6 +3854,9 @@ DECLARE
     n bigint;
     total bigint;
     keeps boolean;
+    max_xact xid8;
+    since_max xid8;
+    since_days timestamptz[];
     has_rows boolean;
     cutoff timestamptz;
     incremental boolean;
@@ -3803,6 +3890,9 @@ BEGIN
                        p.partition, p.partition, any_cond)
            INTO has_rows, keeps;
         CONTINUE WHEN keeps OR NOT has_rows;
+        -- the latest transaction among its rows (read before the lock; those
+        -- written since come below)
+        EXECUTE format('SELECT max(a.xact_id) FROM %s a', p.partition) INTO max_xact;
         partition := p.partition::text; lower := p.lower; upper := p.upper; "rows" := NULL;
         IF activity._log_held_for() >= activity._max_lock_hold()::interval THEN
             action := 'deferred'; detail := activity._deferred_detail('drops it');
@@ -3815,16 +3905,20 @@ BEGIN
             -- (ONLY: not the other partitions, which a reader may hold)
             EXECUTE format('LOCK TABLE ONLY activity.activities, %s IN ACCESS EXCLUSIVE MODE', p.partition);
             PERFORM activity._log_held();
-            -- rows written since the check (an index seek): one a rule keeps
-            -- saves the partition
-            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s a WHERE a.xact_id >= pg_snapshot_xmin($1) AND NOT (%s))',
-                           p.partition, any_cond)
-               USING snap INTO keeps;
+            -- rows written since the check (through the change feed's
+            -- pointers of the transactions since): one a rule keeps saves
+            -- the partition
+            EXECUTE format('SELECT coalesce(bool_or(NOT (%s)), false), max(a.xact_id) FROM activity.feed_batches b'
+                           ' CROSS JOIN LATERAL unnest(b.occurred_at, b.ids) u(o, i)'
+                           ' JOIN %s a ON a.occurred_at = u.o AND a.id = u.i AND a.occurred_at > ''-infinity'''
+                           ' WHERE b.xact_id >= pg_snapshot_xmin($1) AND u.o >= $2 AND u.o < $3',
+                           any_cond, p.partition)
+               USING snap, p.lower, p.upper INTO keeps, since_max;
             IF keeps THEN
                 RAISE EXCEPTION USING ERRCODE = 'AC001';
             END IF;
             PERFORM activity._note_removal(p.partition, 'true', format('partition %s dropped by retention rules', p.partition),
-                                           activity._row_estimate(p.partition));
+                                           activity._row_estimate(p.partition), greatest(max_xact, since_max), true);
             EXECUTE format('SELECT activity._chain_removed(ARRAY(SELECT a.id FROM %s a), $1)', p.partition)
                USING format('partition %s dropped by retention rules at %s', p.partition, now());
             -- their ids are released (a read of the partition, not of every id)
@@ -3850,8 +3944,9 @@ BEGIN
 
     -- rows, rule by rule. A rule read everything before its cutoff once;
     -- since, each run reads only what moved past the cutoff since the last
-    -- run (a range of the time index) and what was written since then (a
-    -- range of the xact_id index), not every old partition again
+    -- run (a range of the time index) and what was written since then (in
+    -- the partitions the change feed's pointers of the transactions since
+    -- point into), not every old partition again
     FOR r IN SELECT * FROM activity.retention_rules x ORDER BY x.rule_id LOOP
         cutoff := activity._retention_cutoff(r.keep);
         snap := pg_current_snapshot();
@@ -3861,6 +3956,11 @@ BEGIN
                 lo := CASE WHEN incremental THEN r.applied_before END; hi := cutoff; since := NULL;
             ELSE
                 lo := NULL; hi := least(r.applied_before, cutoff); since := r.applied_xmin;
+                -- the days rows written since then are dated (a read of the
+                -- pointers, not of the partitions)
+                since_days := ARRAY(SELECT DISTINCT date_trunc('day', u.o, 'UTC')
+                                    FROM activity.feed_batches b CROSS JOIN LATERAL unnest(b.occurred_at) u(o)
+                                    WHERE b.xact_id >= since AND u.o < hi);
             END IF;
             CONTINUE WHEN lo >= hi;
             cond := activity._retention_condition(r, false)
@@ -3870,6 +3970,9 @@ BEGIN
             FOR p IN SELECT pp.partition, pp.lower, pp.upper, pp.is_default FROM activity.partitions() pp
                      WHERE (pp.is_default OR (pp.lower < hi AND (lo IS NULL OR pp.upper > lo)))
                        AND pp.partition <> ALL (left_whole)
+                       AND (since IS NULL OR pp.is_default
+                            OR EXISTS (SELECT 1 FROM unnest(since_days) d
+                                       WHERE d < pp.upper AND d + interval '1 day' > pp.lower))
                      ORDER BY pp.is_default, pp.lower
             LOOP
                 EXECUTE format('SELECT count(*) FROM %s a WHERE %s', p.partition, cond) INTO n;
@@ -4852,7 +4955,7 @@ REVOKE EXECUTE ON FUNCTION
     activity._index_partition(regclass), activity._index_definitions(regclass),
     activity._add_validation(regclass), activity._set_replica_identity(regclass), activity._lock_timeout(),
     activity._max_lock_hold(), activity._log_held(), activity._log_held_for(), activity._deferred_detail(text),
-    activity._note_removal(regclass, text, text, bigint),
+    activity._note_removal(regclass, text, text, bigint, xid8, boolean),
     activity._move_rows(regclass, timestamptz, timestamptz), activity._expire_default(timestamptz),
     activity._create_partition(timestamptz, timestamptz), activity._create_partitions(timestamptz, timestamptz, boolean),
     activity._row_security_now(), activity._row_security_sync(), activity._row_security_run(text, text),

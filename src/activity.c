@@ -177,6 +177,7 @@ _PG_init(void)
 							   check_actor_type, NULL, NULL);
 
 	activity_ingest_init();
+	activity_feed_init();
 	activity_maintenance_init();
 
 	activity_reserve_guc_prefix("activity");

@@ -38,6 +38,8 @@ extern char *activity_actor_type;
 
 /* ingest.c */
 extern void activity_ingest_init(void);
+extern void activity_feed_init(void);
+extern void activity_feed_note(Datum occurred_at, Datum id);
 extern void activity_maintenance_init(void);
 
 /* ids.c */

@@ -1188,7 +1188,17 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	 * (activity.redact()) rewriting one
 	 */
 	if (row_taken_as_written() || activity_redacting())
+	{
+		/*
+		 * a restored row the completion trigger gave this transaction's
+		 * xact_id is new to this database's change feed (a row moved
+		 * between partitions keeps its own, and its pointer)
+		 */
+		if (!activity_redacting() && !PG_ARGISNULL(AC_NUM) && !PG_ARGISNULL(AC_ID) && !PG_ARGISNULL(AC_OCCURRED_AT) &&
+			FullTransactionIdEquals(PG_GETARG_FULLTRANSACTIONID(AC_NUM), GetTopFullTransactionId()))
+			activity_feed_note(PG_GETARG_DATUM(AC_OCCURRED_AT), PG_GETARG_DATUM(AC_ID));
 		PG_RETURN_BOOL(true);
+	}
 	check_xact_id(PG_ARGISNULL(AC_NUM) ? InvalidFullTransactionId : PG_GETARG_FULLTRANSACTIONID(AC_NUM));
 	for (i = 0; i < AC_NUM; i++)
 	{
@@ -1202,8 +1212,8 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 
 /*
  * What the validation constraint does with a row it judges (after the
- * checks of a restore and of xact_id): validate it, register its id,
- * remember it as a possible cause.
+ * checks of a restore and of xact_id): validate it, register its id, keep
+ * its pointer for the change feed, remember it as a possible cause.
  */
 static void
 check_row(Datum *values, bool *nulls)
@@ -1213,6 +1223,7 @@ check_row(Datum *values, bool *nulls)
 	check_not_null(nulls[AC_ID], "id");
 	check_may_insert();
 	activity_register_id(values[AC_ID], values[AC_OCCURRED_AT]);
+	activity_feed_note(values[AC_OCCURRED_AT], values[AC_ID]);
 	if (et->may_cause)
 		remember_cause(values[AC_ID], values[AC_WORKSPACE], et);
 }

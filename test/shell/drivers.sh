@@ -89,7 +89,7 @@ status=0
   # (and a schema of its own, for the tables it captures with track())
   psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "GRANT USAGE ON SCHEMA activity TO $app" \
        -c "GRANT INSERT, SELECT ON activity.activities TO $app" \
-       -c "GRANT SELECT ON activity.feed_removals TO $app" \
+       -c "GRANT SELECT ON activity.feed_removals, activity.feed_batches TO $app" \
        -c "GRANT SELECT, UPDATE, INSERT, DELETE ON activity.feed_consumers TO $app" \
        -c "CREATE SCHEMA drivers_app AUTHORIZATION $app"; } >/dev/null 2>"$work/setup.err" || status=$?
 sed 's/^/# /' "$work/setup.err"

@@ -138,16 +138,16 @@ FROM (VALUES
     ('accept_gap unknown',    $$SELECT activity.accept_gap('nope')$$),
     ('position NULL',         $$SELECT * FROM activity.changes_since(NULL)$$),
     ('position garbage',      $$SELECT * FROM activity.changes_since('garbage')$$),
-    ('position bad snapshot', $$SELECT * FROM activity.changes_since('a1;1/1;x:y:;2026-01-01 00:00:00+00;;;;;;;;0')$$),
-    ('position inconsistent', $$SELECT * FROM activity.changes_since('a1;1/1;10:10:;2026-01-01 00:00:00+00;;;5;01890000-0000-7000-8000-000000000001;;;;0')$$),
+    ('position bad snapshot', $$SELECT * FROM activity.changes_since('a2;1/1;x:y:;2026-01-01 00:00:00+00;;;;;;;;0')$$),
+    ('position inconsistent', $$SELECT * FROM activity.changes_since('a2;1/1;10:10:;2026-01-01 00:00:00+00;;;5;3.1;;;;0')$$),
     ('feed_position bad',     $$SELECT activity.feed_position('later')$$)
 ) t(label, sql);
 -- a position from another database (a restore, pg_upgrade)
 SELECT pg_temp.expect_error(format($$SELECT * FROM activity.changes_since(%L)$$,
-       regexp_replace(:'pos', '^a1;[0-9]+/', 'a1;12345/'))) ~ '^55000: change feed position is from another database DETAIL: The position was taken in database 12345/' AS other_database;
+       regexp_replace(:'pos', '^a2;[0-9]+/', 'a2;12345/'))) ~ '^55000: change feed position is from another database DETAIL: The position was taken in database 12345/' AS other_database;
 
 -- a named consumer restored into another database reads the whole log again
-UPDATE activity.feed_consumers SET position = regexp_replace(position, '^a1;[0-9]+/', 'a1;12345/') WHERE name = 'only-b';
+UPDATE activity.feed_consumers SET position = regexp_replace(position, '^a2;[0-9]+/', 'a2;12345/') WHERE name = 'only-b';
 SELECT count(*) = (SELECT count(*) FROM activity.activities WHERE workspace_id = 'cf-b') AS its_whole_workspace_again
 FROM activity.changes('only-b', 1000);
 SELECT name, reset_at IS NOT NULL AS was_reset, reset_detail ~ 'its position was from database 12345/' AS says_why
@@ -179,17 +179,17 @@ SELECT what ~ '^(partition activity_partitions\.activities_p\d{8} dropped|rows o
 FROM activity.feed_removals ORDER BY removal;
 -- a stateless position taken before the removal is told too
 SELECT pg_temp.expect_error(format($$SELECT * FROM activity.changes_since(%L)$$, activity._position_text(
-       ROW(activity._incarnation(), '1:1:'::pg_snapshot, now(), NULL, NULL, NULL, NULL, false, NULL, NULL, 0))))
+       ROW(activity._incarnation(), '1:1:'::pg_snapshot, now(), NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 0))))
        ~ '^55000: retention removed activities this position may not have read DETAIL: 2 removal\(s\) of about \d+ activities since the position was taken\.$' AS stateless_gap;
 SELECT count(*) >= 1 AS with_accept_gap FROM activity.changes_since(activity._position_text(
-       ROW(activity._incarnation(), '1:1:'::pg_snapshot, now(), NULL, NULL, NULL, NULL, false, NULL, NULL, 0)), accept_gap => true);
+       ROW(activity._incarnation(), '1:1:'::pg_snapshot, now(), NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 0)), accept_gap => true);
 SELECT keep_forever FROM activity.configure(keep_forever => true);
 
 -- an application role with the grants the README lists reads a consumer;
 -- without them it is refused
 CREATE ROLE cf_app;
 GRANT USAGE ON SCHEMA activity TO cf_app;
-GRANT SELECT ON activity.activities, activity.feed_removals TO cf_app;
+GRANT SELECT ON activity.activities, activity.feed_removals, activity.feed_batches TO cf_app;
 SET ROLE cf_app;
 SELECT pg_temp.expect_error($$SELECT * FROM activity.changes('crm')$$) AS without_consumer_grants;
 RESET ROLE;
@@ -199,7 +199,7 @@ SET ROLE cf_app;
 SELECT initiator_id FROM activity.changes('crm');
 SELECT pg_temp.expect_error($$SELECT activity.create_consumer('app-made')$$) AS create_needs_insert;
 RESET ROLE;
-REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.activities FROM cf_app;
+REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.feed_batches, activity.activities FROM cf_app;
 REVOKE ALL ON SCHEMA activity FROM cf_app;
 DROP ROLE cf_app;
 

@@ -144,7 +144,7 @@ RESET ROLE;
 -- the change feed: a tenant's consumer reads the tenant's events only
 SELECT name FROM activity.create_consumer('ti-feed', start => 'beginning');
 GRANT SELECT, UPDATE ON activity.feed_consumers TO ti_app;
-GRANT SELECT ON activity.feed_removals TO ti_app;
+GRANT SELECT ON activity.feed_removals, activity.feed_batches TO ti_app;
 SET ROLE ti_app;
 SET ti.workspace = 'ti-b';
 SELECT count(*) AS changes_b, count(*) FILTER (WHERE workspace_id <> 'ti-b') AS changes_of_others
@@ -179,7 +179,7 @@ DROP POLICY ti_by_setting ON activity.activities;
 DROP POLICY ti_by_role ON activity.activities;
 ALTER TABLE activity.activities DISABLE ROW LEVEL SECURITY;
 SELECT count(*) AS row_security_statements_left FROM activity.row_security;
-REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.activities, activity.activity_log FROM ti_app, ti_tenant_a;
+REVOKE ALL ON activity.feed_consumers, activity.feed_removals, activity.feed_batches, activity.activities, activity.activity_log FROM ti_app, ti_tenant_a;
 REVOKE USAGE ON SCHEMA activity FROM ti_app, ti_tenant_a;
 DROP ROLE ti_app;
 DROP ROLE ti_tenant_a;

@@ -108,8 +108,8 @@ SELECT is((SELECT string_agg(p.proname, ', ' ORDER BY p.proname) FROM pg_proc p
            WHERE p.pronamespace = 'activity'::regnamespace AND p.proname LIKE '\_%'
              AND (p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
                                               WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))),
-          '_bucket_bounds, _bucket_bursts, _bucket_counts, _bucket_expr, _bursts, _capture, _chain, _chain_genesis, _chain_links, _chain_step, _changes_chunk, _check_limit, _check_offset_args, _columns, _counts, _current_snapshot, _cursor_from_bytea, _event_digest, _feed_filters, _feed_indexes, _group_key, _incarnation, _index_counts_possible, _interval_supported, _intervals_between, _mark_digest, _mentions, _narrowing_changes, _owns_log, _personal_paths, '
-          '_position, _position_text, _redact_metadata, _replace_strings, _retention_condition, _retention_cutoff, _row_changes, _row_estimate, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unknown_platforms, _unread, _valid_activity',
+          '_bucket_bounds, _bucket_bursts, _bucket_counts, _bucket_expr, _bursts, _capture, _chain, _chain_genesis, _chain_links, _chain_step, _changes_chunk, _check_limit, _check_offset_args, _columns, _counts, _current_snapshot, _cursor_from_bytea, _event_digest, _feed_filters, _feed_indexes, _group_key, _incarnation, _index_counts_possible, _interval_supported, _intervals_between, _mark_digest, _mentions, _narrowing_changes, _next_xact, _owns_log, _personal_paths, '
+          '_position, _position_text, _redact_metadata, _replace_strings, _retention_condition, _retention_cutoff, _row_changes, _row_estimate, _row_fields, _schema_properties, _settings, _snapshot_covers, _type_matches, _type_prefixes, _type_subject, _unknown_platforms, _unread, _valid_activity, _xact_chunk',
           'the only internal functions PUBLIC may execute are the ones public functions, the validation constraint and the capture trigger call');
 SET LOCAL ROLE activity_test_app;
 SELECT throws_ok($$SELECT activity._expire_default(now())$$, '42501', NULL,

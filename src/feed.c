@@ -1,0 +1,275 @@
+/*
+ * The change feed's pointers: which rows each transaction wrote.
+ *
+ * The validation constraint's function (src/ingest.c), which every row
+ * written into a partition passes through (INSERT, COPY, record(), a
+ * restore, logical replication's apply), hands each new row's
+ * (occurred_at, id) to activity_feed_note(). They are kept in memory for the
+ * transaction, those of a subtransaction dropped if it rolls back, and
+ * written FEED_BATCH_MAX at a time, and at PRE_COMMIT, as rows of
+ * activity.feed_batches (xact_id, batch, occurred_at[], ids[]): committed
+ * with the rows they point to, or not at all. The change feed reads a
+ * committed transaction's batches in order and fetches each row by its
+ * pointer (sql/, activity._changes_chunk()).
+ *
+ * One heap row and one key per FEED_BATCH_MAX rows instead of one index
+ * entry per row: a bulk COPY pays ~1% for the feed instead of 5-6.5% (design
+ * notes in README.md, bench/RESULTS.md). Memory: at most FEED_BATCH_MAX
+ * pointers per open subtransaction level.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "utils/xid8.h"
+
+#include "activity.h"
+#include "compat.h"
+
+/* pointers per row of activity.feed_batches: ~1.6 kB, under the TOAST threshold */
+#define FEED_BATCH_MAX 64
+
+typedef struct FeedEntry
+{
+	TimestampTz occurred_at;
+	pg_uuid_t	id;
+} FeedEntry;
+
+/*
+ * The pointers not yet written, in TopTransactionContext; those of the
+ * innermost open subtransaction are the ones from marks[n_marks - 1] on
+ * (the count when it began), so that a rollback to it drops them, and a
+ * batch written in it holds only them (a batch written in a subtransaction
+ * goes if it rolls back).
+ */
+typedef struct FeedMark
+{
+	SubTransactionId subid;
+	int			n_entries;		/* the count when it began */
+} FeedMark;
+
+static FeedEntry *entries = NULL;
+static int	n_entries = 0;
+static int	cap_entries = 0;
+static FeedMark *marks = NULL;
+static int	n_marks = 0;
+static int	cap_marks = 0;
+static int32 batch_no = 0;		/* the last batch number this transaction used */
+
+/*
+ * activity.feed_batches, its key and the key's IndexInfo, looked up once per
+ * backend and forgotten when either changes (or is dropped)
+ */
+static Oid	fb_relid = InvalidOid;
+static Oid	fb_index = InvalidOid;
+static IndexInfo *fb_ii = NULL;
+static MemoryContext fb_cxt = NULL;
+static bool fb_valid = false;
+static bool fb_callback = false;
+
+static void
+fb_inval(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == fb_relid || relid == fb_index)
+		fb_valid = false;
+}
+
+/* false if activity.feed_batches does not exist (the extension being dropped) */
+static bool
+fb_lookup(void)
+{
+	Relation	rel;
+	Relation	index;
+	MemoryContext old;
+
+	if (fb_valid)
+		return OidIsValid(fb_relid);
+	if (!fb_callback)
+	{
+		CacheRegisterRelcacheCallback(fb_inval, (Datum) 0);
+		fb_callback = true;
+	}
+	fb_relid = activity_relid(ACTIVITY_SCHEMA, "feed_batches", true);
+	fb_index = InvalidOid;
+	if (fb_cxt == NULL)
+		fb_cxt = AllocSetContextCreate(CacheMemoryContext, "activity feed_batches", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(fb_cxt);
+	fb_valid = true;
+	if (!OidIsValid(fb_relid))
+		return false;
+	rel = table_open(fb_relid, AccessShareLock);
+	fb_index = activity_primary_key_index(rel);
+	index = index_open(fb_index, AccessShareLock);
+	old = MemoryContextSwitchTo(fb_cxt);
+	fb_ii = BuildIndexInfo(index);
+	MemoryContextSwitchTo(old);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/*
+ * Write the pointers from "from" on as rows of activity.feed_batches (as
+ * activity.event_ids is written: no permission of the caller's needed, the
+ * rows are the log's).
+ */
+static void
+flush_from(int from)
+{
+	Relation	rel;
+	Relation	index;
+
+	if (from >= n_entries || !fb_lookup())
+		return;
+	rel = table_open(fb_relid, RowExclusiveLock);
+	index = index_open(fb_index, RowExclusiveLock);
+	while (from < n_entries)
+	{
+		int			n = Min(FEED_BATCH_MAX, n_entries - from);
+		Datum	   *ts = palloc(sizeof(Datum) * n);
+		Datum	   *ids = palloc(sizeof(Datum) * n);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		HeapTuple	tup;
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			ts[i] = TimestampTzGetDatum(entries[from + i].occurred_at);
+			ids[i] = UUIDPGetDatum(&entries[from + i].id);
+		}
+		values[0] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+		values[1] = Int32GetDatum(++batch_no);
+		values[2] = PointerGetDatum(construct_array(ts, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[3] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		simple_heap_insert(rel, tup);
+		index_insert(index, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_NO, false, fb_ii);
+		from += n;
+	}
+	index_close(index, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * Keep the pointer of a row this transaction writes into the log.
+ */
+void
+activity_feed_note(Datum occurred_at, Datum id)
+{
+	int			mark = n_marks > 0 ? marks[n_marks - 1].n_entries : 0;
+
+	if (entries == NULL)
+	{
+		cap_entries = FEED_BATCH_MAX * 2;
+		entries = MemoryContextAlloc(TopTransactionContext, sizeof(FeedEntry) * cap_entries);
+	}
+	else if (n_entries == cap_entries)
+	{
+		cap_entries *= 2;
+		entries = repalloc(entries, sizeof(FeedEntry) * cap_entries);
+	}
+	entries[n_entries].occurred_at = DatumGetTimestampTz(occurred_at);
+	memcpy(&entries[n_entries].id, DatumGetUUIDP(id), UUID_LEN);
+	n_entries++;
+	if (n_entries - mark >= FEED_BATCH_MAX)
+	{
+		flush_from(mark);
+		n_entries = mark;
+	}
+}
+
+/*
+ * The rest is written before the transaction commits (or is prepared);
+ * everything is forgotten when it ends.
+ */
+static void
+feed_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			flush_from(0);
+			n_entries = 0;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			entries = NULL;
+			n_entries = cap_entries = 0;
+			marks = NULL;
+			n_marks = cap_marks = 0;
+			batch_no = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Subtransactions: the pointers kept from the one that begins on are its
+ * own; if it rolls back they go. One that began before this library was
+ * loaded (its first use in the transaction was inside it) is not on the
+ * stack: everything kept since is inside it.
+ */
+static void
+feed_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			if (marks == NULL)
+			{
+				cap_marks = 8;
+				marks = MemoryContextAlloc(TopTransactionContext, sizeof(FeedMark) * cap_marks);
+			}
+			else if (n_marks == cap_marks)
+			{
+				cap_marks *= 2;
+				marks = repalloc(marks, sizeof(FeedMark) * cap_marks);
+			}
+			marks[n_marks].subid = mySubid;
+			marks[n_marks].n_entries = n_entries;
+			n_marks++;
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			/* (its pointers are its parent's now) */
+			if (n_marks > 0 && marks[n_marks - 1].subid == mySubid)
+				n_marks--;
+			break;
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (n_marks > 0 && marks[n_marks - 1].subid == mySubid)
+				n_entries = marks[--n_marks].n_entries;
+			else
+			{
+				n_entries = 0;
+				n_marks = 0;
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* Called from _PG_init */
+void
+activity_feed_init(void)
+{
+	RegisterXactCallback(feed_xact_callback, NULL);
+	RegisterSubXactCallback(feed_subxact_callback, NULL);
+}
