@@ -2,8 +2,9 @@
 # Benchmark of the change feed (activity.changes(), changes_since()):
 # 1. what the feed costs ingestion: record(), plain INSERT, validated and
 #    unvalidated COPY into activity.activities in two databases set up
-#    identically, one of them without the feed's index (every partition's
-#    _xact_idx dropped), measured in adjacent pairs;
+#    identically, one of them without the feed's pointers (its table
+#    activity.feed_batches dropped: the log then keeps none), measured in
+#    adjacent pairs;
 # 2. how fast the feed reads: READ_ROWS events drained by changes() and
 #    changes_since() in pages, against hand-written keyset pages on
 #    (xact_id, id) and one SELECT of all of them.
@@ -123,11 +124,12 @@ q -v rows="$COPY_ROWS" -v hist_start="$HIST_START" -v hist_end="$HIST_END" -v fi
 rm -f "$NV_FILE"
 FILE_MB=$(calc "$(stat -c %s "$FILE") / 1048576" 1)
 
-# The database without the feed: a copy of the one with it, then every
-# partition's _xact_idx dropped. The xact_id column, its default
+# The database without the feed: a copy of the one with it, then its table of
+# pointers, activity.feed_batches, dropped (the validation constraint keeps
+# no pointer where that table does not exist). The xact_id column, its default
 # (pg_current_xact_id()) and the validation constraint's comparison of it
 # with the writing transaction stay: they cannot be taken out.
-log "database $DB_WITHOUT: a copy of $DB_WITH without the feed's index"
+log "database $DB_WITHOUT: a copy of $DB_WITH without the feed's pointers"
 qm -v db="$DB_WITHOUT" -v marker="$MARKER" <<'SQL'
 SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database
 WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'marker' \gexec
@@ -137,23 +139,20 @@ CREATE DATABASE :"db" TEMPLATE :"tmpl";
 COMMENT ON DATABASE :"db" IS :'marker';
 SQL
 q -d "$DB_WITHOUT" <<'SQL'
-SELECT format('DROP INDEX %s', i.indexrelid::regclass)
-FROM activity.partitions() p
-JOIN pg_index i ON i.indrelid = p.partition
-JOIN pg_class c ON c.oid = i.indexrelid
-WHERE c.relname = (SELECT relname FROM pg_class WHERE oid = p.partition) || '_xact_idx' \gexec
+ALTER EXTENSION activity DROP TABLE activity.feed_batches;
+DROP TABLE activity.feed_batches;
 SQL
-read -r N_PARTS N_IDX_WITH N_XACT_WITH < <(q -F ' ' -d "$DB_WITH" -c "
-    SELECT count(DISTINCT p.partition), count(*), count(*) FILTER (WHERE c.relname LIKE '%\_xact\_idx')
-    FROM activity.partitions() p JOIN pg_index i ON i.indrelid = p.partition JOIN pg_class c ON c.oid = i.indexrelid")
-read -r N_IDX_WITHOUT N_XACT_WITHOUT < <(q -F ' ' -d "$DB_WITHOUT" -c "
-    SELECT count(*), count(*) FILTER (WHERE c.relname LIKE '%\_xact\_idx')
-    FROM activity.partitions() p JOIN pg_index i ON i.indrelid = p.partition JOIN pg_class c ON c.oid = i.indexrelid")
-if [ "$N_XACT_WITH" != "$N_PARTS" ] || [ "$N_XACT_WITHOUT" != 0 ] || [ $((N_IDX_WITH - N_IDX_WITHOUT)) != "$N_PARTS" ]; then
-    echo "the databases are not as expected: $N_PARTS partitions; with: $N_IDX_WITH indexes ($N_XACT_WITH _xact_idx), without: $N_IDX_WITHOUT ($N_XACT_WITHOUT)" >&2
+read -r N_PARTS N_IDX_WITH HAS_WITH < <(q -F ' ' -d "$DB_WITH" -c "
+    SELECT count(DISTINCT p.partition), count(*), to_regclass('activity.feed_batches') IS NOT NULL
+    FROM activity.partitions() p JOIN pg_index i ON i.indrelid = p.partition")
+read -r N_IDX_WITHOUT HAS_WITHOUT < <(q -F ' ' -d "$DB_WITHOUT" -c "
+    SELECT count(*), to_regclass('activity.feed_batches') IS NOT NULL
+    FROM activity.partitions() p JOIN pg_index i ON i.indrelid = p.partition")
+if [ "$HAS_WITH" != t ] || [ "$HAS_WITHOUT" != f ] || [ "$N_IDX_WITH" != "$N_IDX_WITHOUT" ]; then
+    echo "the databases are not as expected: $N_PARTS partitions; with: $N_IDX_WITH indexes, activity.feed_batches $HAS_WITH; without: $N_IDX_WITHOUT, $HAS_WITHOUT" >&2
     exit 1
 fi
-log "$N_PARTS partitions: $N_IDX_WITH indexes with the feed, $N_IDX_WITHOUT without"
+log "$N_PARTS partitions, $N_IDX_WITH indexes on them in both; activity.feed_batches only in $DB_WITH"
 
 # --- 1. ingestion, with and without ------------------------------------------------
 declare -A RATE RATIOS CPU_US WAL_B
@@ -170,14 +169,16 @@ one_ingest() {
 # COPY FILE into it; appends rows/s to RATE[LABEL], backend CPU µs/row to
 # CPU_US[LABEL], WAL bytes/row to WAL_B[LABEL]
 TICKS=$(getconf CLK_TCK)
+TRUNCATE_POINTERS="DO \$\$ BEGIN IF to_regclass('activity.feed_batches') IS NOT NULL THEN TRUNCATE activity.feed_batches; END IF; END \$\$"
 one_copy() {
     local label=$1 db=$2 file=$3 n out secs stats
     n=$(( $(wc -w <<< "${RATE[$label]:-}") + 1 ))
     out=$LOGDIR/$label.$n.log
     # session_replication_role = replica silences the log's append-only
-    # guard for the TRUNCATE; the id registry is emptied with it
+    # guard for the TRUNCATE; the id registry and the feed's pointers (where
+    # they are kept) are emptied with it
     q -d "$db" -c 'SET session_replication_role = replica' -c 'TRUNCATE activity.activities' \
-      -c 'TRUNCATE activity.event_ids' -c CHECKPOINT
+      -c 'TRUNCATE activity.event_ids' -c "$TRUNCATE_POINTERS" -c CHECKPOINT
     psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" > "$out" 2>&1 <<SQL || { cat "$out" >&2; echo "COPY into $db failed" >&2; exit 1; }
 SELECT pg_current_wal_insert_lsn() AS lsn0, btrim(pg_read_file('/proc/self/stat'), E'\n') AS stat0 \gset
 \timing on
@@ -246,8 +247,12 @@ if has read; then
 #           partition gets some (an import, a backfill);
 #   live    occurred_at = now(): all in the current partition (live ingestion).
 log "reading: history ($COPY_ROWS events)"
-q -c 'SET session_replication_role = replica' -c 'TRUNCATE activity.activities' -c 'TRUNCATE activity.event_ids'
+q -c 'SET session_replication_role = replica' -c 'TRUNCATE activity.activities' -c 'TRUNCATE activity.event_ids' \
+  -c 'TRUNCATE activity.feed_batches'
 q -c "COPY activity.activities ($COLS) FROM '$FILE'"
+# the hand-written readers' index: what a reader of keyset pages on
+# (xact_id, id) builds without the extension (the feed itself needs none)
+q -c 'CREATE INDEX IF NOT EXISTS bench_xact_id_idx ON activity.activities (xact_id, id)'
 q <<SQL
 CREATE UNLOGGED TABLE bench.read_file (id uuid, workspace_id text, platform text, type text, version int2, actor_type text,
     initiator_id text, recipient_id text, subject_type text, subject_id text, metadata jsonb,
@@ -270,7 +275,8 @@ SCENARIOS="spread"
 #   changes_since  SELECT (c.event).*, c.position FROM activity.changes_since(pos, PAGE) c;  PAGES times,
 #                  the position carried from each call's last row to the next (\aset)
 #   keyset         SELECT * ... WHERE xact_id <= hi AND (xact_id, id) > (last page's last row)
-#                  ORDER BY xact_id, id LIMIT PAGE;  PAGES times (\aset)
+#                  ORDER BY xact_id, id LIMIT PAGE;  PAGES times (\aset), through an
+#                  index on (xact_id, id) made for it (bench_xact_id_idx)
 #   select_all     SELECT * ... WHERE xact_id BETWEEN lo AND hi;  3 times, the mean
 # read_run READER KEY CONSUMER: one timed drain of the current scenario (P0,
 # XACT_LO, XACT_HI); appends events/s to EPS[KEY], sets SECS_R[KEY]
@@ -511,7 +517,7 @@ echo "| | |"
 echo "|---|---|"
 echo "| machine | $MACHINE |"
 echo "| PostgreSQL | $SERVER |"
-echo "| databases | $DB_WITH (the feed) and $DB_WITHOUT, a copy of it (CREATE DATABASE ... TEMPLATE) with the feed's ingestion work removed: the _xact_idx index (xact_id, id) of each of the $N_PARTS partitions dropped ($N_IDX_WITH indexes on the partitions with the feed, $N_IDX_WITHOUT without). Not removed, in both: the xact_id column, its default pg_current_xact_id() and the validation constraint's comparison of it with the writing transaction. 10 event types with JSON Schemas and their 10 twins without; $N_PARTS monthly partitions ($MONTHS months of history + 3) + DEFAULT |"
+echo "| databases | $DB_WITH (the feed) and $DB_WITHOUT, a copy of it (CREATE DATABASE ... TEMPLATE) with the feed's ingestion work removed: its table of pointers activity.feed_batches dropped (the log then keeps none; $N_IDX_WITH indexes on the partitions in both). Not removed, in both: the xact_id column, its default pg_current_xact_id() and the validation constraint's comparison of it with the writing transaction. 10 event types with JSON Schemas and their 10 twins without; $N_PARTS monthly partitions ($MONTHS months of history + 3) + DEFAULT |"
 echo "| ingestion | record() / INSERT: pgbench -M prepared -c $CLIENTS -j $CLIENTS -T $INGEST_SECONDS, one event per transaction (feed_record.sql, feed_insert.sql), after a CHECKPOINT; COPY: $COPY_ROWS events ($FILE_MB MB, validation_generate.sql; occurred_at over $MONTHS months) FROM a server file into the emptied log after a CHECKPOINT, psql \\timing; $PAIRS adjacent pairs with/without of each ($ASYNC_PAIRS with synchronous_commit = off), alternating which goes first; rows/s: median of the runs; ratio: median of the pairs' ratios |"
 if has read; then echo "| reading | $COPY_ROWS events of history, then each scenario ($SCENARIOS): its consumers and position, $READ_ROWS events in $READ_TXNS transactions of $PER_TXN (INSERT ... SELECT of copies of the COPY file's events, new ids), VACUUM (ANALYZE), a correctness check; at the end $N_ALL rows, $SIZE_ALL (heap + indexes). Each reader under pgbench -M prepared -c 1 (rows fetched, not formatted), pages of $PAGE; $READ_ROUNDS rounds in rotating order, the best reported |"; fi
 echo "| extension build | $EXT_NOTE |"

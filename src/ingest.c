@@ -1190,12 +1190,13 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	if (row_taken_as_written() || activity_redacting())
 	{
 		/*
-		 * a restored row the completion trigger gave this transaction's
-		 * xact_id is new to this database's change feed (a row moved
-		 * between partitions keeps its own, and its pointer)
+		 * a restored row is new to this database's change feed, whatever
+		 * xact_id it carries (the restoring transaction's, or with triggers
+		 * off the source's): its pointer is this transaction's. (Rows
+		 * maintain() moves between partitions do not come here: they keep
+		 * the pointer they have.)
 		 */
-		if (!activity_redacting() && !PG_ARGISNULL(AC_NUM) && !PG_ARGISNULL(AC_ID) && !PG_ARGISNULL(AC_OCCURRED_AT) &&
-			FullTransactionIdEquals(PG_GETARG_FULLTRANSACTIONID(AC_NUM), GetTopFullTransactionId()))
+		if (!activity_redacting() && !PG_ARGISNULL(AC_ID) && !PG_ARGISNULL(AC_OCCURRED_AT))
 			activity_feed_note(PG_GETARG_DATUM(AC_OCCURRED_AT), PG_GETARG_DATUM(AC_ID));
 		PG_RETURN_BOOL(true);
 	}

@@ -27,7 +27,7 @@ registry="SELECT md5(concat((SELECT string_agg(t::text, E'\n' ORDER BY name) FRO
                             (SELECT string_agg(s::text, E'\n') FROM activity.settings s)))"
 feed="SELECT md5(string_agg(id::text || cursor::text, ',')) FROM activity.page('ws1', \"limit\" => 200)"
 
-echo "1..62"
+echo "1..65"
 fresh "$src"
 psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
 CREATE EXTENSION activity;
@@ -128,6 +128,24 @@ ok "$(q $dst "SELECT count(*) FROM activity_partitions.activities_default")" 400
 maintained=$(q $dst "SELECT coalesce(sum(\"rows\"), 0) FROM activity.create_partitions('2026-01-01', '2026-07-01')")
 ok "$maintained" 4002 "data-only: create_partitions() moves the 4002 rows of 2026 into their partitions"
 check $dst "data-only"
+
+# the same with --disable-triggers, into a database with a change feed
+# consumer: no trigger fires and the rows keep the source's xact_id, yet the
+# consumer gets each of them once, when the restore commits (the validation
+# constraint gives every restored row a pointer of the restoring transaction)
+dst=activity_restore_notriggers; fresh $dst
+q $dst "CREATE EXTENSION activity"
+q $dst "SELECT activity.create_consumer('before_restore')" >/dev/null
+# (--disable-triggers names each partition the dump has)
+q $dst "SELECT count(*) FROM activity.create_partitions('2026-01-01', '2026-07-01')" >/dev/null
+PGOPTIONS='-c activity.restoring=on' pg_restore --exit-on-error --disable-triggers -d $dst "$work/data.dump" 2>"$work/err"
+ok "$?" 0 "--data-only --disable-triggers into an existing extension with a consumer succeeds"
+sed 's/^/# /' "$work/err"
+source_xacts="SELECT md5(string_agg(DISTINCT xact_id::text, ',')) FROM activity.activities"
+ok "$(q $dst "$rows")|$(q $dst "$source_xacts")" "$(q $src "$rows")|$(q $src "$source_xacts")" \
+   "--disable-triggers: every row back, identical, with the source's xact_id"
+ok "$(psql -X -q -At -d $dst -c "BEGIN" -c "SELECT count(*) || ' ' || count(DISTINCT id) FROM activity.changes('before_restore', 100000)" -c "COMMIT")|$(psql -X -q -At -d $dst -c "BEGIN" -c "SELECT count(*) FROM activity.changes('before_restore', 100000)" -c "COMMIT")" \
+   "4005 4005|0" "--disable-triggers: the consumer created before the restore gets each restored row once"
 
 
 # a full dump that loads through the log (--load-via-partition-root): its
