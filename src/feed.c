@@ -26,9 +26,11 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "utils/array.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/relcache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -67,21 +69,15 @@ static int	n_marks = 0;
 static int	cap_marks = 0;
 static int32 batch_no = 0;		/* the last batch number this transaction used */
 
-/*
- * activity.feed_batches, its key and the key's IndexInfo, looked up once per
- * backend and forgotten when either changes (or is dropped)
- */
+/* activity.feed_batches, looked up once per backend (again if it changes) */
 static Oid	fb_relid = InvalidOid;
-static Oid	fb_index = InvalidOid;
-static IndexInfo *fb_ii = NULL;
-static MemoryContext fb_cxt = NULL;
 static bool fb_valid = false;
 static bool fb_callback = false;
 
 static void
 fb_inval(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == fb_relid || relid == fb_index)
+	if (relid == InvalidOid || relid == fb_relid)
 		fb_valid = false;
 }
 
@@ -89,10 +85,6 @@ fb_inval(Datum arg, Oid relid)
 static bool
 fb_lookup(void)
 {
-	Relation	rel;
-	Relation	index;
-	MemoryContext old;
-
 	if (fb_valid)
 		return OidIsValid(fb_relid);
 	if (!fb_callback)
@@ -100,40 +92,53 @@ fb_lookup(void)
 		CacheRegisterRelcacheCallback(fb_inval, (Datum) 0);
 		fb_callback = true;
 	}
-	fb_relid = activity_relid(ACTIVITY_SCHEMA, "feed_batches", true);
-	fb_index = InvalidOid;
-	if (fb_cxt == NULL)
-		fb_cxt = AllocSetContextCreate(CacheMemoryContext, "activity feed_batches", ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(fb_cxt);
+	/* an invalidation arriving from here on makes the next call look again */
 	fb_valid = true;
-	if (!OidIsValid(fb_relid))
-		return false;
-	rel = table_open(fb_relid, AccessShareLock);
-	fb_index = activity_primary_key_index(rel);
-	index = index_open(fb_index, AccessShareLock);
-	old = MemoryContextSwitchTo(fb_cxt);
-	fb_ii = BuildIndexInfo(index);
-	MemoryContextSwitchTo(old);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	return true;
+	fb_relid = activity_relid(ACTIVITY_SCHEMA, "feed_batches", true);
+	return OidIsValid(fb_relid);
 }
 
 /*
  * Write the pointers from "from" on as rows of activity.feed_batches (as
  * activity.event_ids is written: no permission of the caller's needed, the
- * rows are the log's).
+ * rows are the log's), with an entry in each of its indexes (its primary
+ * key, and any an administrator added).
  */
 static void
 flush_from(int from)
 {
 	Relation	rel;
-	Relation	index;
+	List	   *index_oids;
+	ListCell   *lc;
+	int			nidx;
+	int			i;
+	Relation   *irels;
+	IndexInfo **infos;
+	EState	   *estate;
+	ExprContext *econtext;
+	TupleTableSlot *slot;
+	Oid			pkey;
 
 	if (from >= n_entries || !fb_lookup())
 		return;
 	rel = table_open(fb_relid, RowExclusiveLock);
-	index = index_open(fb_index, RowExclusiveLock);
+	pkey = activity_primary_key_index(rel);
+	index_oids = RelationGetIndexList(rel);
+	nidx = list_length(index_oids);
+	irels = palloc(sizeof(Relation) * Max(nidx, 1));
+	infos = palloc(sizeof(IndexInfo *) * Max(nidx, 1));
+	i = 0;
+	foreach(lc, index_oids)
+	{
+		irels[i] = index_open(lfirst_oid(lc), RowExclusiveLock);
+		infos[i] = BuildIndexInfo(irels[i]);
+		i++;
+	}
+	estate = CreateExecutorState();
+	econtext = GetPerTupleExprContext(estate);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	econtext->ecxt_scantuple = slot;
+
 	while (from < n_entries)
 	{
 		int			n = Min(FEED_BATCH_MAX, n_entries - from);
@@ -142,7 +147,6 @@ flush_from(int from)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 		HeapTuple	tup;
-		int			i;
 
 		for (i = 0; i < n; i++)
 		{
@@ -155,10 +159,34 @@ flush_from(int from)
 		values[3] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tup);
-		index_insert(index, values, nulls, &tup->t_self, rel, UNIQUE_CHECK_NO, false, fb_ii);
+		ExecStoreHeapTuple(tup, slot, false);
+		for (i = 0; i < nidx; i++)
+		{
+			Datum		ivalues[INDEX_MAX_KEYS];
+			bool		inulls[INDEX_MAX_KEYS];
+
+			if (infos[i]->ii_Predicate != NIL &&
+				!ExecQual(ExecPrepareQual(infos[i]->ii_Predicate, estate), econtext))
+				continue;
+			FormIndexDatum(infos[i], slot, estate, ivalues, inulls);
+			/* (the key is unique by construction: this transaction's numbers) */
+			index_insert(irels[i], ivalues, inulls, &tup->t_self, rel,
+						 irels[i]->rd_index->indisunique && RelationGetRelid(irels[i]) != pkey ?
+						 UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, infos[i]);
+		}
+		ExecClearTuple(slot);
+		ResetPerTupleExprContext(estate);
+		heap_freetuple(tup);
+		pfree(ts);
+		pfree(ids);
 		from += n;
 	}
-	index_close(index, RowExclusiveLock);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	for (i = 0; i < nidx; i++)
+		index_close(irels[i], RowExclusiveLock);
+	list_free(index_oids);
 	table_close(rel, RowExclusiveLock);
 }
 

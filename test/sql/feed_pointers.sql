@@ -118,6 +118,20 @@ JOIN activity.activities a ON a.occurred_at = u.o AND a.id = u.i
 WHERE a.workspace_id = 'fp-5' GROUP BY 1 ORDER BY 1;
 ROLLBACK;
 
+-- an index an administrator adds to the table gets its entries too (an
+-- expression and a predicate: through the executor's index machinery)
+BEGIN;
+CREATE INDEX feed_batches_size_idx ON activity.feed_batches ((cardinality(ids))) WHERE batch > 1;
+INSERT INTO activity.activities (workspace_id, type, version, initiator_id)
+SELECT 'fp-8', 'fp.x', 0, 'u' || g FROM generate_series(1, 150) g;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT bt_index_check('activity.feed_batches_size_idx', true) IS NOT NULL AS size_index_intact,
+       bt_index_check('activity.feed_batches_pkey', true) IS NOT NULL AS key_intact;
+SET LOCAL enable_seqscan = off;
+SELECT count(*) AS batches_by_the_index FROM activity.feed_batches
+WHERE cardinality(ids) = 64 AND batch > 1 AND xact_id = pg_current_xact_id();
+ROLLBACK;
+
 -- the pointers are the log's: a role that may insert writes them without
 -- any privilege on the table, and may not write them by hand
 CREATE ROLE fp_writer;
