@@ -40,6 +40,12 @@ extern char *activity_actor_type;
 extern void activity_ingest_init(void);
 extern void activity_feed_init(void);
 extern void activity_feed_note(Datum occurred_at, Datum id);
+struct EState;
+struct TupleTableSlot;
+struct IndexInfo;
+extern void activity_insert_index_entries(Relation heap, Relation *indexes, struct IndexInfo **infos, int nindexes,
+										  struct TupleTableSlot *slot, ItemPointer tid, struct EState *estate,
+										  Oid no_check);
 extern void activity_maintenance_init(void);
 
 /* ids.c */

@@ -160,21 +160,8 @@ flush_from(int from)
 		tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tup);
 		ExecStoreHeapTuple(tup, slot, false);
-		for (i = 0; i < nidx; i++)
-		{
-			Datum		ivalues[INDEX_MAX_KEYS];
-			bool		inulls[INDEX_MAX_KEYS];
-
-			if (infos[i]->ii_Predicate != NIL &&
-				!ExecQual(ExecPrepareQual(infos[i]->ii_Predicate, estate), econtext))
-				continue;
-			FormIndexDatum(infos[i], slot, estate, ivalues, inulls);
-			/* (the key is unique by construction: this transaction's numbers) */
-			index_insert(irels[i], ivalues, inulls, &tup->t_self, rel,
-						 irels[i]->rd_index->indisunique && RelationGetRelid(irels[i]) != pkey ?
-						 UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, infos[i]);
-		}
+		/* (the key is unique by construction: this transaction's numbers) */
+		activity_insert_index_entries(rel, irels, infos, nidx, slot, &tup->t_self, estate, pkey);
 		ExecClearTuple(slot);
 		ResetPerTupleExprContext(estate);
 		heap_freetuple(tup);

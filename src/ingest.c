@@ -163,6 +163,36 @@ activity_ingest_init(void)
 	RegisterSubXactCallback(ingest_subxact_callback, NULL);
 }
 
+/*
+ * The index entries of a heap tuple just inserted (in slot, at tid), in each
+ * of the table's indexes (partial ones by their predicate, expressions
+ * through estate, whose per-tuple context has slot as its scan tuple).
+ * Unique indexes check their key, but no_check, whose keys the caller makes
+ * unique itself.
+ */
+void
+activity_insert_index_entries(Relation heap, Relation *indexes, IndexInfo **infos, int nindexes,
+							  TupleTableSlot *slot, ItemPointer tid, EState *estate, Oid no_check)
+{
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+	int			i;
+
+	for (i = 0; i < nindexes; i++)
+	{
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+
+		if (infos[i]->ii_Predicate != NIL &&
+			!ExecQual(ExecPrepareQual(infos[i]->ii_Predicate, estate), econtext))
+			continue;
+		FormIndexDatum(infos[i], slot, estate, ivalues, inulls);
+		index_insert(indexes[i], ivalues, inulls, tid, heap,
+					 indexes[i]->rd_index->indisunique && RelationGetRelid(indexes[i]) != no_check ?
+					 UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, infos[i]);
+	}
+}
+
 /* remember an activity just validated that a cause rule may name */
 static void
 remember_cause(Datum id, Datum workspace, EventType *et)
@@ -1187,7 +1217,9 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 	 * a restore: rows judged when they were first written; an erasure
 	 * (activity.redact()) rewriting one
 	 */
-	if (row_taken_as_written() || activity_redacting())
+	if (activity_redacting())
+		PG_RETURN_BOOL(true);
+	if (row_taken_as_written())
 	{
 		/*
 		 * a restored row is new to this database's change feed, whatever
@@ -1196,7 +1228,7 @@ activity_valid_activity(PG_FUNCTION_ARGS)
 		 * maintain() moves between partitions do not come here: they keep
 		 * the pointer they have.)
 		 */
-		if (!activity_redacting() && !PG_ARGISNULL(AC_ID) && !PG_ARGISNULL(AC_OCCURRED_AT))
+		if (!PG_ARGISNULL(AC_ID) && !PG_ARGISNULL(AC_OCCURRED_AT))
 			activity_feed_note(PG_GETARG_DATUM(AC_OCCURRED_AT), PG_GETARG_DATUM(AC_ID));
 		PG_RETURN_BOOL(true);
 	}
@@ -1641,19 +1673,7 @@ record_directly(Datum *values, bool *nulls)
 	estate = CreateExecutorState();
 	econtext = GetPerTupleExprContext(estate);
 	econtext->ecxt_scantuple = slot;
-	for (i = 0; i < nindexes; i++)
-	{
-		Datum		ivalues[INDEX_MAX_KEYS];
-		bool		inulls[INDEX_MAX_KEYS];
-
-		if (infos[i]->ii_Predicate != NIL &&
-			!ExecQual(ExecPrepareQual(infos[i]->ii_Predicate, estate), econtext))
-			continue;
-		FormIndexDatum(infos[i], slot, estate, ivalues, inulls);
-		index_insert(indexes[i], ivalues, inulls, &slot->tts_tid, part,
-					 indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-					 false, infos[i]);
-	}
+	activity_insert_index_entries(part, indexes, infos, nindexes, slot, &slot->tts_tid, estate, InvalidOid);
 	for (i = 0; i < nindexes; i++)
 		index_close(indexes[i], NoLock);
 	FreeExecutorState(estate);
